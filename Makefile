@@ -1,0 +1,45 @@
+# Waypost: every entry point is a target here. `make help` lists them.
+SHELL := /bin/bash
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.DEFAULT_GOAL := help
+
+help: ## List the targets
+	@grep -hE '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*?## "}; {printf "  \033[36m%-12s\033[0m %s\n", $$1, $$2}'
+
+install: $(STAMP) ## Create .venv, install Waypost and the offline model (assembled once, hash-checked)
+
+$(STAMP): pyproject.toml constraints.txt
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip wheel
+	$(BIN)/pip install --quiet -c constraints.txt -e ".[dev]"
+	$(BIN)/waypost models install
+	@touch $(STAMP)
+
+demo: $(STAMP) ## Run the main job: the retail support demo on the embedded default (SQLite, local model)
+	$(BIN)/waypost demo
+
+test: $(STAMP) ## Run the test suite (PostgreSQL tests use 127.0.0.1:5432 when reachable)
+	$(BIN)/pytest -q
+
+lint: $(STAMP) ## ruff lint + format check
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+format: $(STAMP) ## Apply ruff formatting and safe fixes
+	$(BIN)/ruff check --fix .
+	$(BIN)/ruff format .
+
+typecheck: $(STAMP) ## mypy (strict on the packages)
+	$(BIN)/mypy
+
+bench: $(STAMP) ## Run the benchmarks and print their figures
+	$(BIN)/python bench/local_model.py
+
+clean: ## Remove caches (keeps .venv and the database)
+	rm -rf .pytest_cache .mypy_cache .ruff_cache
+
+.PHONY: help install demo test lint format typecheck bench clean

@@ -1,0 +1,1 @@
+"""Runtime: settings, database, migrations, checkpointers, logging, errors. Imports no sibling."""

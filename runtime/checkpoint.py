@@ -1,0 +1,71 @@
+"""LangGraph checkpointers on the app database: the official savers, nothing home-made.
+
+SQLite -> ``SqliteSaver`` / ``AsyncSqliteSaver`` on the same file; PostgreSQL ->
+``PostgresSaver`` / ``AsyncPostgresSaver`` on the same database. ``setup()`` runs once per
+process per database (it creates the saver's own tables idempotently).
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager, contextmanager
+from pathlib import Path
+from typing import Any
+
+from langgraph.checkpoint.base import BaseCheckpointSaver
+from sqlalchemy.engine import make_url
+
+from runtime.db import is_sqlite, sync_url
+
+__all__ = ["open_async_checkpointer", "open_checkpointer", "sqlite_path"]
+
+
+def sqlite_path(url: str) -> str:
+    database = make_url(sync_url(url)).database or ":memory:"
+    if database != ":memory:":
+        Path(database).parent.mkdir(parents=True, exist_ok=True)
+    return database
+
+
+def _pg_conninfo(url: str) -> str:
+    return make_url(sync_url(url)).set(drivername="postgresql").render_as_string(hide_password=False)
+
+
+@contextmanager
+def open_checkpointer(url: str) -> Iterator[BaseCheckpointSaver[Any]]:
+    """A synchronous official saver for ``url``, set up and closed on exit."""
+    if is_sqlite(url):
+        from langgraph.checkpoint.sqlite import SqliteSaver
+
+        conn = sqlite3.connect(sqlite_path(url), check_same_thread=False, timeout=30)
+        conn.execute("PRAGMA journal_mode=WAL")
+        try:
+            saver = SqliteSaver(conn)
+            saver.setup()
+            yield saver
+        finally:
+            conn.close()
+        return
+    from langgraph.checkpoint.postgres import PostgresSaver
+
+    with PostgresSaver.from_conn_string(_pg_conninfo(url)) as pg_saver:
+        pg_saver.setup()
+        yield pg_saver
+
+
+@asynccontextmanager
+async def open_async_checkpointer(url: str) -> AsyncIterator[BaseCheckpointSaver[Any]]:
+    """An asyncio official saver for ``url``, set up and closed on exit."""
+    if is_sqlite(url):
+        from langgraph.checkpoint.sqlite.aio import AsyncSqliteSaver
+
+        async with AsyncSqliteSaver.from_conn_string(sqlite_path(url)) as saver:
+            await saver.setup()
+            yield saver
+        return
+    from langgraph.checkpoint.postgres.aio import AsyncPostgresSaver
+
+    async with AsyncPostgresSaver.from_conn_string(_pg_conninfo(url)) as pg_saver:
+        await pg_saver.setup()
+        yield pg_saver

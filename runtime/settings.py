@@ -1,0 +1,135 @@
+"""Configuration: one pydantic-settings class with nested groups.
+
+Environment variables use the prefix ``WAYPOST_`` and ``__`` between groups, e.g.
+``WAYPOST_DATABASE__URL=postgresql://...`` or ``WAYPOST_MODELS__DEFAULT=openai:gpt-4o-mini``.
+A ``.env`` file in the working directory is read too. Request code receives settings through
+``get_settings()`` (a FastAPI dependency); nothing reads them from module globals.
+"""
+
+from __future__ import annotations
+
+import os
+from functools import lru_cache
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, Field, SecretStr, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+__all__ = [
+    "ApiSettings",
+    "DatabaseSettings",
+    "LangfuseSettings",
+    "ModelPrice",
+    "ModelSettings",
+    "Settings",
+    "WorkerSettings",
+    "get_settings",
+]
+
+_PLACEHOLDERS = {"", "changeme", "change-me", "secret", "placeholder", "xxx", "todo"}
+
+
+def _default_cache_dir() -> Path:
+    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(base) / "waypost"
+
+
+class DatabaseSettings(BaseModel):
+    url: str = "sqlite:///./waypost.db"
+    echo: bool = False
+    pool_size: int = Field(default=10, ge=1)
+    sqlite_busy_timeout_ms: int = Field(default=5000, ge=0)
+    auto_migrate: bool = True  # `serve` and `demo` upgrade a fresh database themselves
+
+
+class ModelPrice(BaseModel):
+    """USD per million tokens."""
+
+    input_per_mtok: float = Field(ge=0)
+    output_per_mtok: float = Field(ge=0)
+
+
+class ModelSettings(BaseModel):
+    default: str = "local:qwen2.5-coder-0.5b"
+    cache_dir: Path = Field(default_factory=lambda: _default_cache_dir() / "models")
+    timeout_s: float = Field(default=120.0, gt=0)
+    max_retries: int = Field(default=2, ge=0, le=10)
+    retry_backoff_s: float = Field(default=0.5, ge=0)
+    max_reasks: int = Field(default=2, ge=0, le=10)
+    # local (llama.cpp through xllamacpp)
+    n_ctx: int = Field(default=8192, ge=512)
+    n_threads: int | None = None
+    temperature: float = Field(default=0.0, ge=0)
+    # hosted / OpenAI-compatible providers
+    openai_base_url: str | None = None
+    openai_api_key: SecretStr | None = None
+    anthropic_base_url: str | None = None
+    anthropic_api_key: SecretStr | None = None
+    # overrides of the built-in price table, by model name ("openai:gpt-4o-mini")
+    prices: dict[str, ModelPrice] = Field(default_factory=dict)
+
+
+class LangfuseSettings(BaseModel):
+    public_key: str | None = None
+    secret_key: SecretStr | None = None
+    base_url: str | None = None
+    environment: str = "development"
+    timeout_s: float = Field(default=5.0, gt=0)
+    flush_timeout_s: float = Field(default=5.0, gt=0)
+
+    @property
+    def enabled(self) -> bool:
+        return bool(self.public_key and self.secret_key and self.base_url)
+
+
+class ApiSettings(BaseModel):
+    host: str = "127.0.0.1"
+    port: int = Field(default=2024, ge=1, le=65535)
+    max_body_bytes: int = Field(default=1_000_000, ge=1024)
+    require_auth: bool = False
+
+
+class WorkerSettings(BaseModel):
+    concurrency: int = Field(default=2, ge=1)
+    lease_s: float = Field(default=30.0, gt=0)
+    heartbeat_s: float = Field(default=10.0, gt=0)
+    max_attempts: int = Field(default=3, ge=1)
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_prefix="WAYPOST_",
+        env_nested_delimiter="__",
+        env_file=".env",
+        env_file_encoding="utf-8",
+        extra="ignore",
+    )
+
+    env: Literal["development", "test", "production"] = "development"
+    log_level: str = "INFO"
+    log_json: bool = False
+    secret_key: SecretStr = SecretStr("dev-insecure-secret")
+    database: DatabaseSettings = Field(default_factory=DatabaseSettings)
+    models: ModelSettings = Field(default_factory=ModelSettings)
+    langfuse: LangfuseSettings = Field(default_factory=LangfuseSettings)
+    api: ApiSettings = Field(default_factory=ApiSettings)
+    worker: WorkerSettings = Field(default_factory=WorkerSettings)
+
+    @model_validator(mode="after")
+    def _refuse_placeholder_secrets(self) -> Settings:
+        if self.env == "production":
+            secret = self.secret_key.get_secret_value()
+            if secret.lower() in _PLACEHOLDERS or secret.startswith("dev-"):
+                raise ValueError("WAYPOST_SECRET_KEY must be set to a real secret in production")
+            if self.langfuse.secret_key is not None and (
+                self.langfuse.secret_key.get_secret_value().lower() in _PLACEHOLDERS
+            ):
+                raise ValueError("WAYPOST_LANGFUSE__SECRET_KEY is a placeholder")
+        return self
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    """The process settings, read once. Tests build ``Settings(...)`` and inject them instead."""
+    return Settings()

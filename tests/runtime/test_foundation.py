@@ -1,0 +1,74 @@
+from __future__ import annotations
+
+import logging
+
+import pytest
+from sqlalchemy import inspect, text
+
+from runtime.db import async_url, sync_url
+from runtime.errors import ConfigError, InvalidState, StructuredOutputError, WaypostError
+from runtime.logging import JsonFormatter, _RunContextFilter, bind_run
+from runtime.migrate import current_revision, head_revision, upgrade
+from runtime.settings import Settings
+
+
+def test_settings_read_nested_env(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("WAYPOST_DATABASE__URL", "postgresql://u@h/db")
+    monkeypatch.setenv("WAYPOST_MODELS__TIMEOUT_S", "7.5")
+    s = Settings(_env_file=None)  # type: ignore[call-arg]
+    assert s.database.url == "postgresql://u@h/db"
+    assert s.models.timeout_s == 7.5
+    assert s.models.default == "local:qwen2.5-coder-0.5b"
+
+
+def test_settings_refuse_placeholder_secret_in_production() -> None:
+    with pytest.raises(ValueError, match="SECRET_KEY"):
+        Settings(env="production", _env_file=None)  # type: ignore[call-arg]
+    ok = Settings(env="production", secret_key="a-real-long-random-value", _env_file=None)  # type: ignore[call-arg]
+    assert ok.env == "production"
+
+
+def test_urls_normalised_to_drivers() -> None:
+    assert sync_url("postgresql://u@h/db") == "postgresql+psycopg://u@h/db"
+    assert async_url("sqlite:///x.db") == "sqlite+aiosqlite:///x.db"
+    with pytest.raises(ConfigError, match="unsupported database"):
+        sync_url("mysql://u@h/db")
+
+
+def test_errors_have_stable_codes() -> None:
+    err = InvalidState("order is not pending", details={"order_id": "#W1"})
+    assert isinstance(err, WaypostError)
+    assert err.to_dict() == {
+        "code": "invalid_state",
+        "message": "order is not pending",
+        "details": {"order_id": "#W1"},
+    }
+    assert StructuredOutputError("x").code == "structured_output_failed"
+
+
+def test_migrations_reach_head_and_are_idempotent(migrated_engine) -> None:
+    assert current_revision(migrated_engine) == head_revision(migrated_engine)
+    assert "tool_invocations" in inspect(migrated_engine).get_table_names()
+    before, after = upgrade(migrated_engine)
+    assert before == after
+
+
+def test_sqlite_uses_wal_and_busy_timeout(settings: Settings) -> None:
+    from runtime.db import make_engine
+
+    engine = make_engine(settings.database)
+    with engine.connect() as conn:
+        assert conn.execute(text("PRAGMA journal_mode")).scalar() == "wal"
+        assert conn.execute(text("PRAGMA busy_timeout")).scalar() == 5000
+    engine.dispose()
+
+
+def test_log_records_carry_run_id() -> None:
+    record = logging.LogRecord("waypost", logging.INFO, __file__, 1, "step done", None, None)
+    with bind_run(run_id="run-1", thread_id="t-9"):
+        _RunContextFilter().filter(record)
+    line = JsonFormatter().format(record)
+    assert '"run_id": "run-1"' in line and '"thread_id": "t-9"' in line
+    outside = logging.LogRecord("waypost", logging.INFO, __file__, 1, "x", None, None)
+    _RunContextFilter().filter(outside)
+    assert "run_id" not in JsonFormatter().format(outside)

@@ -1,0 +1,57 @@
+"""The `waypost` command line (typer + rich)."""
+
+from __future__ import annotations
+
+import sys
+
+import typer
+
+from runtime.errors import WaypostError
+from waypost import __version__
+from waypost.cli import db
+from waypost.cli._common import console, err_console
+
+__all__ = ["app", "main"]
+
+app = typer.Typer(
+    name="waypost",
+    help="Waypost: self-hosted orchestrator for domain-specific LLM workflows.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+)
+app.add_typer(db.app, name="db")
+
+
+@app.command()
+def version() -> None:
+    """Print the Waypost version."""
+    console.print(f"waypost {__version__}")
+
+
+def _register_optional() -> None:
+    """Command groups that live in their own modules."""
+    from waypost.cli import commands
+
+    commands.register(app)
+
+
+def main() -> None:
+    """Entry point: typed errors print as ``error[code]: message`` and exit 2, never a traceback."""
+    _register_optional()
+    try:
+        app(standalone_mode=False)
+    except WaypostError as exc:
+        err_console.print(f"[red]error[{exc.code}][/red]: {exc.message}")
+        sys.exit(2)
+    except typer.Abort:
+        err_console.print("aborted")
+        sys.exit(130)
+    except Exception as exc:  # click usage errors carry their own exit code
+        import click
+
+        if isinstance(exc, click.ClickException):
+            exc.show()
+            sys.exit(exc.exit_code)
+        if isinstance(exc, click.exceptions.Exit):
+            sys.exit(exc.exit_code)
+        raise
