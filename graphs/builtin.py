@@ -7,4 +7,6 @@ from graphs.registry import GraphRegistry
 
 def register_all(registry: GraphRegistry) -> None:
     """Register every built-in workflow; domain modules are imported here, lazily."""
-    return None
+    from graphs.retail import retail_support_spec
+
+    registry.register(retail_support_spec())

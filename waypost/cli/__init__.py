@@ -5,6 +5,7 @@ from __future__ import annotations
 import sys
 
 import typer
+from rich.markup import escape
 
 from runtime.errors import WaypostError
 from waypost import __version__
@@ -39,9 +40,11 @@ def main() -> None:
     """Entry point: typed errors print as ``error[code]: message`` and exit 2, never a traceback."""
     _register_optional()
     try:
-        app(standalone_mode=False)
+        code = app(standalone_mode=False)
+        if isinstance(code, int) and code:
+            sys.exit(code)
     except WaypostError as exc:
-        err_console.print(f"[red]error[{exc.code}][/red]: {exc.message}")
+        err_console.print(f"[red]error\\[{exc.code}][/red]: {escape(exc.message)}")
         sys.exit(2)
     except typer.Abort:
         err_console.print("aborted")

@@ -12,6 +12,14 @@ def _not_yet(name: str) -> None:
 
 
 def register(app: typer.Typer) -> None:
+    from waypost.cli import store as store_cli
+
+    app.add_typer(store_cli.app, name="store")
+
+    from waypost.cli import models as models_cli
+
+    app.add_typer(models_cli.app, name="models")
+
     @app.command()
     def serve() -> None:
         """Run the HTTP API with in-process workers."""
@@ -22,17 +30,11 @@ def register(app: typer.Typer) -> None:
         """Run queue workers as a separate process (PostgreSQL)."""
         _not_yet("worker")
 
-    @app.command()
-    def run() -> None:
-        """Run a workflow once from the command line."""
-        _not_yet("run")
+    from waypost.cli import run as run_cli
+
+    run_cli.register(app)
 
     @app.command("eval")
     def eval_() -> None:
         """Run a golden dataset through a workflow and gate regressions."""
         _not_yet("eval")
-
-    @app.command()
-    def demo() -> None:
-        """Run the main demo on the embedded default."""
-        _not_yet("demo")

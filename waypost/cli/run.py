@@ -1,0 +1,226 @@
+"""`waypost run` and `waypost demo`: run a workflow in this process, step by step.
+
+Uses the embedded default (the configured database, the official SQLite/PostgreSQL
+checkpointer on it, the configured model) and shows each step as it happens. At an approval
+it asks y/n, or answers non-interactively with --approve / --reject / --approve-all.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import uuid
+from pathlib import Path
+from typing import Any
+
+import typer
+from langgraph.types import Command
+from rich.panel import Panel
+from rich.prompt import Confirm
+from rich.table import Table
+
+from graphs.registry import GraphDeps, default_registry
+from runtime.checkpoint import open_checkpointer
+from runtime.db import make_session_factory
+from runtime.errors import ValidationFailed
+from runtime.settings import Settings
+from waypost.cli._common import console, ensure_database, err_console, load_settings
+
+__all__ = ["execute_locally", "parse_input"]
+
+
+def parse_input(value: str) -> dict[str, Any]:
+    """``--input`` is a JSON object or a path to a JSON file."""
+    text = value
+    path = Path(value)
+    if not value.lstrip().startswith("{") and path.exists():
+        text = path.read_text(encoding="utf-8")
+    try:
+        data = json.loads(text)
+    except ValueError as exc:
+        raise ValidationFailed(f"--input is neither a JSON object nor a readable JSON file: {exc}")
+    if not isinstance(data, dict):
+        raise ValidationFailed("--input must be a JSON object")
+    return data
+
+
+def _describe_update(node: str, update: Any) -> str:
+    if not isinstance(update, dict):
+        return ""
+    if node == "intake":
+        intake = update.get("intake", {})
+        kinds = [r["kind"] for r in intake.get("requests", [])]
+        ident = {k: v for k, v in intake.get("identity", {}).items() if v}
+        return f"identity={ident} requests={kinds}"
+    if node == "authenticate":
+        return f"user_id={update.get('user_id')}"
+    if node == "gather":
+        return f"{len(update.get('orders', {}))} orders, {len(update.get('products', {}))} products"
+    if node == "plan":
+        return f"{len(update.get('plan', []))} action(s): " + ", ".join(
+            a["kind"] for a in update.get("plan", []))
+    if node == "execute":
+        ex = update.get("executed", [{}])[0]
+        return f"{ex.get('tool')} ok={ex.get('ok')}" + (
+            f" ({ex.get('error_message')})" if not ex.get("ok") else "")
+    if node == "reply":
+        return f"status={update.get('status')}"
+    return ""
+
+
+def execute_locally(
+    settings: Settings,
+    workflow: str,
+    payload: dict[str, Any],
+    *,
+    decide: Any,
+    quiet: bool = False,
+    thread_id: str | None = None,
+) -> dict[str, Any]:
+    """Run ``workflow`` to the end, asking ``decide(interrupt_value) -> resume value`` at each
+    approval (``None`` stops there). Returns the final state values plus ``thread_id``."""
+    engine = ensure_database(settings)
+    registry = default_registry()
+    spec = registry.get(workflow)
+    if spec.input_schema is not None:
+        try:
+            payload = spec.input_schema.model_validate(payload).model_dump(mode="json")
+        except Exception as exc:
+            raise ValidationFailed(f"invalid input for {workflow}: {exc}") from exc
+    thread_id = thread_id or str(uuid.uuid4())
+    config: dict[str, Any] = {"configurable": {"thread_id": thread_id}}
+    with open_checkpointer(settings.database.url) as saver:
+        deps = GraphDeps(settings=settings, checkpointer=saver,
+                         session_factory=make_session_factory(engine))
+        with console.status("[dim]preparing workflow[/dim]", spinner="dots"):
+            graph = spec.build(deps)
+        pending: Any = payload
+        while True:
+            interrupted: list[Any] = []
+            for chunk in graph.stream(pending, config, stream_mode="updates"):
+                for node, update in chunk.items():
+                    if node == "__interrupt__":
+                        interrupted.extend(update)
+                        continue
+                    if not quiet:
+                        console.print(f"[green]✓[/green] [bold]{node}[/bold] "
+                                      f"{_describe_update(node, update)}")
+            if not interrupted:
+                break
+            value = interrupted[0].value
+            answer = decide(value)
+            if answer is None:
+                state = graph.get_state(config).values
+                return {**state, "status": "interrupted", "thread_id": thread_id,
+                        "pending_approval": value}
+            pending = Command(resume=answer)
+        state = dict(graph.get_state(config).values)
+    engine.dispose()
+    return {**state, "thread_id": thread_id}
+
+
+def _show_approval(value: dict[str, Any]) -> None:
+    body = (f"[bold]{value.get('summary')}[/bold]\n\ntool: {value.get('tool')}\n"
+            f"arguments: {json.dumps(value.get('arguments'))}\npolicy: {value.get('policy')}")
+    if value.get("price_difference") is not None:
+        body += f"\nprice difference: ${value['price_difference']:.2f}"
+    if value.get("error"):
+        body += f"\n[red]{value['error']}[/red]"
+    console.print(Panel(body, title="approval needed", border_style="yellow"))
+
+
+def make_decider(*, approve: bool, reject: bool, interactive: bool, quiet: bool) -> Any:
+    def decide(value: Any) -> Any:
+        if not quiet:
+            _show_approval(value if isinstance(value, dict) else {"summary": str(value)})
+        if approve:
+            return {"decision": "approve", "decided_by": "cli"}
+        if reject:
+            return {"decision": "reject", "comment": "rejected from the CLI", "decided_by": "cli"}
+        if interactive:
+            ok = Confirm.ask("Approve this action?", default=False)
+            return {"decision": "approve" if ok else "reject", "decided_by": "cli"}
+        return None
+
+    return decide
+
+
+def print_result(result: dict[str, Any], *, as_json: bool) -> None:
+    executed = [e for e in result.get("executed", []) if e.get("ok")]
+    out = {
+        "status": result.get("status"),
+        "thread_id": result.get("thread_id"),
+        "user_id": result.get("user_id"),
+        "actions_executed": [{"tool": e["tool"], "arguments": e["arguments"]} for e in executed],
+        "actions_rejected": [d for d in result.get("decisions", []) if d["decision"] == "reject"],
+        "reply": result.get("reply"),
+        "pending_approval": result.get("pending_approval"),
+        "steps": result.get("steps", []),
+    }
+    if as_json:
+        sys.stdout.write(json.dumps(out, indent=2, default=str) + "\n")
+        return
+    table = Table(title="steps", show_lines=False)
+    for col in ("step", "latency ms", "model", "tokens in/out"):
+        table.add_column(col)
+    for s in out["steps"]:
+        tokens = f"{s.get('input_tokens', 0)}/{s.get('output_tokens', 0)}" if s.get("model") else ""
+        table.add_row(s["step"], f"{s['latency_ms']:.0f}", s.get("model") or "", tokens)
+    console.print(table)
+    console.print(Panel(str(out["reply"] or ""), title=f"reply ({out['status']})",
+                        border_style="cyan"))
+
+
+def register(app: typer.Typer) -> None:
+    @app.command()
+    def run(
+        workflow: str = typer.Argument(..., help="Workflow name, e.g. retail_support."),
+        input_: str = typer.Option(..., "--input", "-i", help="JSON object or path to a JSON file."),
+        approve_all: bool = typer.Option(False, "--approve-all", help="Approve every action."),
+        reject_all: bool = typer.Option(False, "--reject-all", help="Reject every action."),
+        model: str | None = typer.Option(None, "--model", help="Model for every LLM step."),
+        thread: str | None = typer.Option(None, "--thread", help="Thread id (default: new)."),
+        as_json: bool = typer.Option(False, "--json", help="Machine-readable output."),
+    ) -> None:
+        """Run WORKFLOW once in this process; stops at approvals unless told how to answer."""
+        settings = load_settings()
+        if model:
+            settings = settings.model_copy(update={"models": settings.models.model_copy(
+                update={"default": model})})
+        payload = parse_input(input_)
+        decide = make_decider(approve=approve_all, reject=reject_all,
+                              interactive=sys.stdin.isatty() and not as_json, quiet=as_json)
+        result = execute_locally(settings, workflow, payload, decide=decide, quiet=as_json,
+                                 thread_id=thread)
+        print_result(result, as_json=as_json)
+
+    @app.command()
+    def demo(
+        approve: bool = typer.Option(False, "--approve", help="Approve without asking."),
+        reject: bool = typer.Option(False, "--reject", help="Reject without asking."),
+        model: str | None = typer.Option(None, "--model", help="Model for every LLM step."),
+        message: str | None = typer.Option(None, "--message", help="Your own case text."),
+        as_json: bool = typer.Option(False, "--json", help="Machine-readable output."),
+    ) -> None:
+        """Retail support demo: seeds the demo store if empty and runs a sample case."""
+        from graphs.retail.demo import sample_case
+        from tools.retail import seed_store
+
+        settings = load_settings()
+        if model:
+            settings = settings.model_copy(update={"models": settings.models.model_copy(
+                update={"default": model})})
+        engine = ensure_database(settings)
+        factory = make_session_factory(engine)
+        counts = seed_store(factory, None, force=False)
+        text = message or sample_case(factory)
+        engine.dispose()
+        if not as_json:
+            if counts:
+                err_console.print(f"[dim]demo store seeded: {counts}[/dim]")
+            console.print(Panel(text, title="customer", border_style="blue"))
+        decide = make_decider(approve=approve, reject=reject,
+                              interactive=sys.stdin.isatty() and not as_json, quiet=as_json)
+        result = execute_locally(settings, "retail_support", {"message": text}, decide=decide,
+                                 quiet=as_json)
+        print_result(result, as_json=as_json)
