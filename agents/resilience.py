@@ -122,6 +122,14 @@ def _reraise_untouchable(exc: BaseException) -> None:
         raise exc
 
 
+def _should_retry(error: ModelError, model: str) -> bool:
+    """Retryable errors are retried, except a local model's timeout: the timed-out call cannot
+    be stopped and keeps the model's only slot busy, so a retry would just queue behind it."""
+    if isinstance(error, ModelTimeout) and model.startswith("local:"):
+        return False
+    return error.retryable
+
+
 def _run_with_timeout(fn: Callable[[], T], timeout_s: float | None) -> T:
     """Run ``fn`` in a daemon thread (with this context) and give up after ``timeout_s``.
 
@@ -170,7 +178,7 @@ def call_with_retries(
             _reraise_untouchable(exc)
             error = to_model_error(exc, model)
             _log(attempts, model, started, error)
-            if not error.retryable or number == policy.max_retries:
+            if not _should_retry(error, model) or number == policy.max_retries:
                 _raise(error, exc)
             sleep(policy.delay(number))
             continue

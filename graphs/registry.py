@@ -25,7 +25,7 @@ ModelFactory = Callable[[str], Any]  # model name -> langchain BaseChatModel
 
 @dataclass(frozen=True)
 class GraphDeps:
-    """What a workflow factory may use. Nodes get per-run values from LangGraph's runtime context."""
+    """What a workflow factory may use; per-run values come from LangGraph's config."""
 
     settings: Settings
     checkpointer: BaseCheckpointSaver[Any] | None = None

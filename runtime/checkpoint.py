@@ -29,7 +29,9 @@ def sqlite_path(url: str) -> str:
 
 
 def _pg_conninfo(url: str) -> str:
-    return make_url(sync_url(url)).set(drivername="postgresql").render_as_string(hide_password=False)
+    return (
+        make_url(sync_url(url)).set(drivername="postgresql").render_as_string(hide_password=False)
+    )
 
 
 @contextmanager

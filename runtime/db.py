@@ -24,8 +24,8 @@ __all__ = [
     "async_url",
     "is_sqlite",
     "make_async_engine",
-    "make_engine",
     "make_async_session_factory",
+    "make_engine",
     "make_session_factory",
     "session_scope",
     "sync_url",
@@ -89,12 +89,18 @@ def make_engine(settings: DatabaseSettings) -> Engine:
         engine = create_engine(
             url,
             echo=settings.echo,
-            connect_args={"check_same_thread": False, "timeout": settings.sqlite_busy_timeout_ms / 1000},
+            connect_args={
+                "check_same_thread": False,
+                "timeout": settings.sqlite_busy_timeout_ms / 1000,
+            },
         )
         event.listen(engine, "connect", _sqlite_pragmas(settings.sqlite_busy_timeout_ms))
         return engine
     return create_engine(
-        url, echo=settings.echo, pool_size=settings.pool_size, pool_pre_ping=True,
+        url,
+        echo=settings.echo,
+        pool_size=settings.pool_size,
+        pool_pre_ping=True,
         connect_args={"connect_timeout": 10},
     )
 
@@ -104,13 +110,19 @@ def make_async_engine(settings: DatabaseSettings) -> AsyncEngine:
     url = async_url(settings.url)
     if is_sqlite(url):
         engine = create_async_engine(
-            url, echo=settings.echo,
+            url,
+            echo=settings.echo,
             connect_args={"timeout": settings.sqlite_busy_timeout_ms / 1000},
         )
-        event.listen(engine.sync_engine, "connect", _sqlite_pragmas(settings.sqlite_busy_timeout_ms))
+        event.listen(
+            engine.sync_engine, "connect", _sqlite_pragmas(settings.sqlite_busy_timeout_ms)
+        )
         return engine
     return create_async_engine(
-        url, echo=settings.echo, pool_size=settings.pool_size, pool_pre_ping=True,
+        url,
+        echo=settings.echo,
+        pool_size=settings.pool_size,
+        pool_pre_ping=True,
         connect_args={"connect_timeout": 10},
     )
 

@@ -199,11 +199,11 @@ class DatabaseError(WaypostError):
     http_status = 503
 
 
-class WaypostSignal(Exception):  # noqa: N818 - a signal, not an error
+class WaypostSignal(Exception):
     """Base for control-flow signals that must never be caught as errors."""
 
 
-class ApprovalRequired(WaypostSignal):  # noqa: N818
+class ApprovalRequired(WaypostSignal):
     """A consequential action needs a human decision before it runs."""
 
     def __init__(self, payload: dict[str, Any]) -> None:

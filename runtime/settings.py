@@ -77,6 +77,12 @@ class LangfuseSettings(BaseModel):
     environment: str = "development"
     timeout_s: float = Field(default=5.0, gt=0)
     flush_timeout_s: float = Field(default=5.0, gt=0)
+    # Masking before export: regexes by name (their match becomes "[NAME]"), added to the
+    # built-in email/card/bearer/api-key patterns unless mask_defaults is false; values under
+    # these dict keys (and the built-in secret key names) become "[REDACTED]".
+    mask_patterns: dict[str, str] = Field(default_factory=dict)
+    mask_keys: list[str] = Field(default_factory=list)
+    mask_defaults: bool = True
 
     @property
     def enabled(self) -> bool:

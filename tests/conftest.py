@@ -58,8 +58,10 @@ def sqlite_url(tmp_path: Path) -> str:
 
 def _postgres_available() -> bool:
     try:
-        engine = create_engine(POSTGRES_URL.replace("postgresql://", "postgresql+psycopg://"),
-                               connect_args={"connect_timeout": 3})
+        engine = create_engine(
+            POSTGRES_URL.replace("postgresql://", "postgresql+psycopg://"),
+            connect_args={"connect_timeout": 3},
+        )
         with engine.connect():
             pass
         engine.dispose()

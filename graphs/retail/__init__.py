@@ -40,17 +40,23 @@ def make_structured_call(
     overrides = step_models or {}
 
     def resolve(name: str, model_settings: Any) -> Any:
-        return model_factory(name) if model_factory is not None else _registry_model(
-            name, model_settings)
+        return (
+            model_factory(name)
+            if model_factory is not None
+            else _registry_model(name, model_settings)
+        )
 
-    def call(step: str, schema: type[Any], pairs: list[tuple[str, str]]) -> tuple[Any, dict[str, Any]]:
+    def call(
+        step: str, schema: type[Any], pairs: list[tuple[str, str]]
+    ) -> tuple[Any, dict[str, Any]]:
         if step not in chains:
             names = overrides.get(step) or (settings.models.default,)
             spec = StepModels(primary=names[0], fallbacks=tuple(names[1:]))
             chains[step] = (spec, spec.build(settings.models, resolve))
         spec, chain = chains[step]
-        result = invoke_structured(chain, schema, _messages(pairs),
-                                   max_reasks=spec.reasks(settings.models))
+        result = invoke_structured(
+            chain, schema, _messages(pairs), max_reasks=spec.reasks(settings.models)
+        )
         usage = {
             "model": result.model_name,
             "input_tokens": result.usage.input_tokens,
@@ -82,8 +88,9 @@ def build(deps: GraphDeps) -> Any:
             step_models=deps.overrides.get("step_models"),
         )
     config = deps.overrides.get("graph_config") or RetailGraphConfig()
-    return build_retail_graph(store=store, structured=structured, checkpointer=deps.checkpointer,
-                              config=config)
+    return build_retail_graph(
+        store=store, structured=structured, checkpointer=deps.checkpointer, config=config
+    )
 
 
 def retail_support_spec() -> WorkflowSpec:

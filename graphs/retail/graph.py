@@ -99,14 +99,18 @@ def build_retail_graph(
             result = fallback_intake(message)
         else:
             try:
-                value, usage = structured("intake", grounded_intake_model(message),
-                                          intake_messages(message))
+                value, usage = structured(
+                    "intake", grounded_intake_model(message), intake_messages(message)
+                )
                 result = merge_patterns(Intake.model_validate(value.model_dump()), message)
             except ModelError as exc:
                 result = fallback_intake(message)
                 usage = {"error_code": exc.code}
-        return {"intake": result.model_dump(mode="json"), "status": "running",
-                "steps": _step("intake", t0, usage)}
+        return {
+            "intake": result.model_dump(mode="json"),
+            "status": "running",
+            "steps": _step("intake", t0, usage),
+        }
 
     def authenticate(state: RetailState) -> dict[str, Any]:
         t0 = time.perf_counter()
@@ -117,27 +121,31 @@ def build_retail_graph(
         if user_id is None and ident.first_name and ident.last_name and ident.zip:
             user_id = store.find_user_by_name_zip(ident.first_name, ident.last_name, ident.zip)
         if user_id is None:
-            return {"user_id": None, "status": "needs_identity",
-                    "steps": _step("authenticate", t0)}
-        return {"user_id": user_id, "user": store.user(user_id),
-                "steps": _step("authenticate", t0)}
+            return {"user_id": None, "status": "needs_identity", "steps": _step("authenticate", t0)}
+        return {"user_id": user_id, "user": store.user(user_id), "steps": _step("authenticate", t0)}
 
     def gather(state: RetailState) -> dict[str, Any]:
         t0 = time.perf_counter()
         user = state["user"] or {}
-        orders = {oid: store.order(oid) for oid in user.get("orders", [])}
-        orders = {k: v for k, v in orders.items() if v is not None}
+        found = {oid: store.order(oid) for oid in user.get("orders", [])}
+        orders = {k: v for k, v in found.items() if v is not None}
         product_ids = sorted({it["product_id"] for o in orders.values() for it in o["items"]})
         products = {pid: store.product(pid) for pid in product_ids}
-        return {"orders": orders, "products": {k: v for k, v in products.items() if v},
-                "plan_rounds": 0, "cursor": 0, "steps": _step("gather", t0)}
+        return {
+            "orders": orders,
+            "products": {k: v for k, v in products.items() if v},
+            "plan_rounds": 0,
+            "cursor": 0,
+            "steps": _step("gather", t0),
+        }
 
     def plan(state: RetailState) -> dict[str, Any]:
         t0 = time.perf_counter()
         intake_v = Intake.model_validate(state["intake"])
         user, orders, products = state["user"] or {}, state["orders"], state["products"]
-        draft = draft_plan(intake_v, message=state["message"], user=user, orders=orders,
-                           products=products)
+        draft = draft_plan(
+            intake_v, message=state["message"], user=user, orders=orders, products=products
+        )
         actions = draft.actions
         usage: dict[str, Any] = {}
         rounds = state.get("plan_rounds", 0)
@@ -145,44 +153,63 @@ def build_retail_graph(
         use_model = structured is not None and (cfg.planner == "model" or violations)
         if use_model and structured is not None and (actions or intake_v.requests):
             focus = {
-                it["product_id"] for o in orders.values()
+                it["product_id"]
+                for o in orders.values()
                 for it in match_items([p for r in intake_v.requests for p in r.items], o["items"])
             } | {
-                it["product_id"] for a in actions for o in [orders.get(a.order_id or "", {})]
-                for it in o.get("items", []) if it["item_id"] in a.item_ids
+                it["product_id"]
+                for a in actions
+                for o in [orders.get(a.order_id or "", {})]
+                for it in o.get("items", [])
+                if it["item_id"] in a.item_ids
             }
-            context = plan_context(intake=intake_v, user=user, orders=orders, products=products,
-                                   draft=actions if not violations else
-                                   [Action.model_validate(a) for a in state.get("plan", [])],
-                                   focus_products=focus)
+            context = plan_context(
+                intake=intake_v,
+                user=user,
+                orders=orders,
+                products=products,
+                draft=actions
+                if not violations
+                else [Action.model_validate(a) for a in state.get("plan", [])],
+                focus_products=focus,
+            )
             try:
-                value, usage = structured("plan", plan_schema(user, orders, products),
-                                          plan_messages(context, violations))
+                value, usage = structured(
+                    "plan", plan_schema(user, orders, products), plan_messages(context, violations)
+                )
                 actions = _keep_addresses(to_actions(value), draft.actions)
             except ModelError as exc:
                 usage = {"error_code": exc.code}  # degrade to the code draft
-        return {"plan": [a.model_dump(mode="json") for a in actions], "notes": draft.notes,
-                "plan_rounds": rounds + 1, "steps": _step("plan", t0, usage)}
+        return {
+            "plan": [a.model_dump(mode="json") for a in actions],
+            "notes": draft.notes,
+            "plan_rounds": rounds + 1,
+            "steps": _step("plan", t0, usage),
+        }
 
     def validate(state: RetailState) -> Command[Literal["plan", "approve", "reply"]]:
         t0 = time.perf_counter()
         actions = [Action.model_validate(a) for a in state.get("plan", [])]
-        found = validate_plan(actions, user=state["user"] or {}, orders=state["orders"],
-                              products=state["products"])
+        found = validate_plan(
+            actions, user=state["user"] or {}, orders=state["orders"], products=state["products"]
+        )
         steps = _step("validate", t0, {"violations": len(found)})
         if found and state.get("plan_rounds", 0) < cfg.max_plan_rounds + 1:
-            return Command(goto="plan", update={"violations": [str(v) for v in found],
-                                                "steps": steps})
+            return Command(
+                goto="plan", update={"violations": [str(v) for v in found], "steps": steps}
+            )
         bad = {v.action_index for v in found}
         dropped = [
-            {"action": actions[i].model_dump(mode="json"),
-             "reason": "; ".join(f"{v.message} (policy {v.section})"
-                                 for v in found if v.action_index == i)}
+            {
+                "action": actions[i].model_dump(mode="json"),
+                "reason": "; ".join(
+                    f"{v.message} (policy {v.section})" for v in found if v.action_index == i
+                ),
+            }
             for i in sorted(bad)
         ]
         kept = [a.model_dump(mode="json") for i, a in enumerate(actions) if i not in bad]
-        update = {"plan": kept, "dropped": dropped, "violations": [], "cursor": 0,
-                  "steps": steps}
+        update = {"plan": kept, "dropped": dropped, "violations": [], "cursor": 0, "steps": steps}
         return Command(goto="approve" if kept else "reply", update=update)
 
     def approve(state: RetailState) -> Command[Literal["execute", "approve", "reply"]]:
@@ -195,8 +222,11 @@ def build_retail_graph(
         if action.kind is ActionKind.transfer:
             return Command(goto="execute")
         order = state["orders"].get(action.order_id or "", {})
-        diff = (price_difference(action, order, state["products"])
-                if action.kind in (ActionKind.exchange_items, ActionKind.modify_items) else None)
+        diff = (
+            price_difference(action, order, state["products"])
+            if action.kind in (ActionKind.exchange_items, ActionKind.modify_items)
+            else None
+        )
         payload = {
             "type": "tool_approval",
             "action_index": i,
@@ -211,8 +241,11 @@ def build_retail_graph(
         answer = interrupt(payload)
         decision = _parse_decision(answer, i)
         steps = _step("approve", t0, {"decision": decision.decision})
-        update: dict[str, Any] = {"decisions": [decision.model_dump()], "approval_error": None,
-                                  "steps": steps}
+        update: dict[str, Any] = {
+            "decisions": [decision.model_dump()],
+            "approval_error": None,
+            "steps": steps,
+        }
         if decision.decision == "reject":
             update["cursor"] = i + 1
             return Command(goto="approve", update=update)
@@ -221,11 +254,17 @@ def build_retail_graph(
                 edited = action.with_tool_arguments(decision.arguments or {})
             except (ValidationError, ValueError) as exc:
                 return Command(goto="approve", update={"approval_error": str(exc), "steps": steps})
-            problems = validate_plan([edited], user=state["user"] or {}, orders=state["orders"],
-                                     products=state["products"])
+            problems = validate_plan(
+                [edited],
+                user=state["user"] or {},
+                orders=state["orders"],
+                products=state["products"],
+            )
             if problems:
-                return Command(goto="approve", update={
-                    "approval_error": "; ".join(str(p) for p in problems), "steps": steps})
+                return Command(
+                    goto="approve",
+                    update={"approval_error": "; ".join(str(p) for p in problems), "steps": steps},
+                )
             new_plan = list(state["plan"])
             new_plan[i] = edited.model_dump(mode="json")
             update["plan"] = new_plan
@@ -236,11 +275,13 @@ def build_retail_graph(
         i = state.get("cursor", 0)
         action = Action.model_validate(state["plan"][i])
         args = action.tool_arguments(state.get("user_id"))
-        outcome = store.call(action.tool_name(), args, scope=scope(config),
-                             tool_call_id=f"action-{i}")
+        outcome = store.call(
+            action.tool_name(), args, scope=scope(config), tool_call_id=f"action-{i}"
+        )
         update: dict[str, Any] = {
-            "executed": [{"action_index": i, "tool": action.tool_name(), "arguments": args,
-                          **outcome}],
+            "executed": [
+                {"action_index": i, "tool": action.tool_name(), "arguments": args, **outcome}
+            ],
             "cursor": i + 1,
             "steps": _step("execute", t0, {"tool": action.tool_name(), "ok": outcome["ok"]}),
         }
@@ -259,7 +300,8 @@ def build_retail_graph(
         full: dict[str, Any] = dict(state)
         if state.get("user"):
             full["info"] = info_mod.answer_questions(
-                Intake.model_validate(state["intake"]), state["orders"], state["products"])
+                Intake.model_validate(state["intake"]), state["orders"], state["products"]
+            )
         executed = state.get("executed", [])
         status = state.get("status", "running")
         if status == "running":
@@ -318,9 +360,18 @@ def _parse_decision(answer: Any, index: int) -> Decision:
         return Decision(action_index=index, decision="approve" if ok else "reject")
     if isinstance(answer, dict):
         raw = str(answer.get("decision", answer.get("action", "reject"))).lower()
-        kind = {"approve": "approve", "approved": "approve", "yes": "approve", "edit": "edit",
-                "edited": "edit"}.get(raw, "reject")
-        return Decision(action_index=index, decision=kind,  # type: ignore[arg-type]
-                        comment=answer.get("comment"), arguments=answer.get("arguments"),
-                        decided_by=answer.get("decided_by"))
+        kind = {
+            "approve": "approve",
+            "approved": "approve",
+            "yes": "approve",
+            "edit": "edit",
+            "edited": "edit",
+        }.get(raw, "reject")
+        return Decision(
+            action_index=index,
+            decision=kind,
+            comment=answer.get("comment"),
+            arguments=answer.get("arguments"),
+            decided_by=answer.get("decided_by"),
+        )
     return Decision(action_index=index, decision="reject", comment="unreadable decision")

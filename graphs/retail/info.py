@@ -30,8 +30,10 @@ def answer_questions(
             targets = list(orders.values())
         for order in targets:
             tracking = [t for f in order.get("fulfillments", []) for t in f.get("tracking_id", [])]
-            line = (f"Order {order['order_id']} is {order.get('status')}, total "
-                    f"${order_total(order):.2f}")
+            line = (
+                f"Order {order['order_id']} is {order.get('status')}, total "
+                f"${order_total(order):.2f}"
+            )
             if tracking:
                 line += f", tracking number {', '.join(tracking)}"
             lines.append(line + ".")

@@ -119,7 +119,8 @@ def merge_patterns(intake: Intake, message: str) -> Intake:
     actionable = [r for r in requests if r.kind not in (RequestKind.other, RequestKind.human_agent)]
     asks_person = any(w in message.lower() for w in _PERSON_WORDS)
     requests = [
-        r for r in requests
+        r
+        for r in requests
         if r.kind is not RequestKind.other or not actionable
         if r.kind is not RequestKind.human_agent or asks_person or not actionable
     ]
@@ -139,8 +140,12 @@ def fallback_intake(message: str) -> Intake:
     )
     words = message.lower()
     kind = RequestKind.other
-    for key, k in (("cancel", RequestKind.cancel_order), ("return", RequestKind.return_items),
-                   ("exchange", RequestKind.exchange_items), ("address", RequestKind.modify_order_address)):
+    for key, k in (
+        ("cancel", RequestKind.cancel_order),
+        ("return", RequestKind.return_items),
+        ("exchange", RequestKind.exchange_items),
+        ("address", RequestKind.modify_order_address),
+    ):
         if key in words:
             kind = k
             break

@@ -31,9 +31,12 @@ Start from the draft plan. If violations are listed, fix exactly those. Leave ou
 customer did not ask for."""
 
 
+_REASON = Literal["no longer needed", "ordered by mistake"]
+
+
 def _enum(values: list[str]) -> Any:
     unique = sorted(set(values))
-    return Literal[tuple(unique)] if unique else str  # type: ignore[valid-type]
+    return Literal[tuple(unique)] if unique else str
 
 
 def plan_schema(
@@ -42,9 +45,7 @@ def plan_schema(
     """A ``Plan`` model whose ids are enums of this customer's records."""
     item_ids = [it["item_id"] for o in orders.values() for it in o.get("items", [])]
     product_ids = {it["product_id"] for o in orders.values() for it in o.get("items", [])}
-    variant_ids = [
-        vid for pid in product_ids for vid in products.get(pid, {}).get("variants", {})
-    ]
+    variant_ids = [vid for pid in product_ids for vid in products.get(pid, {}).get("variants", {})]
     order_t = _enum(list(orders))
     item_t = _enum(item_ids)
     new_t = _enum(variant_ids)
@@ -56,11 +57,11 @@ def plan_schema(
         item_ids=(list[item_t], Field(default_factory=list)),  # type: ignore[valid-type]
         new_item_ids=(list[new_t], Field(default_factory=list)),  # type: ignore[valid-type]
         payment_method_id=(pm_t | None, None),
-        reason=(Literal["no longer needed", "ordered by mistake"] | None, None),
+        reason=(_REASON | None, None),
         address=(Address | None, None),
         summary=(str | None, None),
     )
-    return create_model("Plan", actions=(list[planned], Field(default_factory=list)))  # type: ignore[valid-type]
+    return create_model("Plan", actions=(list[planned], Field(default_factory=list)))
 
 
 def to_actions(plan: BaseModel) -> list[Action]:
@@ -68,8 +69,11 @@ def to_actions(plan: BaseModel) -> list[Action]:
 
 
 def _order_line(order: dict[str, Any]) -> str:
-    paid = ", ".join(p["payment_method_id"] for p in order.get("payment_history", [])
-                     if p.get("transaction_type") == "payment")
+    paid = ", ".join(
+        p["payment_method_id"]
+        for p in order.get("payment_history", [])
+        if p.get("transaction_type") == "payment"
+    )
     lines = [f"{order['order_id']} status={order.get('status')} paid_with={paid}"]
     for it in order.get("items", []):
         opts = ", ".join(f"{k}: {v}" for k, v in it.get("options", {}).items())
@@ -88,7 +92,9 @@ def plan_context(
 ) -> str:
     """A compact text view of what the planner may use."""
     pms = ", ".join(
-        f"{pid} ({pm.get('source')}" + (f", balance {pm['balance']}" if "balance" in pm else "") + ")"
+        f"{pid} ({pm.get('source')}"
+        + (f", balance {pm['balance']}" if "balance" in pm else "")
+        + ")"
         for pid, pm in user.get("payment_methods", {}).items()
     )
     parts = [f"Customer {user.get('user_id')}; payment methods: {pms}", "Orders:"]
@@ -103,8 +109,10 @@ def plan_context(
                 opts = ", ".join(f"{k}: {val}" for k, val in v.get("options", {}).items())
                 parts.append(f"  {vid} ({opts}) ${v['price']}")
     parts.append("Requests: " + json.dumps([r.model_dump(mode="json") for r in intake.requests]))
-    parts.append("Draft plan: " + json.dumps(
-        {"actions": [a.model_dump(mode="json", exclude_none=True) for a in draft]}))
+    parts.append(
+        "Draft plan: "
+        + json.dumps({"actions": [a.model_dump(mode="json", exclude_none=True) for a in draft]})
+    )
     return "\n".join(parts)
 
 

@@ -23,7 +23,9 @@ _SECTIONS = {
 
 
 def _items(action: Action, orders: dict[str, dict[str, Any]]) -> str:
-    by_id = {it["item_id"]: it["name"] for it in orders.get(action.order_id or "", {}).get("items", [])}
+    by_id = {
+        it["item_id"]: it["name"] for it in orders.get(action.order_id or "", {}).get("items", [])
+    }
     return ", ".join(f"{by_id.get(i, 'item')} ({i})" for i in action.item_ids)
 
 
@@ -33,24 +35,42 @@ def describe_action(action: Action, orders: dict[str, dict[str, Any]], diff: flo
     if k is ActionKind.cancel_order:
         return f"cancel order {action.order_id} (reason: {action.reason})"
     if k is ActionKind.return_items:
-        return (f"return {_items(action, orders)} from order {action.order_id}, refund to "
-                f"{action.payment_method_id}")
+        return (
+            f"return {_items(action, orders)} from order {action.order_id}, refund to "
+            f"{action.payment_method_id}"
+        )
     if k in (ActionKind.exchange_items, ActionKind.modify_items):
         verb = "exchange" if k is ActionKind.exchange_items else "change"
-        pairs = ", ".join(f"{o} -> {n}" for o, n in zip(action.item_ids, action.new_item_ids,
-                                                         strict=False))
+        pairs = ", ".join(
+            f"{o} -> {n}" for o, n in zip(action.item_ids, action.new_item_ids, strict=False)
+        )
         money = ""
         if diff is not None:
-            money = (f"; you pay ${diff:.2f}" if diff > 0 else f"; you are refunded ${-diff:.2f}"
-                     if diff < 0 else "; no price difference")
-        return (f"{verb} items of order {action.order_id} ({pairs}) using "
-                f"{action.payment_method_id}{money}")
+            money = (
+                f"; you pay ${diff:.2f}"
+                if diff > 0
+                else f"; you are refunded ${-diff:.2f}"
+                if diff < 0
+                else "; no price difference"
+            )
+        return (
+            f"{verb} items of order {action.order_id} ({pairs}) using "
+            f"{action.payment_method_id}{money}"
+        )
     if k is ActionKind.modify_payment:
         return f"pay order {action.order_id} with {action.payment_method_id}"
     if k in (ActionKind.modify_order_address, ActionKind.modify_user_address):
         a = action.address
-        where = f"{a.address1}, {a.address2 + ', ' if a.address2 else ''}{a.city}, {a.state} {a.zip}" if a else "?"
-        target = f"order {action.order_id}" if k is ActionKind.modify_order_address else "your default address"
+        where = (
+            f"{a.address1}, {a.address2 + ', ' if a.address2 else ''}{a.city}, {a.state} {a.zip}"
+            if a
+            else "?"
+        )
+        target = (
+            f"order {action.order_id}"
+            if k is ActionKind.modify_order_address
+            else "your default address"
+        )
         return f"change the address of {target} to {where}"
     return "transfer you to a human agent"
 
@@ -59,8 +79,10 @@ def compose_reply(state: dict[str, Any]) -> str:
     """A polite, factual reply: what was done, what was declined and why, with policy sections."""
     status = state.get("status")
     if status == "needs_identity":
-        return ("I could not find your account. Please give the email address on your account, "
-                "or your first name, last name and zip code (policy §2.1).")
+        return (
+            "I could not find your account. Please give the email address on your account, "
+            "or your first name, last name and zip code (policy §2.1)."
+        )
     orders = state.get("orders", {})
     plan = [Action.model_validate(a) for a in state.get("plan", [])]
     lines: list[str] = []
@@ -75,14 +97,18 @@ def compose_reply(state: dict[str, Any]) -> str:
             lines.append(f"Done: {describe_action(action, orders, None)} (policy {sec}).")
             lines.extend(_consequence(action, ex.get("result"), state))
         else:
-            lines.append(f"I could not {describe_action(action, orders, None)}: "
-                         f"{ex.get('error_message')} (policy {sec}).")
+            lines.append(
+                f"I could not {describe_action(action, orders, None)}: "
+                f"{ex.get('error_message')} (policy {sec})."
+            )
     for d in state.get("decisions", []):
         if d["decision"] == "reject":
             action = plan[d["action_index"]]
             note = f" Reviewer's note: {d['comment']}" if d.get("comment") else ""
-            lines.append(f"As requested, I did not {describe_action(action, orders, None)}; "
-                         f"nothing was changed.{note}")
+            lines.append(
+                f"As requested, I did not {describe_action(action, orders, None)}; "
+                f"nothing was changed.{note}"
+            )
     for dropped in state.get("dropped", []):
         lines.append(f"I cannot do this: {dropped['reason']}.")
     for note in state.get("notes", []):
@@ -99,8 +125,10 @@ def compose_reply(state: dict[str, Any]) -> str:
 def _consequence(action: Action, result: Any, state: dict[str, Any]) -> list[str]:
     k = action.kind
     if k is ActionKind.cancel_order:
-        return ["Your refund goes back to the original payment method: immediately for a gift "
-                "card, otherwise within 5 to 7 business days."]
+        return [
+            "Your refund goes back to the original payment method: immediately for a gift "
+            "card, otherwise within 5 to 7 business days."
+        ]
     if k in (ActionKind.return_items, ActionKind.exchange_items):
         return ["You will receive an email explaining how to send the items back."]
     return []

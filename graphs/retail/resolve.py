@@ -25,7 +25,9 @@ _KIND_TO_ACTION = {
     RequestKind.modify_user_address: ActionKind.modify_user_address,
 }
 _NEEDS_PENDING = {
-    ActionKind.cancel_order, ActionKind.modify_items, ActionKind.modify_order_address,
+    ActionKind.cancel_order,
+    ActionKind.modify_items,
+    ActionKind.modify_order_address,
     ActionKind.modify_payment,
 }
 _NEEDS_DELIVERED = {ActionKind.return_items, ActionKind.exchange_items}
@@ -68,16 +70,17 @@ def pick_variant(
 ) -> dict[str, Any] | None:
     """The available variant that best fits ``wanted``: mentioned values win, others stay."""
     wanted_n = f" {norm(wanted or '')} "
-    variants = [
-        v for v in product.get("variants", {}).values()
+    variants: list[dict[str, Any]] = [
+        v
+        for v in product.get("variants", {}).values()
         if v.get("available") and v["item_id"] != item["item_id"]
     ]
     if not variants:
         return None
     if "cheapest" in wanted_n or "lowest price" in wanted_n:
-        return min(variants, key=lambda v: float(v["price"]))
+        return dict(min(variants, key=lambda v: float(v["price"])))
     if "most expensive" in wanted_n or "priciest" in wanted_n:
-        return max(variants, key=lambda v: float(v["price"]))
+        return dict(max(variants, key=lambda v: float(v["price"])))
     current = item.get("options", {})
 
     def score(v: dict[str, Any]) -> tuple[float, float]:
@@ -95,8 +98,17 @@ def pick_variant(
                 s -= 1
         return (s, -float(v["price"]))
 
-    best = max(variants, key=score)
-    return best if score(best)[0] > 0 or not wanted else best
+    def asked_changes(v: dict[str, Any]) -> int:
+        return sum(
+            1
+            for key, value in v.get("options", {}).items()
+            if str(current.get(key)) != str(value) and f" {norm(str(value))} " in wanted_n
+        )
+
+    if wanted and not any(asked_changes(v) for v in variants):
+        return None  # nothing available has what the customer asked for: do not guess
+    best: dict[str, Any] = max(variants, key=score)
+    return best
 
 
 def _payment_method(
@@ -104,8 +116,11 @@ def _payment_method(
 ) -> str | None:
     methods = user.get("payment_methods", {})
     t = norm(text or "")
-    for source, words in (("gift_card", ("gift",)), ("paypal", ("paypal", "pay pal")),
-                          ("credit_card", ("credit", "card"))):
+    for source, words in (
+        ("gift_card", ("gift",)),
+        ("paypal", ("paypal", "pay pal")),
+        ("credit_card", ("credit", "card")),
+    ):
         if any(w in t for w in words):
             for pm_id, pm in methods.items():
                 if pm.get("source") == source:
@@ -144,7 +159,9 @@ def draft_plan(
     merged: dict[tuple[ActionKind, str], Action] = {}
     for req in intake.requests:
         if req.kind is RequestKind.human_agent or req.kind is RequestKind.other:
-            draft.actions.append(Action(kind=ActionKind.transfer, summary=req.reason or message[:300]))
+            draft.actions.append(
+                Action(kind=ActionKind.transfer, summary=req.reason or message[:300])
+            )
             continue
         kind = _KIND_TO_ACTION.get(req.kind)
         if kind is None:
@@ -157,8 +174,10 @@ def draft_plan(
             continue
         candidates = _candidate_orders(kind, req, orders)
         if not candidates:
-            draft.notes.append(f"no suitable order found for {req.kind.value}"
-                               + (f" of {', '.join(req.items)}" if req.items else ""))
+            draft.notes.append(
+                f"no suitable order found for {req.kind.value}"
+                + (f" of {', '.join(req.items)}" if req.items else "")
+            )
             continue
         targets = candidates if (req.all_items or len(candidates) == 1) else candidates[:1]
         for order in targets:
@@ -174,8 +193,11 @@ def draft_plan(
             if action is None:
                 continue
             key = (kind, order["order_id"])
-            if kind in (ActionKind.modify_items, ActionKind.exchange_items, ActionKind.return_items) \
-                    and key in merged:
+            if (
+                kind
+                in (ActionKind.modify_items, ActionKind.exchange_items, ActionKind.return_items)
+                and key in merged
+            ):
                 prev = merged[key]
                 prev.item_ids.extend(action.item_ids)
                 prev.new_item_ids.extend(action.new_item_ids)
@@ -210,8 +232,12 @@ def _action_for(
         return None
     payment = _payment_method(req.payment, user, order)
     if kind is ActionKind.return_items:
-        return Action(kind=kind, order_id=order_id, item_ids=[i["item_id"] for i in chosen],
-                      payment_method_id=payment)
+        return Action(
+            kind=kind,
+            order_id=order_id,
+            item_ids=[i["item_id"] for i in chosen],
+            payment_method_id=payment,
+        )
     old_ids, new_ids = [], []
     for item in chosen:
         variant = pick_variant(item, products.get(item["product_id"], {}), req.wanted)
@@ -222,5 +248,10 @@ def _action_for(
         new_ids.append(variant["item_id"])
     if not old_ids:
         return None
-    return Action(kind=kind, order_id=order_id, item_ids=old_ids, new_item_ids=new_ids,
-                  payment_method_id=payment)
+    return Action(
+        kind=kind,
+        order_id=order_id,
+        item_ids=old_ids,
+        new_item_ids=new_ids,
+        payment_method_id=payment,
+    )

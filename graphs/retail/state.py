@@ -36,7 +36,9 @@ class RetailInput(BaseModel):
         min_length=1,
         max_length=8000,
         description="The customer's message: who they are and what they want.",
-        examples=["I'm Ada Lovelace, zip 10001. Please cancel order #W1000001, I no longer need it."],
+        examples=[
+            "I'm Ada Lovelace, zip 10001. Please cancel order #W1000001, I no longer need it."
+        ],
     )
 
 
@@ -137,8 +139,14 @@ class Action(BaseModel):
     def with_tool_arguments(self, arguments: dict[str, Any]) -> Action:
         """The action a reviewer's edited tool arguments describe (validated)."""
         fields: dict[str, Any] = {"kind": self.kind}
-        for name in ("order_id", "item_ids", "new_item_ids", "payment_method_id", "reason",
-                     "summary"):
+        for name in (
+            "order_id",
+            "item_ids",
+            "new_item_ids",
+            "payment_method_id",
+            "reason",
+            "summary",
+        ):
             if name in arguments:
                 fields[name] = arguments[name]
             elif getattr(self, name) is not None:

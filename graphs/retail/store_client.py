@@ -13,7 +13,8 @@ from typing import Any
 from pydantic import BaseModel
 from sqlalchemy.orm import Session, sessionmaker
 
-from tools.base import ToolContext
+from runtime.tracing import observe_tool_call
+from tools.base import ToolContext, ToolOutcome
 from tools.registry import ToolRegistry
 
 __all__ = ["StoreClient"]
@@ -32,7 +33,10 @@ def _plain(value: Any) -> Any:
 
 class StoreClient:
     def __init__(
-        self, registry: ToolRegistry, session_factory: sessionmaker[Session], *,
+        self,
+        registry: ToolRegistry,
+        session_factory: sessionmaker[Session],
+        *,
         tenant: str | None = None,
     ) -> None:
         self.registry = registry
@@ -42,8 +46,24 @@ class StoreClient:
     def _ctx(self, scope: str) -> ToolContext:
         return ToolContext(session_factory=self.session_factory, run_id=scope, tenant=self.tenant)
 
+    def _execute(
+        self, name: str, arguments: dict[str, Any], scope: str, tool_call_id: str
+    ) -> ToolOutcome:
+        """Run through the registry, reported to the run's callbacks (Langfuse, ledger)."""
+        with observe_tool_call(name, arguments, tool_call_id=tool_call_id) as obs:
+            outcome = self.registry.execute(
+                name, arguments, self._ctx(scope), tool_call_id=tool_call_id
+            )
+            error = outcome.error
+            obs.finish(
+                _plain(outcome.result),
+                error_code=error.code if error else None,
+                error_message=error.message if error else None,
+            )
+        return outcome
+
     def _read(self, name: str, **args: Any) -> Any | None:
-        outcome = self.registry.execute(name, args, self._ctx("read"), tool_call_id=f"read:{name}")
+        outcome = self._execute(name, args, "read", f"read:{name}")
         return _plain(outcome.result) if outcome.ok else None
 
     def find_user_by_email(self, email: str) -> str | None:
@@ -51,8 +71,9 @@ class StoreClient:
         return str(found) if found else None
 
     def find_user_by_name_zip(self, first: str, last: str, zip_code: str) -> str | None:
-        found = self._read("find_user_id_by_name_zip", first_name=first, last_name=last,
-                           zip=zip_code)
+        found = self._read(
+            "find_user_id_by_name_zip", first_name=first, last_name=last, zip=zip_code
+        )
         return str(found) if found else None
 
     def user(self, user_id: str) -> dict[str, Any] | None:
@@ -68,7 +89,7 @@ class StoreClient:
         self, name: str, arguments: dict[str, Any], *, scope: str, tool_call_id: str
     ) -> dict[str, Any]:
         """Run a tool idempotently per (scope, tool_call_id); returns a JSON-able outcome."""
-        outcome = self.registry.execute(name, arguments, self._ctx(scope), tool_call_id=tool_call_id)
+        outcome = self._execute(name, arguments, scope, tool_call_id)
         error = outcome.error
         return {
             "ok": outcome.ok,

@@ -82,32 +82,54 @@ def validate_plan(
         earlier = touched.setdefault(order["order_id"], [])
         if kind in _PENDING_KINDS:
             if status != "pending":
-                bad("order_not_pending", f"order {action.order_id} is {status!r}, not pending",
-                    _PENDING_KINDS[kind])
+                bad(
+                    "order_not_pending",
+                    f"order {action.order_id} is {status!r}, not pending",
+                    _PENDING_KINDS[kind],
+                )
             if ActionKind.modify_items in earlier or ActionKind.cancel_order in earlier:
-                bad("order_already_changed",
+                bad(
+                    "order_already_changed",
                     f"order {action.order_id} already has its items modified or is cancelled "
-                    "earlier in this plan", "§6.3")
+                    "earlier in this plan",
+                    "§6.3",
+                )
         if kind in _DELIVERED_KINDS:
             if status != "delivered":
-                bad("order_not_delivered",
-                    f"order {action.order_id} is {status!r}, not delivered", _DELIVERED_KINDS[kind])
+                bad(
+                    "order_not_delivered",
+                    f"order {action.order_id} is {status!r}, not delivered",
+                    _DELIVERED_KINDS[kind],
+                )
             if ActionKind.return_items in earlier or ActionKind.exchange_items in earlier:
-                bad("order_already_changed",
+                bad(
+                    "order_already_changed",
                     f"order {action.order_id} already has a return or exchange in this plan; "
-                    "put every item into one action", "§4.2")
+                    "put every item into one action",
+                    "§4.2",
+                )
         if kind is ActionKind.modify_items and ActionKind.modify_items in earlier:
-            bad("one_modify_per_order", "items of an order can be modified only once; combine "
-                "them into one action", "§4.2")
+            bad(
+                "one_modify_per_order",
+                "items of an order can be modified only once; combine them into one action",
+                "§4.2",
+            )
         earlier.append(kind)
 
         if kind is ActionKind.cancel_order and action.reason not in CANCEL_REASONS:
-            bad("bad_cancel_reason",
-                f"cancellation reason must be one of {list(CANCEL_REASONS)}", "§5.2")
+            bad(
+                "bad_cancel_reason",
+                f"cancellation reason must be one of {list(CANCEL_REASONS)}",
+                "§5.2",
+            )
         if kind in (ActionKind.return_items, ActionKind.exchange_items, ActionKind.modify_items):
             _check_items(action, order, products, bad)
-        if kind in (ActionKind.return_items, ActionKind.exchange_items, ActionKind.modify_items,
-                    ActionKind.modify_payment):
+        if kind in (
+            ActionKind.return_items,
+            ActionKind.exchange_items,
+            ActionKind.modify_items,
+            ActionKind.modify_payment,
+        ):
             _check_payment(action, order, products, methods, bad)
         if kind is ActionKind.modify_order_address and action.address is None:
             bad("missing_address", "a new shipping address is required", "§6.1")
@@ -136,9 +158,12 @@ def _check_items(action: Action, order: dict[str, Any], products: dict[str, Any]
         variants = products.get(old_item["product_id"], {}).get("variants", {})
         variant = variants.get(new)
         if variant is None:
-            bad("different_product",
+            bad(
+                "different_product",
                 f"new item {new} is not a variant of {old_item['name']} (no change of product "
-                "type)", "§8.2")
+                "type)",
+                "§8.2",
+            )
         elif not variant.get("available", False):
             bad("item_unavailable", f"new item {new} is not available", "§8.2")
         elif new == old:
@@ -155,27 +180,41 @@ def _check_payment(
     pm_id = action.payment_method_id
     method = methods.get(pm_id or "")
     if method is None:
-        bad("unknown_payment_method",
-            f"payment method {pm_id!r} is not one of the customer's", "§6.2")
+        bad(
+            "unknown_payment_method",
+            f"payment method {pm_id!r} is not one of the customer's",
+            "§6.2",
+        )
         return
     history = order.get("payment_history", [])
     original = history[0]["payment_method_id"] if history else None
     if action.kind is ActionKind.return_items:
         if pm_id != original and method.get("source") != "gift_card":
-            bad("refund_method",
-                "a refund goes to the original payment method or to a gift card", "§7.3")
+            bad(
+                "refund_method",
+                "a refund goes to the original payment method or to a gift card",
+                "§7.3",
+            )
         return
     if action.kind is ActionKind.modify_payment:
         if pm_id == original:
-            bad("same_payment_method", "the new payment method must differ from the current one",
-                "§6.2")
+            bad(
+                "same_payment_method",
+                "the new payment method must differ from the current one",
+                "§6.2",
+            )
         total = sum(float(p["amount"]) for p in history if p.get("transaction_type") == "payment")
         if method.get("source") == "gift_card" and float(method.get("balance", 0)) < total:
-            bad("insufficient_balance",
-                f"gift card balance {method.get('balance')} does not cover {total:.2f}", "§6.2")
+            bad(
+                "insufficient_balance",
+                f"gift card balance {method.get('balance')} does not cover {total:.2f}",
+                "§6.2",
+            )
         return
     diff = price_difference(action, order, products)
     if method.get("source") == "gift_card" and diff > float(method.get("balance", 0)):
-        bad("insufficient_balance",
+        bad(
+            "insufficient_balance",
             f"gift card balance {method.get('balance')} does not cover the difference {diff:.2f}",
-            "§8.3")
+            "§8.3",
+        )

@@ -18,7 +18,7 @@ def test_timeout_is_enforced_and_retries_are_bounded() -> None:
     model.hang_s = 2.0
     sleeps: list[float] = []
     policy = RetryPolicy(timeout_s=0.2, max_retries=2, backoff_s=0.05)
-    chain = ModelChain([("local:slow", model)], policy=policy, sleep=sleeps.append)
+    chain = ModelChain([("remote:slow", model)], policy=policy, sleep=sleeps.append)
     started = time.perf_counter()
     with pytest.raises(ModelTimeout) as info:
         chain.invoke("hello")
@@ -127,3 +127,30 @@ def test_call_with_retries_without_timeout_runs_inline() -> None:
         == "v"
     )
     assert calls == [1]
+
+
+def test_local_model_timeout_is_not_retried() -> None:
+    """A timed-out local call keeps the model's single slot busy: retrying would only queue."""
+    import threading
+
+    from agents.resilience import RetryPolicy, call_with_retries
+    from runtime.errors import ModelTimeout
+
+    release = threading.Event()
+    calls: list[int] = []
+
+    def slow() -> str:
+        calls.append(1)
+        release.wait(2)
+        return "late"
+
+    policy = RetryPolicy(timeout_s=0.05, max_retries=3, backoff_s=0)
+    try:
+        with pytest.raises(ModelTimeout):
+            call_with_retries(slow, model="local:qwen2.5-coder-0.5b", policy=policy)
+        assert len(calls) == 1
+        with pytest.raises(ModelTimeout):
+            call_with_retries(slow, model="openai:gpt-4o-mini", policy=policy)
+        assert len(calls) == 1 + 4  # remote timeouts are retried max_retries times
+    finally:
+        release.set()

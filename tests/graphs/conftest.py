@@ -20,8 +20,14 @@ from runtime.settings import DatabaseSettings, Settings
 from tests.fakes import ScriptedChatModel
 from tools.retail import build_retail_registry, export_tau2_db, load_tau2_db
 
-ADDRESS = {"address1": "1 Main St", "address2": "", "city": "Springfield", "country": "USA",
-           "state": "IL", "zip": "62701"}
+ADDRESS = {
+    "address1": "1 Main St",
+    "address2": "",
+    "city": "Springfield",
+    "country": "USA",
+    "state": "IL",
+    "zip": "62701",
+}
 
 TINY_DB: dict[str, Any] = {
     "users": {
@@ -31,8 +37,12 @@ TINY_DB: dict[str, Any] = {
             "address": ADDRESS,
             "email": "ada@example.com",
             "payment_methods": {
-                "credit_card_1": {"source": "credit_card", "id": "credit_card_1",
-                                  "brand": "visa", "last_four": "1111"},
+                "credit_card_1": {
+                    "source": "credit_card",
+                    "id": "credit_card_1",
+                    "brand": "visa",
+                    "last_four": "1111",
+                },
                 "gift_card_1": {"source": "gift_card", "id": "gift_card_1", "balance": 20.0},
             },
             "orders": ["#W0000001", "#W0000002"],
@@ -43,32 +53,69 @@ TINY_DB: dict[str, Any] = {
             "name": "Desk Lamp",
             "product_id": "100",
             "variants": {
-                "111": {"item_id": "111", "options": {"color": "white", "brightness": "medium"},
-                        "available": True, "price": 100.0},
-                "112": {"item_id": "112", "options": {"color": "black", "brightness": "low"},
-                        "available": True, "price": 90.0},
-                "113": {"item_id": "113", "options": {"color": "red", "brightness": "high"},
-                        "available": False, "price": 150.0},
+                "111": {
+                    "item_id": "111",
+                    "options": {"color": "white", "brightness": "medium"},
+                    "available": True,
+                    "price": 100.0,
+                },
+                "112": {
+                    "item_id": "112",
+                    "options": {"color": "black", "brightness": "low"},
+                    "available": True,
+                    "price": 90.0,
+                },
+                "113": {
+                    "item_id": "113",
+                    "options": {"color": "red", "brightness": "high"},
+                    "available": False,
+                    "price": 150.0,
+                },
             },
         }
     },
     "orders": {
         "#W0000001": {
-            "order_id": "#W0000001", "user_id": "ada_byron_1815", "address": ADDRESS,
-            "items": [{"name": "Desk Lamp", "product_id": "100", "item_id": "111",
-                       "price": 100.0, "options": {"color": "white", "brightness": "medium"}}],
-            "status": "pending", "fulfillments": [],
-            "payment_history": [{"transaction_type": "payment", "amount": 100.0,
-                                 "payment_method_id": "gift_card_1"}],
+            "order_id": "#W0000001",
+            "user_id": "ada_byron_1815",
+            "address": ADDRESS,
+            "items": [
+                {
+                    "name": "Desk Lamp",
+                    "product_id": "100",
+                    "item_id": "111",
+                    "price": 100.0,
+                    "options": {"color": "white", "brightness": "medium"},
+                }
+            ],
+            "status": "pending",
+            "fulfillments": [],
+            "payment_history": [
+                {"transaction_type": "payment", "amount": 100.0, "payment_method_id": "gift_card_1"}
+            ],
         },
         "#W0000002": {
-            "order_id": "#W0000002", "user_id": "ada_byron_1815", "address": ADDRESS,
-            "items": [{"name": "Desk Lamp", "product_id": "100", "item_id": "111",
-                       "price": 100.0, "options": {"color": "white", "brightness": "medium"}}],
+            "order_id": "#W0000002",
+            "user_id": "ada_byron_1815",
+            "address": ADDRESS,
+            "items": [
+                {
+                    "name": "Desk Lamp",
+                    "product_id": "100",
+                    "item_id": "111",
+                    "price": 100.0,
+                    "options": {"color": "white", "brightness": "medium"},
+                }
+            ],
             "status": "delivered",
             "fulfillments": [{"tracking_id": ["987654321"], "item_ids": ["111"]}],
-            "payment_history": [{"transaction_type": "payment", "amount": 100.0,
-                                 "payment_method_id": "credit_card_1"}],
+            "payment_history": [
+                {
+                    "transaction_type": "payment",
+                    "amount": 100.0,
+                    "payment_method_id": "credit_card_1",
+                }
+            ],
         },
     },
 }
@@ -78,8 +125,9 @@ CANCEL_INTAKE = {
     "identity": {"first_name": "Ada", "last_name": "Byron", "zip": "62701"},
     "requests": [{"kind": "cancel_order", "order_id": "#W0000001", "reason": "by mistake"}],
 }
-CANCEL_PLAN = {"actions": [{"kind": "cancel_order", "order_id": "#W0000001",
-                            "reason": "ordered by mistake"}]}
+CANCEL_PLAN = {
+    "actions": [{"kind": "cancel_order", "order_id": "#W0000001", "reason": "ordered by mistake"}]
+}
 
 
 @pytest.fixture

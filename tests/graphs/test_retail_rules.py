@@ -23,16 +23,22 @@ def codes(plan: list[Action], orders=ORDERS, user=USER) -> list[str]:
 
 def test_patterns_find_email_order_zip_and_user_id() -> None:
     facts = pattern_facts("I'm ada_byron_1815 (ada@example.com), zip 62701, order #W0000001.")
-    assert facts == {"emails": ["ada@example.com"], "order_ids": ["#W0000001"], "zip": "62701",
-                     "user_ids": ["ada_byron_1815"]}
+    assert facts == {
+        "emails": ["ada@example.com"],
+        "order_ids": ["#W0000001"],
+        "zip": "62701",
+        "user_ids": ["ada_byron_1815"],
+    }
 
 
 def test_merge_drops_invented_values_and_spurious_transfers() -> None:
     message = "I'm Ada Byron, zip 62701: cancel #W0000001"
-    raw = Intake.model_validate({
-        "identity": {"first_name": "Ada", "last_name": "Lovelace", "zip": "99999"},
-        "requests": [{"kind": "cancel_order"}, {"kind": "other"}],
-    })
+    raw = Intake.model_validate(
+        {
+            "identity": {"first_name": "Ada", "last_name": "Lovelace", "zip": "99999"},
+            "requests": [{"kind": "cancel_order"}, {"kind": "other"}],
+        }
+    )
     merged = merge_patterns(raw, message)
     assert merged.identity.last_name is None  # not in the text
     assert merged.identity.zip == "62701"  # from the pattern, replacing the invented one
@@ -50,21 +56,29 @@ def test_fallback_intake_needs_no_model() -> None:
 def test_pick_variant_prefers_mentioned_options_and_skips_unavailable() -> None:
     item = ORDERS["#W0000002"]["items"][0]
     assert pick_variant(item, PRODUCTS["100"], "I want it in black")["item_id"] == "112"
-    # red is mentioned but unavailable: the only available alternative is chosen
-    assert pick_variant(item, PRODUCTS["100"], "red please")["item_id"] == "112"
+    # red is asked for but unavailable: no guess at something else
+    assert pick_variant(item, PRODUCTS["100"], "red please") is None
     assert pick_variant(item, PRODUCTS["100"], "the cheapest one")["item_id"] == "112"
 
 
 def test_draft_merges_items_of_one_order_and_uses_original_payment() -> None:
-    intake = Intake(requests=[
-        CustomerRequest(kind=RequestKind.return_items, items=["lamp"]),
-    ])
-    draft = draft_plan(intake, message="return my lamp", user=USER, orders=ORDERS,
-                       products=PRODUCTS)
-    assert [a.model_dump(exclude_none=True) for a in draft.actions] == [{
-        "kind": ActionKind.return_items, "order_id": "#W0000002", "item_ids": ["111"],
-        "new_item_ids": [], "payment_method_id": "credit_card_1",
-    }]
+    intake = Intake(
+        requests=[
+            CustomerRequest(kind=RequestKind.return_items, items=["lamp"]),
+        ]
+    )
+    draft = draft_plan(
+        intake, message="return my lamp", user=USER, orders=ORDERS, products=PRODUCTS
+    )
+    assert [a.model_dump(exclude_none=True) for a in draft.actions] == [
+        {
+            "kind": ActionKind.return_items,
+            "order_id": "#W0000002",
+            "item_ids": ["111"],
+            "new_item_ids": [],
+            "payment_method_id": "credit_card_1",
+        }
+    ]
 
 
 def test_draft_notes_what_it_cannot_resolve() -> None:
@@ -77,24 +91,74 @@ def test_draft_notes_what_it_cannot_resolve() -> None:
     ("action", "expected"),
     [
         (Action(kind=ActionKind.cancel_order, order_id="#W0000001", reason="no longer needed"), []),
-        (Action(kind=ActionKind.cancel_order, order_id="#W0000002", reason="no longer needed"),
-         ["order_not_pending"]),
-        (Action(kind=ActionKind.cancel_order, order_id="#W0000001", reason="too expensive"),
-         ["bad_cancel_reason"]),
-        (Action(kind=ActionKind.cancel_order, order_id="#W9999999", reason="no longer needed"),
-         ["unknown_order"]),
-        (Action(kind=ActionKind.return_items, order_id="#W0000002", item_ids=["111"],
-                payment_method_id="gift_card_1"), []),
-        (Action(kind=ActionKind.return_items, order_id="#W0000002", item_ids=["111", "111"],
-                payment_method_id="credit_card_1"), ["item_not_in_order"]),
-        (Action(kind=ActionKind.exchange_items, order_id="#W0000002", item_ids=["111"],
-                new_item_ids=["113"], payment_method_id="credit_card_1"), ["item_unavailable"]),
-        (Action(kind=ActionKind.exchange_items, order_id="#W0000002", item_ids=["111"],
-                new_item_ids=["999"], payment_method_id="credit_card_1"), ["different_product"]),
-        (Action(kind=ActionKind.modify_items, order_id="#W0000001", item_ids=["111"],
-                new_item_ids=["112"], payment_method_id="paypal_9"), ["unknown_payment_method"]),
-        (Action(kind=ActionKind.modify_payment, order_id="#W0000001",
-                payment_method_id="gift_card_1"), ["same_payment_method", "insufficient_balance"]),
+        (
+            Action(kind=ActionKind.cancel_order, order_id="#W0000002", reason="no longer needed"),
+            ["order_not_pending"],
+        ),
+        (
+            Action(kind=ActionKind.cancel_order, order_id="#W0000001", reason="too expensive"),
+            ["bad_cancel_reason"],
+        ),
+        (
+            Action(kind=ActionKind.cancel_order, order_id="#W9999999", reason="no longer needed"),
+            ["unknown_order"],
+        ),
+        (
+            Action(
+                kind=ActionKind.return_items,
+                order_id="#W0000002",
+                item_ids=["111"],
+                payment_method_id="gift_card_1",
+            ),
+            [],
+        ),
+        (
+            Action(
+                kind=ActionKind.return_items,
+                order_id="#W0000002",
+                item_ids=["111", "111"],
+                payment_method_id="credit_card_1",
+            ),
+            ["item_not_in_order"],
+        ),
+        (
+            Action(
+                kind=ActionKind.exchange_items,
+                order_id="#W0000002",
+                item_ids=["111"],
+                new_item_ids=["113"],
+                payment_method_id="credit_card_1",
+            ),
+            ["item_unavailable"],
+        ),
+        (
+            Action(
+                kind=ActionKind.exchange_items,
+                order_id="#W0000002",
+                item_ids=["111"],
+                new_item_ids=["999"],
+                payment_method_id="credit_card_1",
+            ),
+            ["different_product"],
+        ),
+        (
+            Action(
+                kind=ActionKind.modify_items,
+                order_id="#W0000001",
+                item_ids=["111"],
+                new_item_ids=["112"],
+                payment_method_id="paypal_9",
+            ),
+            ["unknown_payment_method"],
+        ),
+        (
+            Action(
+                kind=ActionKind.modify_payment,
+                order_id="#W0000001",
+                payment_method_id="gift_card_1",
+            ),
+            ["same_payment_method", "insufficient_balance"],
+        ),
     ],
 )
 def test_validator_rules(action: Action, expected: list[str]) -> None:
@@ -104,16 +168,28 @@ def test_validator_rules(action: Action, expected: list[str]) -> None:
 def test_gift_card_must_cover_a_positive_difference() -> None:
     products = copy.deepcopy(PRODUCTS)
     products["100"]["variants"]["112"]["price"] = 150.0  # +50 > gift card balance 20
-    plan = [Action(kind=ActionKind.exchange_items, order_id="#W0000002", item_ids=["111"],
-                   new_item_ids=["112"], payment_method_id="gift_card_1")]
+    plan = [
+        Action(
+            kind=ActionKind.exchange_items,
+            order_id="#W0000002",
+            item_ids=["111"],
+            new_item_ids=["112"],
+            payment_method_id="gift_card_1",
+        )
+    ]
     found = validate_plan(plan, user=USER, orders=ORDERS, products=products)
     assert [v.code for v in found] == ["insufficient_balance"]
 
 
 def test_second_change_to_the_same_order_is_refused() -> None:
     plan = [
-        Action(kind=ActionKind.modify_items, order_id="#W0000001", item_ids=["111"],
-               new_item_ids=["112"], payment_method_id="credit_card_1"),
+        Action(
+            kind=ActionKind.modify_items,
+            order_id="#W0000001",
+            item_ids=["111"],
+            new_item_ids=["112"],
+            payment_method_id="credit_card_1",
+        ),
         Action(kind=ActionKind.cancel_order, order_id="#W0000001", reason="no longer needed"),
     ]
     assert codes(plan) == ["order_already_changed"]

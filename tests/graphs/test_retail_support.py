@@ -44,8 +44,9 @@ def test_happy_path_pauses_for_approval_then_cancels(make_graph, export) -> None
 
 
 def test_policy_violation_goes_back_to_the_planner(make_graph, export) -> None:
-    bad_plan = {"actions": [{"kind": "cancel_order", "order_id": "#W0000002",
-                             "reason": "no longer needed"}]}
+    bad_plan = {
+        "actions": [{"kind": "cancel_order", "order_id": "#W0000002", "reason": "no longer needed"}]
+    }
     model = ScriptedChatModel(responses=[CANCEL_INTAKE, bad_plan, CANCEL_PLAN])
     graph = make_graph(model)
     graph.invoke({"message": CANCEL_MESSAGE}, cfg())
@@ -60,8 +61,9 @@ def test_policy_violation_goes_back_to_the_planner(make_graph, export) -> None:
 
 
 def test_violations_past_the_bound_are_dropped_and_explained(make_graph, export) -> None:
-    bad_plan = {"actions": [{"kind": "cancel_order", "order_id": "#W0000002",
-                             "reason": "no longer needed"}]}
+    bad_plan = {
+        "actions": [{"kind": "cancel_order", "order_id": "#W0000002", "reason": "no longer needed"}]
+    }
     model = ScriptedChatModel(responses=[CANCEL_INTAKE, bad_plan, bad_plan])
     graph = make_graph(model, max_plan_rounds=1)
     out = graph.invoke({"message": CANCEL_MESSAGE}, cfg())
@@ -131,8 +133,10 @@ def test_replaying_the_execute_step_does_not_repeat_the_write(make_graph, export
 
 
 def test_unknown_customer_gets_asked_for_identity(make_graph, export) -> None:
-    intake = {"identity": {"first_name": "Nobody", "last_name": "Here", "zip": "00000"},
-              "requests": [{"kind": "cancel_order"}]}
+    intake = {
+        "identity": {"first_name": "Nobody", "last_name": "Here", "zip": "00000"},
+        "requests": [{"kind": "cancel_order"}],
+    }
     graph = make_graph(ScriptedChatModel(responses=[intake]))
     out = graph.invoke({"message": "I'm Nobody Here, zip 00000, cancel my order"}, cfg())
     assert out["status"] == "needs_identity"
@@ -140,8 +144,10 @@ def test_unknown_customer_gets_asked_for_identity(make_graph, export) -> None:
 
 
 def test_invented_identity_is_reasked_with_the_reason(make_graph) -> None:
-    invented = {"identity": {"first_name": "Grace", "last_name": "Hopper", "zip": "62701"},
-                "requests": [{"kind": "cancel_order", "order_id": "#W0000001"}]}
+    invented = {
+        "identity": {"first_name": "Grace", "last_name": "Hopper", "zip": "62701"},
+        "requests": [{"kind": "cancel_order", "order_id": "#W0000001"}],
+    }
     model = ScriptedChatModel(responses=[invented, CANCEL_INTAKE, CANCEL_PLAN])
     graph = make_graph(model)
     graph.invoke({"message": CANCEL_MESSAGE}, cfg())
@@ -150,11 +156,28 @@ def test_invented_identity_is_reasked_with_the_reason(make_graph) -> None:
 
 
 def test_exchange_payload_shows_price_difference(make_graph, export) -> None:
-    intake = {"identity": {"email": "ada@example.com"},
-              "requests": [{"kind": "exchange_items", "order_id": "#W0000002",
-                            "items": ["desk lamp"], "wanted": "black, low brightness"}]}
-    plan = {"actions": [{"kind": "exchange_items", "order_id": "#W0000002", "item_ids": ["111"],
-                         "new_item_ids": ["112"], "payment_method_id": "credit_card_1"}]}
+    intake = {
+        "identity": {"email": "ada@example.com"},
+        "requests": [
+            {
+                "kind": "exchange_items",
+                "order_id": "#W0000002",
+                "items": ["desk lamp"],
+                "wanted": "black, low brightness",
+            }
+        ],
+    }
+    plan = {
+        "actions": [
+            {
+                "kind": "exchange_items",
+                "order_id": "#W0000002",
+                "item_ids": ["111"],
+                "new_item_ids": ["112"],
+                "payment_method_id": "credit_card_1",
+            }
+        ]
+    }
     graph = make_graph(ScriptedChatModel(responses=[intake, plan]))
     graph.invoke({"message": "ada@example.com here: swap the lamp in #W0000002 for black"}, cfg())
     payload = graph.get_state(cfg()).interrupts[0].value
@@ -167,11 +190,17 @@ def test_exchange_payload_shows_price_difference(make_graph, export) -> None:
 
 
 def test_code_only_planner_resolves_the_draft_without_a_model(make_graph, export) -> None:
-    intake = {"identity": {"email": "ada@example.com"},
-              "requests": [{"kind": "exchange_items", "items": ["lamp"], "wanted": "black"}]}
+    intake = {
+        "identity": {"email": "ada@example.com"},
+        "requests": [{"kind": "exchange_items", "items": ["lamp"], "wanted": "black"}],
+    }
     model = ScriptedChatModel(responses=[intake])  # only intake: the planner uses the draft
     graph = make_graph(model, planner="draft")
     graph.invoke({"message": "ada@example.com: exchange my delivered lamp for a black one"}, cfg())
     payload = graph.get_state(cfg()).interrupts[0].value
-    assert payload["arguments"] == {"order_id": "#W0000002", "item_ids": ["111"],
-                                    "new_item_ids": ["112"], "payment_method_id": "credit_card_1"}
+    assert payload["arguments"] == {
+        "order_id": "#W0000002",
+        "item_ids": ["111"],
+        "new_item_ids": ["112"],
+        "payment_method_id": "credit_card_1",
+    }

@@ -10,7 +10,7 @@ from runtime.logging import configure_logging
 from runtime.migrate import current_revision, head_revision, upgrade
 from runtime.settings import Settings, get_settings
 
-__all__ = ["console", "err_console", "ensure_database", "load_settings"]
+__all__ = ["console", "ensure_database", "err_console", "load_settings"]
 
 console = Console()
 err_console = Console(stderr=True)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import typer
 
 from runtime.errors import ConfigError
@@ -20,15 +22,32 @@ def register(app: typer.Typer) -> None:
 
     app.add_typer(models_cli.app, name="models")
 
-    @app.command()
-    def serve() -> None:
-        """Run the HTTP API with in-process workers."""
-        _not_yet("serve")
+    from waypost.cli import runs as runs_cli
+
+    app.add_typer(runs_cli.app, name="runs")
 
     @app.command()
-    def worker() -> None:
+    def serve(
+        host: str | None = typer.Option(None, help="Bind address (default: settings.api.host)."),
+        port: int | None = typer.Option(None, help="Port (default: settings.api.port)."),
+        config: Path | None = typer.Option(None, help="A langgraph.json with extra graphs."),
+        workers: bool = typer.Option(True, help="Run queue workers in this process."),
+        concurrency: int | None = typer.Option(None, help="In-process worker slots."),
+    ) -> None:
+        """Run the HTTP API with in-process workers."""
+        from waypost.cli.serve import run_server
+
+        run_server(host, port, config, workers, concurrency)
+
+    @app.command()
+    def worker(
+        concurrency: int | None = typer.Option(None, help="Runs executed at once."),
+        config: Path | None = typer.Option(None, help="A langgraph.json with extra graphs."),
+    ) -> None:
         """Run queue workers as a separate process (PostgreSQL)."""
-        _not_yet("worker")
+        from waypost.cli.serve import run_worker
+
+        run_worker(concurrency, config)
 
     from waypost.cli import run as run_cli
 

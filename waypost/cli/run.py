@@ -7,6 +7,7 @@ it asks y/n, or answers non-interactively with --approve / --reject / --approve-
 
 from __future__ import annotations
 
+import getpass
 import json
 import sys
 import uuid
@@ -19,11 +20,16 @@ from rich.panel import Panel
 from rich.prompt import Confirm
 from rich.table import Table
 
+from agents.ledger import LedgerCollector
 from graphs.registry import GraphDeps, default_registry
 from runtime.checkpoint import open_checkpointer
 from runtime.db import make_session_factory
 from runtime.errors import ValidationFailed
+from runtime.ledger import LedgerWriter, RunContext
+from runtime.metrics import default_metrics
+from runtime.models import utcnow
 from runtime.settings import Settings
+from runtime.tracing import ApprovalDecision, resolve_config, trace_id_for, trace_run
 from waypost.cli._common import console, ensure_database, err_console, load_settings
 
 __all__ = ["execute_locally", "parse_input"]
@@ -38,7 +44,9 @@ def parse_input(value: str) -> dict[str, Any]:
     try:
         data = json.loads(text)
     except ValueError as exc:
-        raise ValidationFailed(f"--input is neither a JSON object nor a readable JSON file: {exc}")
+        raise ValidationFailed(
+            f"--input is neither a JSON object nor a readable JSON file: {exc}"
+        ) from None
     if not isinstance(data, dict):
         raise ValidationFailed("--input must be a JSON object")
     return data
@@ -58,11 +66,13 @@ def _describe_update(node: str, update: Any) -> str:
         return f"{len(update.get('orders', {}))} orders, {len(update.get('products', {}))} products"
     if node == "plan":
         return f"{len(update.get('plan', []))} action(s): " + ", ".join(
-            a["kind"] for a in update.get("plan", []))
+            a["kind"] for a in update.get("plan", [])
+        )
     if node == "execute":
         ex = update.get("executed", [{}])[0]
         return f"{ex.get('tool')} ok={ex.get('ok')}" + (
-            f" ({ex.get('error_message')})" if not ex.get("ok") else "")
+            f" ({ex.get('error_message')})" if not ex.get("ok") else ""
+        )
     if node == "reply":
         return f"status={update.get('status')}"
     return ""
@@ -88,40 +98,92 @@ def execute_locally(
         except Exception as exc:
             raise ValidationFailed(f"invalid input for {workflow}: {exc}") from exc
     thread_id = thread_id or str(uuid.uuid4())
+    run_id = str(uuid.uuid4())
     config: dict[str, Any] = {"configurable": {"thread_id": thread_id}}
+    factory = make_session_factory(engine)
+    metrics = default_metrics()
+    # one ledger row per LLM/tool call, and one Langfuse trace for the run and its resumes
+    trace_id = trace_id_for(run_id) if resolve_config(settings.langfuse) else None
+    writer = LedgerWriter(
+        factory,
+        RunContext(run_id=run_id, thread_id=thread_id, workflow=workflow, trace_id=trace_id),
+        observers=[metrics.observe_ledger],
+    )
+    collector = LedgerCollector(writer, prices=settings.models.prices)
+    traced: dict[str, Any] = dict(
+        run_key=run_id,
+        thread_id=thread_id,
+        workflow=workflow,
+        user_id=getpass.getuser(),
+        run_id=run_id,
+        assistant=workflow,
+        version=spec.version,
+        ledger=collector,
+        metrics=metrics,
+    )
+    trace_url: str | None = None
+    approval: ApprovalDecision | None = None
     with open_checkpointer(settings.database.url) as saver:
-        deps = GraphDeps(settings=settings, checkpointer=saver,
-                         session_factory=make_session_factory(engine))
+        deps = GraphDeps(settings=settings, checkpointer=saver, session_factory=factory)
         with console.status("[dim]preparing workflow[/dim]", spinner="dots"):
             graph = spec.build(deps)
         pending: Any = payload
         while True:
             interrupted: list[Any] = []
-            for chunk in graph.stream(pending, config, stream_mode="updates"):
-                for node, update in chunk.items():
-                    if node == "__interrupt__":
-                        interrupted.extend(update)
-                        continue
-                    if not quiet:
-                        console.print(f"[green]✓[/green] [bold]{node}[/bold] "
-                                      f"{_describe_update(node, update)}")
+            with trace_run(settings, approval=approval, **traced) as tracing:
+                trace_url = tracing.trace_url
+                for chunk in graph.stream(pending, tracing.config(config), stream_mode="updates"):
+                    for node, update in chunk.items():
+                        if node == "__interrupt__":
+                            interrupted.extend(update)
+                            continue
+                        if not quiet:
+                            console.print(
+                                f"[green]✓[/green] [bold]{node}[/bold] "
+                                f"{_describe_update(node, update)}"
+                            )
+                if interrupted:
+                    tracing.approval_requested(interrupted[0].value)
+                tracing.flush()  # bounded by settings.langfuse.flush_timeout_s
             if not interrupted:
                 break
             value = interrupted[0].value
+            requested_at = utcnow()
             answer = decide(value)
             if answer is None:
                 state = graph.get_state(config).values
-                return {**state, "status": "interrupted", "thread_id": thread_id,
-                        "pending_approval": value}
+                return {
+                    **state,
+                    "status": "interrupted",
+                    "thread_id": thread_id,
+                    "run_id": run_id,
+                    "trace_url": trace_url,
+                    "pending_approval": value,
+                }
+            approval = _decision(answer, value, requested_at)
             pending = Command(resume=answer)
         state = dict(graph.get_state(config).values)
     engine.dispose()
-    return {**state, "thread_id": thread_id}
+    return {**state, "thread_id": thread_id, "run_id": run_id, "trace_url": trace_url}
+
+
+def _decision(answer: Any, action: Any, requested_at: Any) -> ApprovalDecision:
+    info = answer if isinstance(answer, dict) else {"decision": str(answer)}
+    return ApprovalDecision(
+        decision=str(info.get("decision", "")),
+        decided_by=info.get("decided_by"),
+        comment=info.get("comment"),
+        requested_at=requested_at,
+        decided_at=utcnow(),
+        action=action,
+    )
 
 
 def _show_approval(value: dict[str, Any]) -> None:
-    body = (f"[bold]{value.get('summary')}[/bold]\n\ntool: {value.get('tool')}\n"
-            f"arguments: {json.dumps(value.get('arguments'))}\npolicy: {value.get('policy')}")
+    body = (
+        f"[bold]{value.get('summary')}[/bold]\n\ntool: {value.get('tool')}\n"
+        f"arguments: {json.dumps(value.get('arguments'))}\npolicy: {value.get('policy')}"
+    )
     if value.get("price_difference") is not None:
         body += f"\nprice difference: ${value['price_difference']:.2f}"
     if value.get("error"):
@@ -154,6 +216,8 @@ def print_result(result: dict[str, Any], *, as_json: bool) -> None:
         "actions_executed": [{"tool": e["tool"], "arguments": e["arguments"]} for e in executed],
         "actions_rejected": [d for d in result.get("decisions", []) if d["decision"] == "reject"],
         "reply": result.get("reply"),
+        "run_id": result.get("run_id"),
+        "trace_url": result.get("trace_url"),
         "pending_approval": result.get("pending_approval"),
         "steps": result.get("steps", []),
     }
@@ -167,15 +231,22 @@ def print_result(result: dict[str, Any], *, as_json: bool) -> None:
         tokens = f"{s.get('input_tokens', 0)}/{s.get('output_tokens', 0)}" if s.get("model") else ""
         table.add_row(s["step"], f"{s['latency_ms']:.0f}", s.get("model") or "", tokens)
     console.print(table)
-    console.print(Panel(str(out["reply"] or ""), title=f"reply ({out['status']})",
-                        border_style="cyan"))
+    console.print(
+        Panel(str(out["reply"] or ""), title=f"reply ({out['status']})", border_style="cyan")
+    )
+    if out["run_id"]:
+        console.print(f"[dim]run {out['run_id']} (waypost runs show {out['run_id']})[/dim]")
+    if out["trace_url"]:
+        console.print(f"trace: [link={out['trace_url']}]{out['trace_url']}[/link]")
 
 
 def register(app: typer.Typer) -> None:
     @app.command()
     def run(
         workflow: str = typer.Argument(..., help="Workflow name, e.g. retail_support."),
-        input_: str = typer.Option(..., "--input", "-i", help="JSON object or path to a JSON file."),
+        input_: str = typer.Option(
+            ..., "--input", "-i", help="JSON object or path to a JSON file."
+        ),
         approve_all: bool = typer.Option(False, "--approve-all", help="Approve every action."),
         reject_all: bool = typer.Option(False, "--reject-all", help="Reject every action."),
         model: str | None = typer.Option(None, "--model", help="Model for every LLM step."),
@@ -185,13 +256,19 @@ def register(app: typer.Typer) -> None:
         """Run WORKFLOW once in this process; stops at approvals unless told how to answer."""
         settings = load_settings()
         if model:
-            settings = settings.model_copy(update={"models": settings.models.model_copy(
-                update={"default": model})})
+            settings = settings.model_copy(
+                update={"models": settings.models.model_copy(update={"default": model})}
+            )
         payload = parse_input(input_)
-        decide = make_decider(approve=approve_all, reject=reject_all,
-                              interactive=sys.stdin.isatty() and not as_json, quiet=as_json)
-        result = execute_locally(settings, workflow, payload, decide=decide, quiet=as_json,
-                                 thread_id=thread)
+        decide = make_decider(
+            approve=approve_all,
+            reject=reject_all,
+            interactive=sys.stdin.isatty() and not as_json,
+            quiet=as_json,
+        )
+        result = execute_locally(
+            settings, workflow, payload, decide=decide, quiet=as_json, thread_id=thread
+        )
         print_result(result, as_json=as_json)
 
     @app.command()
@@ -208,8 +285,9 @@ def register(app: typer.Typer) -> None:
 
         settings = load_settings()
         if model:
-            settings = settings.model_copy(update={"models": settings.models.model_copy(
-                update={"default": model})})
+            settings = settings.model_copy(
+                update={"models": settings.models.model_copy(update={"default": model})}
+            )
         engine = ensure_database(settings)
         factory = make_session_factory(engine)
         counts = seed_store(factory, None, force=False)
@@ -219,8 +297,13 @@ def register(app: typer.Typer) -> None:
             if counts:
                 err_console.print(f"[dim]demo store seeded: {counts}[/dim]")
             console.print(Panel(text, title="customer", border_style="blue"))
-        decide = make_decider(approve=approve, reject=reject,
-                              interactive=sys.stdin.isatty() and not as_json, quiet=as_json)
-        result = execute_locally(settings, "retail_support", {"message": text}, decide=decide,
-                                 quiet=as_json)
+        decide = make_decider(
+            approve=approve,
+            reject=reject,
+            interactive=sys.stdin.isatty() and not as_json,
+            quiet=as_json,
+        )
+        result = execute_locally(
+            settings, "retail_support", {"message": text}, decide=decide, quiet=as_json
+        )
         print_result(result, as_json=as_json)

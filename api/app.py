@@ -1,0 +1,61 @@
+"""The FastAPI app factory: LangGraph-compatible API plus approvals and typed workflow routes.
+
+``create_app(settings, registry)`` builds an app whose lifespan opens the database, the official
+checkpointer, the run queue and (unless ``workers=False``) in-process workers. Settings are
+injected through ``get_settings`` so routes never read module globals.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+
+from api.errors import install_error_handlers
+from api.middleware import BodySizeLimit
+from api.routes import approvals, assistants, runs, system, threads, workflows
+from api.services import open_services
+from graphs.registry import GraphRegistry, default_registry
+from runtime.metrics import metrics_app
+from runtime.settings import Settings, get_settings
+from runtime.tracing import close_tracing
+
+__all__ = ["create_app"]
+
+
+def create_app(
+    settings: Settings | None = None,
+    registry: GraphRegistry | None = None,
+    *,
+    workers: bool = True,
+    concurrency: int | None = None,
+) -> FastAPI:
+    """Build the API. ``registry`` defaults to the built-in workflows."""
+    settings = settings or get_settings()
+    registry = registry if registry is not None else default_registry()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        async with open_services(
+            settings, registry, workers=workers, concurrency=concurrency
+        ) as services:
+            app.state.services = services
+            yield
+            app.state.services = None
+        close_tracing()  # bounded flush of pending trace exports
+
+    app = FastAPI(
+        title="Waypost",
+        version="0.1.0",
+        lifespan=lifespan,
+        description="Self-hosted orchestrator for LLM workflows (LangGraph API compatible).",
+    )
+    app.dependency_overrides[get_settings] = lambda: settings
+    install_error_handlers(app)
+    app.add_middleware(BodySizeLimit, max_bytes=settings.api.max_body_bytes)
+    for module in (system, assistants, threads, runs, approvals, workflows):
+        app.include_router(module.router)
+    app.include_router(workflows.workflow_router(registry))
+    app.add_route("/metrics", metrics_app(), include_in_schema=False)
+    return app

@@ -1,0 +1,261 @@
+"""Runs on threads and stateless runs: create, wait, stream, join, list, get, cancel, delete.
+
+Headers follow the LangGraph server: ``Content-Location: /threads/{tid}/runs/{rid}`` on every
+create/wait/stream response (the SDK reads run ids from it) and ``Location: .../stream`` on
+streams so the SDK can reconnect with ``Last-Event-ID``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import uuid
+from collections.abc import AsyncIterator, Coroutine
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Header, Query, Response
+from fastapi.responses import JSONResponse, StreamingResponse
+
+from api.deps import AppServices
+from api.run_io import run_result, sse_stream, wait_for_run
+from api.schemas import CancelManyBody, RunCreate
+from api.services import Services
+from runtime.errors import Conflict, ValidationFailed
+from runtime.runs import RunRequest, run_json
+from runtime.runs.models import Run
+from runtime.runs.queue import TERMINAL
+
+router = APIRouter(tags=["runs"])
+_background: set[asyncio.Task[Any]] = set()
+
+
+def _spawn(coro: Coroutine[Any, Any, Any]) -> None:
+    """Run cleanup that must survive the request's cancellation (client disconnects)."""
+    task = asyncio.get_running_loop().create_task(coro)
+    _background.add(task)
+    task.add_done_callback(_background.discard)
+
+
+def _location(run: Run) -> str:
+    return f"/threads/{run.thread_id}/runs/{run.run_id}"
+
+
+async def _create(services: Services, thread_id: str | None, body: RunCreate) -> Run:
+    spec = services.graphs.spec(body.assistant_id)
+    config = dict(body.config or {})
+    if not isinstance(config.get("configurable", {}), dict):
+        raise ValidationFailed("config.configurable must be an object")
+    stateless = thread_id is None
+    if stateless:
+        thread_id = str(uuid.uuid4())
+        await services.store.create_thread(thread_id, {"stateless": True})
+    request = RunRequest(
+        assistant_id=body.assistant_id,
+        graph_id=spec.name,
+        input=body.input,
+        command=body.command.model_dump(exclude_none=True) if body.command else None,
+        config=config,
+        kwargs=body.run_kwargs(),
+        metadata=body.metadata,
+        multitask_strategy=body.multitask_strategy,
+    )
+    assert thread_id is not None
+    return await services.store.create_run(thread_id, request, if_not_exists=body.if_not_exists)
+
+
+async def _delete_when_done(services: Services, run: Run) -> None:
+    """Stateless runs (``on_completion='delete'``) leave no thread behind."""
+    await wait_for_run(services, run.run_id)
+    await services.store.delete_thread(run.thread_id)
+    await services.checkpointer.adelete_thread(run.thread_id)
+
+
+def _disconnect_policy(body: RunCreate, stateless: bool) -> tuple[bool, bool]:
+    cancel = (body.on_disconnect or ("cancel" if stateless else "continue")) == "cancel"
+    delete = stateless and (body.on_completion or "delete") == "delete"
+    return cancel, delete
+
+
+def _wait_response(services: Services, run: Run, body: RunCreate, stateless: bool) -> Response:
+    cancel_on_disconnect, delete = _disconnect_policy(body, stateless)
+
+    async def body_iter() -> AsyncIterator[bytes]:
+        finished = False
+        try:
+            result = run_result(await wait_for_run(services, run.run_id))
+            finished = True
+            yield json.dumps(result).encode()
+        finally:
+            if not finished and cancel_on_disconnect:
+                _spawn(services.queue.request_cancel([run.run_id]))
+            if delete:
+                _spawn(_delete_when_done(services, run))
+
+    return StreamingResponse(
+        body_iter(), media_type="application/json", headers={"Content-Location": _location(run)}
+    )
+
+
+def _stream_response(
+    services: Services,
+    run: Run,
+    *,
+    modes: list[str] | None,
+    after: int = -1,
+    cancel_on_disconnect: bool = False,
+    delete: bool = False,
+) -> StreamingResponse:
+    async def events() -> AsyncIterator[bytes]:
+        finished = False
+        try:
+            async for chunk in sse_stream(services, run.run_id, after=after, modes=modes):
+                yield chunk
+            finished = True
+        finally:
+            if not finished and cancel_on_disconnect:
+                _spawn(services.queue.request_cancel([run.run_id]))
+            if delete:
+                _spawn(_delete_when_done(services, run))
+
+    return StreamingResponse(
+        events(),
+        media_type="text/event-stream",
+        headers={
+            "Content-Location": _location(run),
+            "Location": f"{_location(run)}/stream",
+            "Cache-Control": "no-store",
+            "X-Accel-Buffering": "no",
+        },
+    )
+
+
+# -- stateful ---------------------------------------------------------------------------------
+@router.post("/threads/{thread_id}/runs")
+async def create_run(thread_id: str, body: RunCreate, services: AppServices) -> JSONResponse:
+    """Start a background run; poll it, join it or stream it later."""
+    run = await _create(services, thread_id, body)
+    return JSONResponse(run_json(run), headers={"Content-Location": _location(run)})
+
+
+@router.post("/threads/{thread_id}/runs/wait")
+async def wait_run(thread_id: str, body: RunCreate, services: AppServices) -> Response:
+    """Start a run and answer with its final values (``__interrupt__`` when it paused)."""
+    run = await _create(services, thread_id, body)
+    return _wait_response(services, run, body, stateless=False)
+
+
+@router.post("/threads/{thread_id}/runs/stream")
+async def stream_run(thread_id: str, body: RunCreate, services: AppServices) -> Response:
+    """Start a run and stream its events as SSE."""
+    run = await _create(services, thread_id, body)
+    cancel, _ = _disconnect_policy(body, stateless=False)
+    return _stream_response(services, run, modes=body.stream_modes(), cancel_on_disconnect=cancel)
+
+
+@router.get("/threads/{thread_id}/runs")
+async def list_runs(
+    thread_id: str,
+    services: AppServices,
+    limit: int = Query(10, ge=1, le=1000),
+    offset: int = Query(0, ge=0),
+    status: str | None = None,
+) -> list[dict[str, Any]]:
+    await services.store.get_thread(thread_id)
+    runs = await services.store.list_runs(thread_id, limit=limit, offset=offset, status=status)
+    return [run_json(r) for r in runs]
+
+
+@router.get("/threads/{thread_id}/runs/{run_id}")
+async def get_run(thread_id: str, run_id: str, services: AppServices) -> dict[str, Any]:
+    return run_json(await services.store.get_run(run_id, thread_id))
+
+
+@router.delete("/threads/{thread_id}/runs/{run_id}", status_code=204)
+async def delete_run(thread_id: str, run_id: str, services: AppServices) -> Response:
+    run = await services.store.get_run(run_id, thread_id)
+    if run.status not in TERMINAL:
+        raise Conflict(f"run {run_id} is {run.status}; cancel it first")
+    await services.queue.delete_finished([run_id])
+    return Response(status_code=204)
+
+
+@router.get("/threads/{thread_id}/runs/{run_id}/join")
+async def join_run(thread_id: str, run_id: str, services: AppServices) -> Any:
+    """Wait for the run to finish and return its final values."""
+    await services.store.get_run(run_id, thread_id)
+    return run_result(await wait_for_run(services, run_id))
+
+
+@router.get("/threads/{thread_id}/runs/{run_id}/stream")
+async def join_run_stream(
+    thread_id: str,
+    run_id: str,
+    services: AppServices,
+    stream_mode: Annotated[list[str] | None, Query()] = None,
+    cancel_on_disconnect: bool = False,
+    last_event_id: Annotated[str | None, Header(alias="Last-Event-ID")] = None,
+) -> Response:
+    """Join a run's event stream (replaying what happened after ``Last-Event-ID``)."""
+    run = await services.store.get_run(run_id, thread_id)
+    after = int(last_event_id) if last_event_id and last_event_id.isdigit() else -1
+    return _stream_response(
+        services, run, modes=stream_mode, after=after, cancel_on_disconnect=cancel_on_disconnect
+    )
+
+
+@router.post("/threads/{thread_id}/runs/{run_id}/cancel", status_code=202)
+async def cancel_run(
+    thread_id: str,
+    run_id: str,
+    services: AppServices,
+    wait: bool = False,
+    action: str = Query("interrupt", pattern="^(interrupt|rollback)$"),
+) -> Response:
+    """Cancel a pending or running run; ``wait=1`` answers once it has stopped."""
+    run = await services.store.get_run(run_id, thread_id)
+    if run.status in TERMINAL:
+        raise Conflict(f"run {run_id} already finished ({run.status})")
+    await services.queue.request_cancel([run_id], action)
+    if wait:
+        await wait_for_run(services, run_id)
+        return Response(status_code=204)
+    return Response(status_code=202)
+
+
+@router.post("/runs/cancel", status_code=202)
+async def cancel_many(
+    body: CancelManyBody,
+    services: AppServices,
+    action: str = Query("interrupt", pattern="^(interrupt|rollback)$"),
+) -> Response:
+    """Cancel runs by id, by thread, or every pending/running run (``status``)."""
+    if not (body.run_ids or body.thread_id or body.status):
+        raise ValidationFailed("give run_ids, thread_id or status")
+    statuses = ["pending", "running"] if body.status in (None, "all") else [body.status]
+    run_ids = await services.store.active_run_ids(
+        thread_id=body.thread_id, run_ids=body.run_ids, statuses=statuses
+    )
+    await services.queue.request_cancel(run_ids, action)
+    return Response(status_code=202)
+
+
+# -- stateless ----------------------------------------------------------------------------------
+@router.post("/runs")
+async def create_stateless_run(body: RunCreate, services: AppServices) -> JSONResponse:
+    run = await _create(services, None, body)
+    return JSONResponse(run_json(run), headers={"Content-Location": _location(run)})
+
+
+@router.post("/runs/wait")
+async def wait_stateless_run(body: RunCreate, services: AppServices) -> Response:
+    run = await _create(services, None, body)
+    return _wait_response(services, run, body, stateless=True)
+
+
+@router.post("/runs/stream")
+async def stream_stateless_run(body: RunCreate, services: AppServices) -> Response:
+    run = await _create(services, None, body)
+    cancel, delete = _disconnect_policy(body, stateless=True)
+    return _stream_response(
+        services, run, modes=body.stream_modes(), cancel_on_disconnect=cancel, delete=delete
+    )

@@ -1,0 +1,41 @@
+"""Liveness, readiness and server info."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter
+from fastapi.responses import JSONResponse
+from sqlalchemy import text
+
+from api.deps import AppServices
+from api.errors import error_body
+
+router = APIRouter(tags=["system"])
+
+
+@router.get("/ok")
+async def ok() -> dict[str, bool]:
+    return {"ok": True}
+
+
+@router.get("/ready")
+async def ready(services: AppServices) -> JSONResponse:
+    """Ready when the database answers."""
+    try:
+        async with services.engine.connect() as conn:
+            await conn.execute(text("SELECT 1"))
+    except Exception:
+        return JSONResponse(error_body("database_error", "database unavailable"), status_code=503)
+    return JSONResponse({"ready": True, "database": services.engine.dialect.name})
+
+
+@router.get("/info")
+async def info(services: AppServices) -> dict[str, Any]:
+    from importlib.metadata import version
+
+    return {
+        "version": version("waypost"),
+        "flags": {"assistants": True, "crons": False, "langsmith": False, "approvals": True},
+        "workflows": services.registry.names(),
+    }

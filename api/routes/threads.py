@@ -1,0 +1,165 @@
+"""Threads: CRUD, search, state (read from the checkpointer through the graph) and history."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Response
+
+from api.deps import AppServices
+from api.schemas import (
+    HistoryBody,
+    StateCheckpointBody,
+    StateUpdateBody,
+    ThreadCreate,
+    ThreadPatch,
+    ThreadSearch,
+)
+from api.views import checkpoint_json, empty_state, state_json, thread_json
+from runtime.errors import Conflict, ValidationFailed
+from runtime.runs.models import Thread
+
+router = APIRouter(prefix="/threads", tags=["threads"])
+
+
+async def _graph_for(services: AppServices, thread: Thread) -> Any | None:
+    graph_id = (thread.meta or {}).get("graph_id")
+    if not graph_id or graph_id not in services.registry:
+        return None
+    return await services.graphs.graph(graph_id)
+
+
+def _config(thread_id: str, checkpoint: dict[str, Any] | None = None) -> dict[str, Any]:
+    conf: dict[str, Any] = {"thread_id": thread_id, "checkpoint_ns": ""}
+    for key, value in (checkpoint or {}).items():
+        if key != "thread_id" and value is not None:
+            conf[key] = value
+    return {"configurable": conf}
+
+
+@router.post("")
+async def create_thread(body: ThreadCreate, services: AppServices) -> dict[str, Any]:
+    thread = await services.store.create_thread(body.thread_id, body.metadata, body.if_exists)
+    return thread_json(thread)
+
+
+@router.post("/search")
+async def search_threads(body: ThreadSearch, services: AppServices) -> list[dict[str, Any]]:
+    threads = await services.store.search_threads(
+        metadata=body.metadata,
+        status=body.status,
+        ids=body.ids,
+        limit=body.limit,
+        offset=body.offset,
+        sort_by=body.sort_by or "created_at",
+        sort_order=body.sort_order or "desc",
+    )
+    items = [thread_json(t) for t in threads]
+    if body.values:
+        items = [
+            t for t in items if all((t["values"] or {}).get(k) == v for k, v in body.values.items())
+        ]
+    if body.select:
+        items = [{k: t[k] for k in body.select if k in t} for t in items]
+    return items
+
+
+@router.post("/count")
+async def count_threads(body: ThreadSearch, services: AppServices) -> int:
+    threads = await services.store.search_threads(
+        metadata=body.metadata, status=body.status, ids=body.ids, limit=1_000_000
+    )
+    return len(threads)
+
+
+@router.get("/{thread_id}")
+async def get_thread(thread_id: str, services: AppServices) -> dict[str, Any]:
+    return thread_json(await services.store.get_thread(thread_id))
+
+
+@router.patch("/{thread_id}")
+async def patch_thread(thread_id: str, body: ThreadPatch, services: AppServices) -> dict[str, Any]:
+    return thread_json(await services.store.patch_thread(thread_id, body.metadata))
+
+
+@router.delete("/{thread_id}", status_code=204)
+async def delete_thread(thread_id: str, services: AppServices) -> Response:
+    """Delete the thread, its runs (cancelling active ones) and its checkpoints."""
+    await services.store.delete_thread(thread_id)
+    await services.checkpointer.adelete_thread(thread_id)
+    return Response(status_code=204)
+
+
+@router.get("/{thread_id}/state")
+async def get_state(thread_id: str, services: AppServices, subgraphs: bool = False) -> Any:
+    thread = await services.store.get_thread(thread_id)
+    graph = await _graph_for(services, thread)
+    if graph is None:
+        return empty_state(thread_id)
+    return state_json(await graph.aget_state(_config(thread_id), subgraphs=subgraphs))
+
+
+@router.get("/{thread_id}/state/{checkpoint_id}")
+async def get_state_at(
+    thread_id: str, checkpoint_id: str, services: AppServices, subgraphs: bool = False
+) -> Any:
+    thread = await services.store.get_thread(thread_id)
+    graph = await _graph_for(services, thread)
+    if graph is None:
+        return empty_state(thread_id)
+    config = _config(thread_id, {"checkpoint_id": checkpoint_id})
+    return state_json(await graph.aget_state(config, subgraphs=subgraphs))
+
+
+@router.post("/{thread_id}/state/checkpoint")
+async def get_state_at_checkpoint(
+    thread_id: str, body: StateCheckpointBody, services: AppServices
+) -> Any:
+    thread = await services.store.get_thread(thread_id)
+    graph = await _graph_for(services, thread)
+    if graph is None:
+        return empty_state(thread_id)
+    config = _config(thread_id, body.checkpoint)
+    return state_json(await graph.aget_state(config, subgraphs=body.subgraphs))
+
+
+@router.post("/{thread_id}/state")
+async def update_state(
+    thread_id: str, body: StateUpdateBody, services: AppServices
+) -> dict[str, Any]:
+    """Write values as if ``as_node`` produced them (a new checkpoint); thread must be idle."""
+    thread = await services.store.get_thread(thread_id)
+    if thread.status == "busy":
+        raise Conflict(f"thread {thread_id} is busy; update its state when it is idle")
+    graph = await _graph_for(services, thread)
+    if graph is None:
+        raise ValidationFailed(f"thread {thread_id} has no graph yet: run it once first")
+    checkpoint = dict(body.checkpoint or {})
+    if body.checkpoint_id:
+        checkpoint["checkpoint_id"] = body.checkpoint_id
+    config = await graph.aupdate_state(
+        _config(thread_id, checkpoint), body.values, as_node=body.as_node
+    )
+    return {"checkpoint": checkpoint_json(config)}
+
+
+@router.post("/{thread_id}/history")
+async def get_history(
+    thread_id: str, body: HistoryBody, services: AppServices
+) -> list[dict[str, Any]]:
+    thread = await services.store.get_thread(thread_id)
+    graph = await _graph_for(services, thread)
+    if graph is None:
+        return []
+    before = body.before
+    if isinstance(before, str):
+        before = {"checkpoint_id": before}
+    states = []
+    async for snapshot in graph.aget_state_history(
+        _config(thread_id, body.checkpoint),
+        limit=body.limit,
+        filter=body.metadata,
+        before=_config(thread_id, before) if before else None,
+    ):
+        states.append(state_json(snapshot))
+    return states

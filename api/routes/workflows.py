@@ -1,0 +1,163 @@
+"""Typed endpoints: ``POST /workflows/{name}/runs`` per workflow and ``GET /runs/{run_id}``.
+
+Each workflow's request body is its declared ``input_schema``, so OpenAPI documents it; the
+answer is the typed output (validated against ``output_schema``) or the pending approval when
+the workflow paused before a risky action.
+"""
+
+from __future__ import annotations
+
+import inspect
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from fastapi import APIRouter, Depends
+from pydantic import BaseModel
+
+from api.deps import get_services
+from api.run_io import wait_for_run
+from api.services import Services, assistant_uuid
+from api.tracing import trace_url_for
+from graphs.registry import GraphRegistry, WorkflowSpec
+from runtime.errors import WaypostError
+from runtime.runs import RunRequest
+from runtime.runs.approvals import approval_json
+from runtime.runs.serde import iso
+
+__all__ = ["router", "workflow_router"]
+
+router = APIRouter(tags=["runs"])
+
+
+class WorkflowRunResult(BaseModel):
+    run_id: str
+    thread_id: str
+    status: str
+    output: Any = None
+    approval: dict[str, Any] | None = None
+    error: dict[str, Any] | None = None
+
+
+class RunSummary(BaseModel):
+    run_id: str
+    thread_id: str
+    workflow: str
+    status: str
+    attempt: int
+    created_at: str | None
+    started_at: str | None
+    finished_at: str | None
+    duration_s: float | None
+    input_tokens: int
+    output_tokens: int
+    usd: float
+    error: dict[str, Any] | None = None
+    trace_url: str | None = None
+
+
+async def _run_workflow(
+    services: Services, spec: WorkflowSpec, payload: dict[str, Any]
+) -> WorkflowRunResult:
+    thread = await services.store.create_thread(None, {"workflow": spec.name})
+    run = await services.store.create_run(
+        thread.thread_id,
+        RunRequest(
+            assistant_id=assistant_uuid(spec.name),
+            graph_id=spec.name,
+            input=payload,
+        ),
+    )
+    done = await wait_for_run(services, run.run_id)
+    status = done.status if done else "error"
+    result = WorkflowRunResult(
+        run_id=run.run_id,
+        thread_id=run.thread_id,
+        status=status,
+        error=done.error if done else None,
+    )
+    pending = await services.approvals.list(status="pending", thread_id=run.thread_id)
+    if pending:
+        result.status, result.approval = "interrupted", approval_json(pending[0])
+        return result
+    output = (done.output if done else None) or {}
+    if spec.output_schema is not None and status == "success":
+        try:
+            output = spec.output_schema.model_validate(output).model_dump(mode="json")
+        except Exception as exc:
+            raise WaypostError(
+                f"workflow {spec.name} produced output that does not match its output schema: {exc}"
+            ) from exc
+    result.output = output
+    return result
+
+
+def _endpoint(spec: WorkflowSpec) -> Callable[..., Awaitable[WorkflowRunResult]]:
+    model = spec.input_schema
+
+    async def run_workflow(body: Any, services: Services) -> WorkflowRunResult:
+        payload = body.model_dump(mode="json") if isinstance(body, BaseModel) else dict(body)
+        return await _run_workflow(services, spec, payload)
+
+    body_type = model if model is not None else dict[str, Any]
+    signature = inspect.Signature(
+        [
+            inspect.Parameter(
+                "body", inspect.Parameter.POSITIONAL_OR_KEYWORD, annotation=body_type
+            ),
+            inspect.Parameter(
+                "services",
+                inspect.Parameter.POSITIONAL_OR_KEYWORD,
+                annotation=Services,
+                default=Depends(get_services),
+            ),
+        ]
+    )
+    setattr(run_workflow, "__signature__", signature)  # noqa: B010 - FastAPI reads it
+    run_workflow.__annotations__ = {
+        "body": body_type,
+        "services": Services,
+        "return": WorkflowRunResult,
+    }
+    return run_workflow
+
+
+def workflow_router(registry: GraphRegistry) -> APIRouter:
+    """One typed ``POST /workflows/{name}/runs`` route per registered workflow."""
+    typed = APIRouter(prefix="/workflows", tags=["workflows"])
+    for spec in registry.specs():
+        typed.add_api_route(
+            f"/{spec.name}/runs",
+            _endpoint(spec),
+            methods=["POST"],
+            response_model=WorkflowRunResult,
+            summary=f"Run {spec.name}",
+            description=spec.description,
+            name=f"run_{spec.name}",
+        )
+    return typed
+
+
+@router.get("/runs/{run_id}", response_model=RunSummary)
+async def get_run_summary(run_id: str, services: Services = Depends(get_services)) -> RunSummary:
+    """Status, timing, token usage and cost of a run (so far, while it runs)."""
+    run = await services.store.get_run(run_id)
+    duration = None
+    if run.started_at is not None:
+        end = run.finished_at or run.updated_at
+        duration = max((end - run.started_at).total_seconds(), 0.0)
+    return RunSummary(
+        run_id=run.run_id,
+        thread_id=run.thread_id,
+        workflow=run.graph_id,
+        status=run.status,
+        attempt=run.attempt,
+        created_at=iso(run.created_at),
+        started_at=iso(run.started_at),
+        finished_at=iso(run.finished_at),
+        duration_s=duration,
+        input_tokens=run.input_tokens,
+        output_tokens=run.output_tokens,
+        usd=run.usd,
+        error=run.error,
+        trace_url=trace_url_for(services.settings, run.thread_id),
+    )

@@ -1,0 +1,83 @@
+"""Waiting on runs and streaming their stored events as SSE, woken by signals (no polling).
+
+Stream format follows the LangGraph server: ``event: metadata`` first, then one event per chunk
+(``values``, ``updates``, ``messages``, ...), ``event: error`` on failure and ``event: end`` last.
+Each stored event carries ``id: <seq>``, so a client reconnecting with ``Last-Event-ID`` gets only
+what it missed.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncIterator, Iterable
+from typing import Any
+
+from api.services import Services
+from runtime.runs.models import Run
+from runtime.runs.queue import TERMINAL, done_key, run_key
+
+__all__ = ["run_result", "sse_stream", "wait_for_run"]
+
+SAFETY_WAIT_S = 5.0  # only matters if a cross-process notification is lost
+_ALWAYS = {"metadata", "error", "end"}
+
+
+def _sse(event: str, data: Any, event_id: int | None = None) -> bytes:
+    lines = [f"event: {event}", f"data: {json.dumps(data, separators=(',', ':'))}"]
+    if event_id is not None:
+        lines.append(f"id: {event_id}")
+    return ("\n".join(lines) + "\n\n").encode()
+
+
+async def wait_for_run(services: Services, run_id: str) -> Run | None:
+    """Block until the run is terminal; None if it was deleted meanwhile."""
+    while True:
+        ticket = services.signals.ticket(done_key(run_id))
+        run = await services.queue.get_run(run_id)
+        if run is None or run.status in TERMINAL:
+            return run
+        await ticket.wait(SAFETY_WAIT_S)
+
+
+def run_result(run: Run | None) -> Any:
+    """What ``runs.wait`` / ``runs.join`` return: final values, or ``{"__error__": ...}``."""
+    if run is None:
+        return {"__error__": {"error": "RunDeleted", "message": "the run was deleted"}}
+    if run.status == "error":
+        return {"__error__": run.error or {"error": "Error", "message": "run failed"}}
+    return run.output if run.output is not None else {}
+
+
+def _wanted(modes: Iterable[str] | None) -> set[str] | None:
+    chosen = {"messages" if m == "messages-tuple" else m for m in (modes or ()) if m}
+    return chosen or None  # the SDK sends an empty ``stream_mode=`` meaning "everything"
+
+
+async def sse_stream(
+    services: Services,
+    run_id: str,
+    *,
+    after: int = -1,
+    modes: Iterable[str] | None = None,
+) -> AsyncIterator[bytes]:
+    """Replay events after ``after`` then follow the run live until it ends."""
+    wanted = _wanted(modes)
+    cursor = after
+    while True:
+        ticket = services.signals.ticket(run_key(run_id))
+        events = await services.queue.read_events(run_id, cursor)
+        for event in events:
+            cursor = event.seq
+            base = event.event.split("|", 1)[0]
+            if wanted is None or base in wanted or base in _ALWAYS:
+                yield _sse(event.event, event.data, event.seq)
+        if events:
+            continue
+        run = await services.queue.get_run(run_id)
+        if run is None or run.status in TERMINAL:
+            if not await services.queue.read_events(run_id, cursor):
+                yield b"event: end\ndata: null\n\n"
+                return
+            continue
+        if not await ticket.wait(SAFETY_WAIT_S):
+            yield b": heartbeat\n\n"

@@ -1,0 +1,94 @@
+"""JSON shapes of the LangGraph API (threads, thread states, assistants), built from our rows."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from graphs.registry import WorkflowSpec
+from runtime.runs.models import Thread
+from runtime.runs.serde import interrupt_json, iso, to_jsonable
+
+__all__ = ["assistant_json", "checkpoint_json", "state_json", "thread_json"]
+
+_EPOCH = "2026-01-01T00:00:00+00:00"  # registry assistants exist since the server started
+
+
+def thread_json(thread: Thread) -> dict[str, Any]:
+    return {
+        "thread_id": thread.thread_id,
+        "created_at": iso(thread.created_at),
+        "updated_at": iso(thread.updated_at),
+        "metadata": thread.meta or {},
+        "status": thread.status,
+        "values": thread.values,
+        "interrupts": thread.interrupts or {},
+        "config": {},
+    }
+
+
+def assistant_json(spec: WorkflowSpec, assistant_id: str) -> dict[str, Any]:
+    return {
+        "assistant_id": assistant_id,
+        "graph_id": spec.name,
+        "name": spec.name,
+        "description": spec.description,
+        "config": {},
+        "context": {},
+        "metadata": {"created_by": "system", **spec.metadata},
+        "version": int(spec.version) if spec.version.isdigit() else 1,
+        "created_at": _EPOCH,
+        "updated_at": _EPOCH,
+    }
+
+
+def checkpoint_json(config: dict[str, Any] | None) -> dict[str, Any] | None:
+    if not config:
+        return None
+    conf = config.get("configurable", {})
+    return {
+        "thread_id": conf.get("thread_id"),
+        "checkpoint_ns": conf.get("checkpoint_ns", ""),
+        "checkpoint_id": conf.get("checkpoint_id"),
+        "checkpoint_map": conf.get("checkpoint_map"),
+    }
+
+
+def state_json(snapshot: Any) -> dict[str, Any]:
+    """A ``StateSnapshot`` as ``ThreadState``."""
+    tasks = []
+    for task in snapshot.tasks:
+        sub = task.state
+        tasks.append(
+            {
+                "id": task.id,
+                "name": task.name,
+                "error": None if task.error is None else repr(task.error),
+                "interrupts": [interrupt_json(i) for i in task.interrupts],
+                "checkpoint": checkpoint_json(sub) if isinstance(sub, dict) else None,
+                "state": state_json(sub) if sub is not None and not isinstance(sub, dict) else None,
+                "result": to_jsonable(getattr(task, "result", None)),
+            }
+        )
+    return {
+        "values": to_jsonable(snapshot.values),
+        "next": list(snapshot.next),
+        "checkpoint": checkpoint_json(snapshot.config),
+        "metadata": to_jsonable(snapshot.metadata or {}),
+        "created_at": snapshot.created_at,
+        "parent_checkpoint": checkpoint_json(snapshot.parent_config),
+        "tasks": tasks,
+        "interrupts": [interrupt_json(i) for i in snapshot.interrupts],
+    }
+
+
+def empty_state(thread_id: str) -> dict[str, Any]:
+    return {
+        "values": {},
+        "next": [],
+        "checkpoint": None,
+        "metadata": {},
+        "created_at": None,
+        "parent_checkpoint": None,
+        "tasks": [],
+        "interrupts": [],
+    }

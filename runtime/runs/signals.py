@@ -1,0 +1,109 @@
+"""Wake-ups without polling: in-process asyncio events, PostgreSQL LISTEN/NOTIFY across processes.
+
+Keys are strings: ``"queue"`` (a run became claimable) and ``"run:<run_id>"`` (a run wrote an
+event or finished). A waiter takes a ``Ticket`` *before* reading the database and then waits on it,
+so a wake-up that lands between the read and the wait is never lost. Waits take a timeout: it is
+the safety net for a lost cross-process notification, not the normal wake-up path.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from dataclasses import dataclass
+
+__all__ = ["NOTIFY_CHANNEL", "PgListener", "Signals", "Ticket"]
+
+NOTIFY_CHANNEL = "waypost_runs"
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class Ticket:
+    """A wake-up subscription for one key, taken before the state it guards is read."""
+
+    event: asyncio.Event
+
+    async def wait(self, timeout: float) -> bool:
+        """True when woken, False on timeout.
+
+        Built on ``asyncio.wait``, not ``wait_for``: on Python 3.11 ``wait_for`` can swallow a
+        cancellation that coincides with the wake-up, and a worker would then never stop.
+        """
+        if self.event.is_set():
+            return True
+        waiter = asyncio.ensure_future(self.event.wait())
+        try:
+            done, _ = await asyncio.wait({waiter}, timeout=timeout)
+        finally:
+            waiter.cancel()
+        return bool(done)
+
+
+class Signals:
+    """Per-key asyncio events. ``wake(key)`` releases every ticket taken for the key so far."""
+
+    def __init__(self) -> None:
+        self._events: dict[str, asyncio.Event] = {}
+
+    def ticket(self, key: str) -> Ticket:
+        event = self._events.get(key)
+        if event is None or event.is_set():
+            event = asyncio.Event()
+            self._events[key] = event
+        return Ticket(event)
+
+    def wake(self, key: str) -> None:
+        event = self._events.pop(key, None)
+        if event is not None:
+            event.set()
+
+
+class PgListener:
+    """LISTENs on ``NOTIFY_CHANNEL`` and forwards each payload to ``Signals.wake``.
+
+    Other processes (``waypost worker``, other API replicas) ``pg_notify`` inside the
+    transaction that made a run claimable or wrote its events, so delivery follows commit.
+    """
+
+    def __init__(self, conninfo: str, signals: Signals) -> None:
+        self._conninfo = conninfo
+        self._signals = signals
+        self._task: asyncio.Task[None] | None = None
+        self._ready = asyncio.Event()
+
+    async def start(self) -> None:
+        self._task = asyncio.create_task(self._run(), name="waypost-pg-listener")
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._ready.wait(), 10)
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+            self._task = None
+
+    async def _run(self) -> None:
+        import psycopg
+
+        backoff = 0.5
+        while True:
+            try:
+                conn = await psycopg.AsyncConnection.connect(self._conninfo, autocommit=True)
+                async with conn:
+                    await conn.execute(f"LISTEN {NOTIFY_CHANNEL}")
+                    self._ready.set()
+                    backoff = 0.5
+                    # A reconnect may have missed notifications: wake everyone to re-read.
+                    self._signals.wake("queue")
+                    async for note in conn.notifies():
+                        self._signals.wake(note.payload)
+            except asyncio.CancelledError:
+                raise
+            except Exception:  # the connection dropped: reconnect with bounded backoff
+                log.warning("LISTEN connection lost; reconnecting", exc_info=True)
+                self._ready.set()
+                await asyncio.sleep(backoff)
+                backoff = min(backoff * 2, 10.0)

@@ -1,0 +1,51 @@
+"""API fixtures: a real uvicorn server over the sample graphs, on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Iterator
+
+import httpx
+import pytest
+from langgraph_sdk import get_client
+from langgraph_sdk.client import LangGraphClient
+
+from api.app import create_app
+from graphs.registry import GraphRegistry
+from runtime.settings import DatabaseSettings, Settings, WorkerSettings
+from tests.api.sample_graphs import make_registry
+from tests.api.server import serve
+
+
+def make_settings(database_url: str, **api: object) -> Settings:
+    return Settings(
+        env="test",
+        database=DatabaseSettings(url=database_url),
+        worker=WorkerSettings(concurrency=4, heartbeat_s=2, lease_s=10),
+        _env_file=None,  # type: ignore[call-arg]
+        **({"api": api} if api else {}),
+    )
+
+
+@pytest.fixture
+def registry() -> GraphRegistry:
+    return make_registry()
+
+
+@pytest.fixture
+def server_url(database_url: str, registry: GraphRegistry) -> Iterator[str]:
+    app = create_app(make_settings(database_url, max_body_bytes=64_000), registry)
+    with serve(app) as url:
+        yield url
+
+
+@pytest.fixture
+async def sdk(server_url: str) -> AsyncIterator[LangGraphClient]:
+    client = get_client(url=server_url, api_key=None)
+    yield client
+    await client.http.client.aclose()
+
+
+@pytest.fixture
+async def http(server_url: str) -> AsyncIterator[httpx.AsyncClient]:
+    async with httpx.AsyncClient(base_url=server_url, timeout=30) as client:
+        yield client

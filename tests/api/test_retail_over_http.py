@@ -1,0 +1,97 @@
+"""The retail workflow end to end over HTTP: typed endpoint, approval decision, run summary,
+ledger and /metrics, with the scripted model on the tiny store."""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Iterator
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from sqlalchemy import select
+
+from api.app import create_app
+from graphs.registry import GraphDeps, GraphRegistry
+from graphs.retail import build as build_retail
+from graphs.retail import retail_support_spec
+from runtime.db import make_engine, make_session_factory
+from runtime.ledger import LedgerEntry
+from runtime.migrate import upgrade
+from tests.api.conftest import make_settings
+from tests.api.server import serve
+from tests.fakes import ScriptedChatModel
+from tests.graphs.conftest import CANCEL_INTAKE, CANCEL_MESSAGE, CANCEL_PLAN, TINY_DB
+from tools.retail import export_tau2_db, load_tau2_db
+
+
+@pytest.fixture
+def retail_server(tmp_path: Path) -> Iterator[tuple[str, Any]]:
+    url = f"sqlite:///{tmp_path / 'api.db'}"
+    engine = make_engine(make_settings(url).database)
+    upgrade(engine)
+    factory = make_session_factory(engine)
+    load_tau2_db(factory, copy.deepcopy(TINY_DB))
+    model = ScriptedChatModel(responses=[CANCEL_INTAKE, CANCEL_PLAN])
+    spec = retail_support_spec()
+
+    def build(deps: GraphDeps) -> Any:
+        return build_retail(replace(deps, model_factory=lambda _name: model))
+
+    registry = GraphRegistry()
+    registry.register(replace(spec, build=build))
+    with serve(create_app(make_settings(url), registry)) as base:
+        yield base, factory
+    engine.dispose()
+
+
+async def test_retail_case_pauses_for_approval_and_completes_after_decision(
+    retail_server: tuple[str, Any],
+) -> None:
+    base, factory = retail_server
+    async with httpx.AsyncClient(base_url=base, timeout=30) as http:
+        paused = await http.post("/workflows/retail_support/runs", json={"message": CANCEL_MESSAGE})
+        assert paused.status_code == 200, paused.text
+        body = paused.json()
+        assert body["status"] == "interrupted"
+        approval = body["approval"]
+        assert approval["payload"]["tool"] == "cancel_pending_order"
+        assert approval["payload"]["arguments"]["order_id"] == "#W0000001"
+
+        pending = (await http.get("/approvals", params={"status": "pending"})).json()
+        assert [a["id"] for a in pending] == [approval["id"]]
+        decided = await http.post(
+            f"/approvals/{approval['id']}/decision",
+            json={"decision": "approve", "decided_by": "reviewer-7"},
+        )
+        assert decided.status_code in (200, 202), decided.text
+        again = await http.post(f"/approvals/{approval['id']}/decision",
+                                json={"decision": "approve"})
+        assert again.status_code == 409
+
+        thread_id = body["thread_id"]
+        final = (await http.get(f"/threads/{thread_id}/runs")).json()
+        resume_id = next(r["run_id"] for r in final if r["run_id"] != body["run_id"])
+        await http.get(f"/threads/{thread_id}/runs/{resume_id}/join")
+        state = (await http.get(f"/threads/{thread_id}/state")).json()
+        assert state["values"]["status"] == "completed"
+        assert "cancel order #W0000001" in state["values"]["reply"]
+
+        summary = (await http.get(f"/runs/{body['run_id']}")).json()
+        assert summary["input_tokens"] > 0 and summary["workflow"] == "retail_support"
+        assert summary["trace_url"] is None  # Langfuse not configured
+
+        metrics = (await http.get("/metrics")).text
+        assert "waypost_runs_finished_total" in metrics
+
+    with factory() as session:
+        assert export_tau2_db(session)["orders"]["#W0000001"]["status"] == "cancelled"
+        rows = session.scalars(
+            select(LedgerEntry).where(LedgerEntry.thread_id == thread_id)
+        ).all()
+    llm = [r for r in rows if r.kind == "llm"]
+    assert {r.node for r in llm} == {"intake", "plan"}
+    assert sum(r.input_tokens for r in llm if r.run_id == body["run_id"]) == summary["input_tokens"]
+    assert any(r.kind == "tool" and r.name == "cancel_pending_order" for r in rows)

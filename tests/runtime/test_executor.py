@@ -1,0 +1,173 @@
+"""The executor: a crashed worker's run resumes from its last checkpoint on another worker."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import operator
+from collections.abc import AsyncIterator, Iterator
+from typing import Annotated, Any, TypedDict
+
+import pytest
+from langgraph.graph import END, START, StateGraph
+from sqlalchemy.engine import Engine
+
+from runtime.checkpoint import open_async_checkpointer
+from runtime.db import make_async_engine
+from runtime.runs import RunExecutor, RunQueue, RunRequest, RunStore, Signals, WorkerPool
+from runtime.runs.models import Run
+from runtime.settings import DatabaseSettings, WorkerSettings
+
+
+class State(TypedDict, total=False):
+    log: Annotated[list[str], operator.add]
+
+
+@pytest.fixture
+async def parts(migrated_engine: Engine, database_url: str) -> AsyncIterator[dict[str, Any]]:
+    engine = make_async_engine(DatabaseSettings(url=database_url))
+    async with open_async_checkpointer(database_url) as saver:
+        queue = RunQueue(engine, Signals(), WorkerSettings(lease_s=0.3, heartbeat_s=30))
+        yield {"queue": queue, "saver": saver}
+    await engine.dispose()
+
+
+async def test_crashed_run_resumes_from_its_checkpoint(parts: dict[str, Any]) -> None:
+    queue: RunQueue = parts["queue"]
+    calls: list[str] = []
+    second_started = asyncio.Event()
+    crash = {"armed": True}
+
+    async def first(state: State) -> State:
+        calls.append("first")
+        return {"log": ["first"]}
+
+    async def second(state: State) -> State:
+        calls.append("second")
+        if crash["armed"]:
+            second_started.set()
+            await asyncio.sleep(60)  # the worker dies here
+        return {"log": ["second"]}
+
+    g = StateGraph(State)
+    g.add_node("first", first)
+    g.add_node("second", second)
+    g.add_edge(START, "first")
+    g.add_edge("first", "second")
+    g.add_edge("second", END)
+    graph = g.compile(checkpointer=parts["saver"])
+
+    async def resolve(graph_id: str) -> Any:
+        return graph
+
+    store = RunStore(queue)
+    await store.create_thread("t", {})
+    run = await store.create_run("t", RunRequest(assistant_id="g", graph_id="g", input={}))
+
+    doomed = RunExecutor(queue, resolve)
+
+    async def no_release(*_: Any) -> None:  # a crash does not hand the run back politely
+        return None
+
+    doomed._release = no_release  # type: ignore[method-assign]
+    claimed = await queue.claim("doomed")
+    assert claimed is not None
+    task = asyncio.create_task(doomed.execute(claimed, "doomed"))
+    await asyncio.wait_for(second_started.wait(), 10)
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    crash["armed"] = False
+
+    pool = WorkerPool(queue, RunExecutor(queue, resolve), concurrency=1)
+    await pool.start()  # its reaper re-queues the expired lease, a loop claims and resumes
+    try:
+        for _ in range(100):
+            row = await queue.get_run(run.run_id)
+            assert row is not None
+            if row.status == "success":
+                break
+            await asyncio.sleep(0.1)
+    finally:
+        await pool.stop()
+    done: Run | None = await queue.get_run(run.run_id)
+    assert done is not None and done.status == "success" and done.attempt == 2
+    assert calls == ["first", "second", "second"]  # "first" did not run twice
+    assert done.output == {"log": ["first", "second"]}
+
+
+async def test_shutdown_hands_running_runs_back(parts: dict[str, Any]) -> None:
+    queue: RunQueue = parts["queue"]
+    entered = asyncio.Event()
+    block = {"on": True}
+
+    async def work(state: State) -> State:
+        entered.set()
+        if block["on"]:
+            await asyncio.sleep(60)
+        return {"log": ["work"]}
+
+    g = StateGraph(State)
+    g.add_node("work", work)
+    g.add_edge(START, "work")
+    g.add_edge("work", END)
+    graph = g.compile(checkpointer=parts["saver"])
+
+    async def resolve(graph_id: str) -> Any:
+        return graph
+
+    store = RunStore(queue)
+    await store.create_thread("t", {})
+    run = await store.create_run("t", RunRequest(assistant_id="g", graph_id="g", input={}))
+    pool = WorkerPool(queue, RunExecutor(queue, resolve), concurrency=2)
+    await pool.start()
+    await asyncio.wait_for(entered.wait(), 10)
+    await pool.stop()
+    handed_back = await queue.get_run(run.run_id)
+    assert handed_back is not None
+    assert (handed_back.status, handed_back.lease_owner) == ("pending", None)
+
+    block["on"] = False
+    ticket = queue.signals.ticket(f"done:{run.run_id}")
+    pool = WorkerPool(queue, RunExecutor(queue, resolve), concurrency=2)
+    await pool.start()
+    try:
+        assert await ticket.wait(10)
+    finally:
+        await pool.stop()
+    done = await queue.get_run(run.run_id)
+    assert done is not None and done.status == "success" and done.attempt == 2
+    assert done.output == {"log": ["work"]}
+
+
+async def test_hook_wraps_each_execution(parts: dict[str, Any]) -> None:
+    queue: RunQueue = parts["queue"]
+    seen: list[tuple[str, str]] = []
+
+    def node(state: State) -> State:
+        return {"log": ["x"]}
+
+    g = StateGraph(State)
+    g.add_node("node", node)
+    g.add_edge(START, "node")
+    g.add_edge("node", END)
+    graph = g.compile(checkpointer=parts["saver"])
+
+    async def resolve(graph_id: str) -> Any:
+        return graph
+
+    @contextlib.contextmanager
+    def hook(run: Run, config: dict[str, Any]) -> Iterator[dict[str, Any]]:
+        seen.append(("enter", run.run_id))
+        yield {**config, "tags": ["traced"]}
+        seen.append(("exit", run.run_id))
+
+    store = RunStore(queue)
+    await store.create_thread("t", {})
+    run = await store.create_run("t", RunRequest(assistant_id="g", graph_id="g", input={}))
+    claimed = await queue.claim("w")
+    assert claimed is not None
+    await RunExecutor(queue, resolve, hook=hook).execute(claimed, "w")
+    assert seen == [("enter", run.run_id), ("exit", run.run_id)]
+    done = await queue.get_run(run.run_id)
+    assert done is not None and done.status == "success"
