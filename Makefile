@@ -39,7 +39,11 @@ typecheck: $(STAMP) ## mypy (strict on the packages)
 bench: $(STAMP) ## Run the benchmarks and print their figures
 	$(BIN)/python bench/local_model.py
 
+eval: $(STAMP) ## Golden retail evals with scripted models, gated against the stored baseline
+	$(BIN)/waypost eval retail_support --dataset evals/datasets/retail_golden.jsonl \
+		--model scripted:naive --baseline evals/baselines/retail_golden.naive.json --no-store
+
 clean: ## Remove caches (keeps .venv and the database)
 	rm -rf .pytest_cache .mypy_cache .ruff_cache
 
-.PHONY: help install demo test lint format typecheck bench clean
+.PHONY: help install demo test lint format typecheck bench eval clean

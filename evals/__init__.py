@@ -1,1 +1,20 @@
-"""evals package."""
+"""Evals: datasets, evaluators, a runner over the real workflows, scorecards and a regression gate.
+
+Entry point: ``waypost eval WORKFLOW --dataset D`` (``evals.cli_run.run_eval``). Nothing in the
+product imports this package; it imports graphs, agents, tools and runtime.
+"""
+
+from evals.dataset import EvalCase, load_dataset
+from evals.gate import check_gate
+from evals.runner import CaseResult, run_cases
+from evals.scorecard import Scorecard, build_scorecard
+
+__all__ = [
+    "CaseResult",
+    "EvalCase",
+    "Scorecard",
+    "build_scorecard",
+    "check_gate",
+    "load_dataset",
+    "run_cases",
+]

@@ -53,7 +53,6 @@ def register(app: typer.Typer) -> None:
 
     run_cli.register(app)
 
-    @app.command("eval")
-    def eval_() -> None:
-        """Run a golden dataset through a workflow and gate regressions."""
-        _not_yet("eval")
+    from waypost.cli import eval as eval_cli
+
+    eval_cli.register(app)

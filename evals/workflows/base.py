@@ -1,0 +1,53 @@
+"""The interface between the runner and a workflow under evaluation."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from evals.approvals import ApprovalPolicy
+from evals.dataset import EvalCase
+from evals.models import ModelSetup
+from evals.record import CaseRecord
+from evals.worlds import CaseStore
+from runtime.errors import ConfigError
+
+__all__ = ["CaseRun", "EvalWorkflow", "get_workflow", "workflow_names"]
+
+
+@dataclass(frozen=True)
+class CaseRun:
+    """Everything one case's run gets: the case, its private store, models and approvals."""
+
+    case: EvalCase
+    store: CaseStore
+    initial_db: Mapping[str, Any]
+    models: ModelSetup
+    approvals: ApprovalPolicy
+
+
+class EvalWorkflow(Protocol):
+    """Runs one case to completion and reports what happened (the runner adds the store diff,
+    latency and failure handling)."""
+
+    name: str
+
+    def run(self, run: CaseRun) -> CaseRecord: ...
+
+
+def workflow_names() -> list[str]:
+    return ["retail_support", "react_baseline"]
+
+
+def get_workflow(name: str) -> EvalWorkflow:
+    """The eval adapter of workflow ``name``."""
+    if name == "retail_support":
+        from evals.workflows.retail import RetailSupportWorkflow
+
+        return RetailSupportWorkflow()
+    if name == "react_baseline":
+        from evals.workflows.react import ReactBaselineWorkflow
+
+        return ReactBaselineWorkflow()
+    raise ConfigError(f"no eval adapter for workflow {name!r}; known: {workflow_names()}")

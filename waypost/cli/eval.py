@@ -1,0 +1,72 @@
+"""``waypost eval WORKFLOW --dataset D``: run a dataset, write a scorecard, gate regressions."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+
+from runtime.errors import ConfigError
+from waypost.cli._common import console, load_settings
+
+__all__ = ["register"]
+
+_APPROVALS = ("approve", "reject", "case")
+
+
+def register(app: typer.Typer) -> None:
+    @app.command("eval")
+    def eval_(
+        workflow: str = typer.Argument(..., help="retail_support or react_baseline."),
+        dataset: str = typer.Option(
+            "evals/datasets/retail_golden.jsonl",
+            "--dataset",
+            "-d",
+            help="A JSONL dataset, or tau2:PATH for tau2 tasks (db.json alongside).",
+        ),
+        model: str | None = typer.Option(
+            None,
+            "--model",
+            "-m",
+            help="Model for the judgement steps: local:..., openai:..., scripted:gold (oracle).",
+        ),
+        baseline: Path | None = typer.Option(None, help="Baseline JSON to gate against."),
+        write_baseline: bool = typer.Option(
+            False, "--write-baseline", help="Write this run as the baseline (keeps tolerances)."
+        ),
+        limit: int | None = typer.Option(None, help="Only the first N cases."),
+        concurrency: int = typer.Option(4, help="Cases at once (local models always run 1)."),
+        approvals: str = typer.Option(
+            "case", help="approve | reject | case (the case's scripted decisions, else approve)."
+        ),
+        out: Path | None = typer.Option(None, help="Output folder (default evals/results)."),
+        store: bool = typer.Option(True, help="Store the scorecard in the database."),
+        progress: bool = typer.Option(True, help="Show a progress bar."),
+        langfuse: bool = typer.Option(True, help="Push the run to Langfuse when configured."),
+    ) -> None:
+        """Run a golden dataset through a workflow, score it and gate regressions.
+
+        Exits 1 when a gated metric drops beyond its tolerance in the baseline file.
+        """
+        from evals.cli_run import EvalOptions, run_eval
+
+        if approvals not in _APPROVALS:
+            raise ConfigError(f"--approvals must be one of {_APPROVALS}")
+        if write_baseline and baseline is None:
+            raise ConfigError("--write-baseline needs --baseline FILE")
+        options = EvalOptions(
+            workflow=workflow,
+            dataset=dataset,
+            model=model,
+            baseline=baseline,
+            write_baseline=write_baseline,
+            limit=limit,
+            concurrency=concurrency,
+            approvals=approvals,  # type: ignore[arg-type]
+            out_dir=out,
+            store=store,
+            progress=progress,
+            langfuse=langfuse,
+        )
+        outcome = run_eval(options, load_settings(), console)
+        raise typer.Exit(outcome.exit_code)
