@@ -57,5 +57,7 @@ def create_app(
     for module in (system, assistants, threads, runs, approvals, workflows):
         app.include_router(module.router)
     app.include_router(workflows.workflow_router(registry))
-    app.add_route("/metrics", metrics_app(), include_in_schema=False)
+    app.add_route(
+        "/metrics", metrics_app(), include_in_schema=False  # type: ignore[arg-type]  # ASGI app
+    )
     return app

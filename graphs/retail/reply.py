@@ -6,7 +6,13 @@ from typing import Any
 
 from graphs.retail.state import Action, ActionKind
 
-__all__ = ["TRANSFER_MESSAGE", "compose_reply", "describe_action"]
+__all__ = [
+    "TRANSFER_MESSAGE",
+    "compose_reply",
+    "describe_action",
+    "refund_amount",
+    "total_refund",
+]
 
 TRANSFER_MESSAGE = "YOU ARE BEING TRANSFERRED TO A HUMAN AGENT. PLEASE HOLD ON."
 
@@ -113,6 +119,13 @@ def compose_reply(state: dict[str, Any]) -> str:
         lines.append(f"I cannot do this: {dropped['reason']}.")
     for note in state.get("notes", []):
         lines.append(f"I could not act on part of your request: {note}.")
+    refunds = [
+        ex
+        for ex in state.get("executed", [])
+        if ex.get("ok") and refund_amount(plan[ex["action_index"]], ex.get("result"))
+    ]
+    if len(refunds) > 1:
+        lines.append(f"In total, ${total_refund(state):.2f} is refunded to you.")
     lines.extend(state.get("info", []))
     if not lines and not transferred:
         lines.append("I found nothing to change for this request.")
@@ -122,13 +135,69 @@ def compose_reply(state: dict[str, Any]) -> str:
     return text
 
 
+def refund_amount(action: Action, result: Any) -> float | None:
+    """Money going back to the customer for an executed action (None when nothing is refunded).
+
+    Computed from the order the tool returned: the cancelled order's payments, the returned
+    items' prices, or a negative price difference.
+    """
+    order = result if isinstance(result, dict) else {}
+    if action.kind is ActionKind.cancel_order:
+        paid = [p for p in order.get("payment_history", []) if p["transaction_type"] == "payment"]
+        return round(sum(float(p["amount"]) for p in paid), 2)
+    if action.kind is ActionKind.return_items:
+        prices = {it["item_id"]: float(it["price"]) for it in order.get("items", [])}
+        return round(sum(prices.get(i, 0.0) for i in action.item_ids), 2)
+    if action.kind is ActionKind.exchange_items:
+        diff = order.get("exchange_price_difference")
+        return round(-float(diff), 2) if diff is not None and float(diff) < 0 else None
+    return None
+
+
 def _consequence(action: Action, result: Any, state: dict[str, Any]) -> list[str]:
     k = action.kind
+    order = result if isinstance(result, dict) else {}
+    refund = refund_amount(action, result)
     if k is ActionKind.cancel_order:
         return [
-            "Your refund goes back to the original payment method: immediately for a gift "
-            "card, otherwise within 5 to 7 business days."
+            f"The order total of ${refund:.2f} is refunded to the original payment method: "
+            "immediately for a gift card, otherwise within 5 to 7 business days."
         ]
-    if k in (ActionKind.return_items, ActionKind.exchange_items):
-        return ["You will receive an email explaining how to send the items back."]
+    if k is ActionKind.return_items:
+        return [
+            f"You will be refunded ${refund:.2f} to {action.payment_method_id} once the items "
+            "are received; you will receive an email explaining how to send them back."
+        ]
+    if k is ActionKind.exchange_items:
+        diff = float(order.get("exchange_price_difference") or 0.0)
+        money = (
+            f"you pay a price difference of ${diff:.2f}"
+            if diff > 0
+            else f"you are refunded ${-diff:.2f}"
+            if diff < 0
+            else "there is no price difference"
+        )
+        return [
+            f"For the exchange {money} ({action.payment_method_id}); you will receive an email "
+            "explaining how to send the items back."
+        ]
+    if k is ActionKind.modify_items:
+        history = order.get("payment_history", [])
+        last = history[-1] if len(history) > 1 else None
+        if last is not None:
+            verb = "charged" if last["transaction_type"] == "payment" else "refunded"
+            return [
+                f"The price difference of ${float(last['amount']):.2f} is {verb} "
+                f"({last['payment_method_id']})."
+            ]
     return []
+
+
+def total_refund(state: dict[str, Any]) -> float:
+    """Sum of refunds of every executed action in the run."""
+    plan = [Action.model_validate(a) for a in state.get("plan", [])]
+    total = 0.0
+    for ex in state.get("executed", []):
+        if ex.get("ok"):
+            total += refund_amount(plan[ex["action_index"]], ex.get("result")) or 0.0
+    return round(total, 2)

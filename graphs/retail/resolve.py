@@ -55,6 +55,15 @@ class Draft:
     notes: list[str] = field(default_factory=list)  # requests that could not be resolved
 
 
+def _named_in(name: str, message: str) -> bool:
+    """The product name, or its head noun ('Smart Thermostat' -> 'thermostat'), in the text."""
+    text = f" {norm(message)} "
+    words = norm(name).split()
+    return bool(words) and (
+        f" {' '.join(words)} " in text or f" {words[-1]} " in text or f" {words[-1]}s " in text
+    )
+
+
 def match_items(phrases: list[str], items: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """Order items whose product name shares a word with one of ``phrases``."""
     out = []
@@ -238,11 +247,19 @@ def _action_for(
             item_ids=[i["item_id"] for i in chosen],
             payment_method_id=payment,
         )
+    named = {id(i) for i in chosen} if req.items else set()
+    # Customers often name several items in one sentence and the intake may keep only one:
+    # other items of the order named in the message are candidates too. An item only changes
+    # when the customer asked for one of its variant's option values, so extra candidates are
+    # harmless.
+    extra = [i for i in items if id(i) not in named and _named_in(i["name"], message)]
     old_ids, new_ids = [], []
-    for item in chosen:
-        variant = pick_variant(item, products.get(item["product_id"], {}), req.wanted)
+    for item in [*chosen, *extra] if req.items else chosen:
+        wanted = f"{req.wanted or ''} {message}"
+        variant = pick_variant(item, products.get(item["product_id"], {}), wanted)
         if variant is None:
-            draft.notes.append(f"no available alternative for {item['name']}")
+            if id(item) in named:
+                draft.notes.append(f"no available {item['name']} matches what you asked for")
             continue
         old_ids.append(item["item_id"])
         new_ids.append(variant["item_id"])

@@ -240,6 +240,15 @@ def print_result(result: dict[str, Any], *, as_json: bool) -> None:
         console.print(f"trace: [link={out['trace_url']}]{out['trace_url']}[/link]")
 
 
+def _with_model(settings: Settings, model: str | None) -> Settings:
+    """``--model``: one model for every LLM step of the run."""
+    if not model:
+        return settings
+    return settings.model_copy(
+        update={"models": settings.models.model_copy(update={"default": model})}
+    )
+
+
 def register(app: typer.Typer) -> None:
     @app.command()
     def run(
@@ -254,11 +263,7 @@ def register(app: typer.Typer) -> None:
         as_json: bool = typer.Option(False, "--json", help="Machine-readable output."),
     ) -> None:
         """Run WORKFLOW once in this process; stops at approvals unless told how to answer."""
-        settings = load_settings()
-        if model:
-            settings = settings.model_copy(
-                update={"models": settings.models.model_copy(update={"default": model})}
-            )
+        settings = _with_model(load_settings(), model)
         payload = parse_input(input_)
         decide = make_decider(
             approve=approve_all,
@@ -283,11 +288,7 @@ def register(app: typer.Typer) -> None:
         from graphs.retail.demo import sample_case
         from tools.retail import seed_store
 
-        settings = load_settings()
-        if model:
-            settings = settings.model_copy(
-                update={"models": settings.models.model_copy(update={"default": model})}
-            )
+        settings = _with_model(load_settings(), model)
         engine = ensure_database(settings)
         factory = make_session_factory(engine)
         counts = seed_store(factory, None, force=False)
