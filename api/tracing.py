@@ -10,15 +10,16 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from agents.ledger import LedgerCollector
 from runtime.ledger import LedgerWriter, RunContext
 from runtime.metrics import default_metrics
 from runtime.runs.executor import RunHook
-from runtime.runs.models import Run
+from runtime.runs.models import Approval, Run
 from runtime.settings import Settings
-from runtime.tracing import trace_id_for, trace_run
+from runtime.tracing import ApprovalDecision, trace_id_for, trace_run
 
 __all__ = ["make_run_hook", "trace_url_for"]
 
@@ -29,6 +30,24 @@ def trace_url_for(settings: Settings, thread_id: str) -> str | None:
     if not settings.langfuse.enabled or not base:
         return None
     return f"{base.rstrip('/')}/trace/{trace_id_for(thread_id)}"
+
+
+def _decision_for(session_factory: sessionmaker[Session], run: Run) -> ApprovalDecision | None:
+    """The approval this run resumes from (who decided what, when), for the trace."""
+    if not run.command:
+        return None
+    with session_factory() as session:
+        row = session.scalars(select(Approval).where(Approval.resume_run_id == run.run_id)).first()
+    if row is None or row.decision is None:
+        return None
+    return ApprovalDecision(
+        decision=str(row.decision.get("decision", row.status)),
+        decided_by=row.decided_by,
+        decided_at=row.decided_at,
+        requested_at=row.created_at,
+        action=row.payload,
+        comment=row.decision.get("comment"),
+    )
 
 
 def make_run_hook(settings: Settings, session_factory: sessionmaker[Session]) -> RunHook:
@@ -55,6 +74,7 @@ def make_run_hook(settings: Settings, session_factory: sessionmaker[Session]) ->
             assistant=run.assistant_id,
             ledger=collector,
             metrics=metrics,
+            approval=_decision_for(session_factory, run),
         ) as tracing:
             yield tracing.config(config)
 

@@ -67,8 +67,9 @@ async def test_retail_case_pauses_for_approval_and_completes_after_decision(
             json={"decision": "approve", "decided_by": "reviewer-7"},
         )
         assert decided.status_code in (200, 202), decided.text
-        again = await http.post(f"/approvals/{approval['id']}/decision",
-                                json={"decision": "approve"})
+        again = await http.post(
+            f"/approvals/{approval['id']}/decision", json={"decision": "approve"}
+        )
         assert again.status_code == 409
 
         thread_id = body["thread_id"]
@@ -88,9 +89,7 @@ async def test_retail_case_pauses_for_approval_and_completes_after_decision(
 
     with factory() as session:
         assert export_tau2_db(session)["orders"]["#W0000001"]["status"] == "cancelled"
-        rows = session.scalars(
-            select(LedgerEntry).where(LedgerEntry.thread_id == thread_id)
-        ).all()
+        rows = session.scalars(select(LedgerEntry).where(LedgerEntry.thread_id == thread_id)).all()
     llm = [r for r in rows if r.kind == "llm"]
     assert {r.node for r in llm} == {"intake", "plan"}
     assert sum(r.input_tokens for r in llm if r.run_id == body["run_id"]) == summary["input_tokens"]

@@ -1,0 +1,72 @@
+"""API runs are traced like CLI runs: one trace per thread across the approval, with the
+reviewer's decision, and the run summary links to it."""
+
+from __future__ import annotations
+
+import copy
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from api.app import create_app
+from graphs.registry import GraphDeps, GraphRegistry
+from graphs.retail import build as build_retail
+from graphs.retail import retail_support_spec
+from runtime.db import make_engine, make_session_factory
+from runtime.migrate import upgrade
+from runtime.settings import DatabaseSettings, Settings, WorkerSettings
+from runtime.tracing import close_tracing, trace_id_for
+from tests.api.server import serve
+from tests.graphs.conftest import CANCEL_MESSAGE, TINY_DB
+from tests.tracing.conftest import langfuse_for, scripted_model
+from tools.retail import load_tau2_db
+
+
+async def test_api_run_and_resume_share_one_trace_with_the_decision(
+    receiver: Any, tmp_path: Path
+) -> None:
+    url = f"sqlite:///{tmp_path / 'api.db'}"
+    settings = Settings(
+        env="test",
+        database=DatabaseSettings(url=url),
+        worker=WorkerSettings(concurrency=2, heartbeat_s=2, lease_s=10),
+        langfuse=langfuse_for(receiver),
+        _env_file=None,  # type: ignore[call-arg]
+    )
+    engine = make_engine(settings.database)
+    upgrade(engine)
+    load_tau2_db(make_session_factory(engine), copy.deepcopy(TINY_DB))
+    model = scripted_model()
+
+    def build(deps: GraphDeps) -> Any:
+        return build_retail(replace(deps, model_factory=lambda _name: model))
+
+    registry = GraphRegistry()
+    registry.register(replace(retail_support_spec(), build=build))
+    with serve(create_app(settings, registry)) as base:
+        async with httpx.AsyncClient(base_url=base, timeout=30) as http:
+            body = (
+                await http.post("/workflows/retail_support/runs", json={"message": CANCEL_MESSAGE})
+            ).json()
+            approval_id = body["approval"]["id"]
+            await http.post(
+                f"/approvals/{approval_id}/decision",
+                json={"decision": "approve", "decided_by": "reviewer-7"},
+            )
+            thread_id = body["thread_id"]
+            runs = (await http.get(f"/threads/{thread_id}/runs")).json()
+            resume = next(r["run_id"] for r in runs if r["run_id"] != body["run_id"])
+            await http.get(f"/threads/{thread_id}/runs/{resume}/join")
+            summary = (await http.get(f"/runs/{body['run_id']}")).json()
+    engine.dispose()
+    close_tracing(5.0)
+
+    trace_id = trace_id_for(thread_id)
+    assert summary["trace_url"] == f"{receiver.base_url}/trace/{trace_id}"
+    spans = receiver.spans
+    assert spans and {s.trace_id for s in spans} == {trace_id}
+    assert any(s.type == "generation" for s in spans)
+    decided = next(s for s in spans if s.name == "approval approve")
+    assert "reviewer-7" in str(decided.attributes)
