@@ -36,8 +36,10 @@ format: $(STAMP) ## Apply ruff formatting and safe fixes
 typecheck: $(STAMP) ## mypy (strict on the packages)
 	$(BIN)/mypy
 
-bench: $(STAMP) ## Run the benchmarks and print their figures
+bench: $(STAMP) ## Run the benchmarks and print their figures (docs/benchmarks.md)
 	$(BIN)/python bench/local_model.py
+	$(BIN)/python bench/tracing_overhead.py
+	$(BIN)/python bench/api_throughput.py
 
 eval: $(STAMP) ## Golden retail evals with scripted models, gated against the stored baseline
 	$(BIN)/waypost eval retail_support --dataset evals/datasets/retail_golden.jsonl \
