@@ -36,6 +36,7 @@ class EvalOptions:
     store: bool = True
     progress: bool = True
     langfuse: bool = True
+    planner: str = "model"
 
 
 @dataclass
@@ -56,7 +57,7 @@ def run_eval(options: EvalOptions, settings: Settings, console: Console) -> Eval
     """Run, score, write and gate; ``exit_code`` is 1 when the gate finds a regression."""
     cases = load_dataset(options.dataset, root=_dataset_root(options.dataset), limit=options.limit)
     models = model_setup(options.model, settings)
-    workflow = get_workflow(options.workflow)
+    workflow = get_workflow(options.workflow, planner=options.planner)
     t0 = time.perf_counter()
     results = run_cases(
         cases,

@@ -40,12 +40,15 @@ def workflow_names() -> list[str]:
     return ["retail_support", "react_baseline"]
 
 
-def get_workflow(name: str) -> EvalWorkflow:
-    """The eval adapter of workflow ``name``."""
+def get_workflow(name: str, *, planner: str = "model") -> EvalWorkflow:
+    """The eval adapter of workflow ``name`` (``planner``: retail planner mode)."""
     if name == "retail_support":
         from evals.workflows.retail import RetailSupportWorkflow
+        from graphs.retail.graph import RetailGraphConfig
 
-        return RetailSupportWorkflow()
+        if planner not in ("model", "draft"):
+            raise ConfigError("--planner must be 'model' or 'draft'")
+        return RetailSupportWorkflow(RetailGraphConfig(planner=planner))  # type: ignore[arg-type]
     if name == "react_baseline":
         from evals.workflows.react import ReactBaselineWorkflow
 

@@ -43,6 +43,9 @@ def register(app: typer.Typer) -> None:
         store: bool = typer.Option(True, help="Store the scorecard in the database."),
         progress: bool = typer.Option(True, help="Show a progress bar."),
         langfuse: bool = typer.Option(True, help="Push the run to Langfuse when configured."),
+        planner: str = typer.Option(
+            "model", help="retail_support planner: model (revises the code draft) or draft."
+        ),
     ) -> None:
         """Run a golden dataset through a workflow, score it and gate regressions.
 
@@ -67,6 +70,7 @@ def register(app: typer.Typer) -> None:
             store=store,
             progress=progress,
             langfuse=langfuse,
+            planner=planner,
         )
         outcome = run_eval(options, load_settings(), console)
         raise typer.Exit(outcome.exit_code)
