@@ -204,3 +204,21 @@ def test_code_only_planner_resolves_the_draft_without_a_model(make_graph, export
         "new_item_ids": ["112"],
         "payment_method_id": "credit_card_1",
     }
+
+
+def test_user_id_with_zip_authenticates_through_name_and_zip(make_graph) -> None:
+    intake = {
+        "identity": {"user_id": "ada_byron_1815", "zip": "62701"},
+        "requests": [{"kind": "cancel_order", "order_id": "#W0000001"}],
+    }
+    graph = make_graph(ScriptedChatModel(responses=[intake, CANCEL_PLAN]))
+    graph.invoke({"message": "I'm ada_byron_1815 in 62701: cancel #W0000001 by mistake"}, cfg())
+    assert graph.get_state(cfg()).values["user_id"] == "ada_byron_1815"
+
+    wrong_zip = {
+        "identity": {"user_id": "ada_byron_1815", "zip": "99999"},
+        "requests": [{"kind": "cancel_order"}],
+    }
+    graph = make_graph(ScriptedChatModel(responses=[wrong_zip]))
+    out = graph.invoke({"message": "I'm ada_byron_1815 in 99999, cancel"}, cfg("t2"))
+    assert out["status"] == "needs_identity"
