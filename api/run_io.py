@@ -15,6 +15,7 @@ from typing import Any
 from api.services import Services
 from runtime.runs.models import Run
 from runtime.runs.queue import TERMINAL, done_key, run_key
+from runtime.runs.signals import Ticket
 
 __all__ = ["run_result", "sse_stream", "wait_for_run"]
 
@@ -29,8 +30,14 @@ def _sse(event: str, data: Any, event_id: int | None = None) -> bytes:
     return ("\n".join(lines) + "\n\n").encode()
 
 
-async def wait_for_run(services: Services, run_id: str) -> Run | None:
-    """Block until the run is terminal; None if it was deleted meanwhile."""
+async def wait_for_run(services: Services, run_id: str, ticket: Ticket | None = None) -> Run | None:
+    """Block until the run is terminal; None if it was deleted meanwhile.
+
+    ``ticket``: a ``done`` ticket taken before the run was created; the first look at the
+    database then waits for its wake-up instead of reading a row that is certainly not done.
+    """
+    if ticket is not None:
+        await ticket.wait(SAFETY_WAIT_S)
     while True:
         ticket = services.signals.ticket(done_key(run_id))
         run = await services.queue.get_run(run_id)

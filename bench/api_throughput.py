@@ -4,7 +4,9 @@ The API path is what a client sees: the official ``langgraph_sdk`` async client 
 ``runs.wait`` against a real uvicorn server in its own process (queue row, worker claim, events,
 checkpoints, thread and run bookkeeping). The baseline calls ``graph.ainvoke`` on the same graph
 with the same kind of official checkpointer on the same kind of database. Both run N calls at
-concurrency C, each on a fresh thread. Prints runs/s, p50/p95 latency and the API/in-process ratio.
+concurrency C, each on a fresh thread. Prints runs/s, p50/p95 latency and the API/in-process ratio,
+then the interrupt + resume round trip rate: ``runs.wait`` to an ``interrupt()`` and ``runs.wait``
+with ``command={"resume": ...}`` to the end, on a fresh thread each.
 
     .venv/bin/python bench/api_throughput.py [-n 200] [-c 8] [--database-url sqlite:///...]
 """
@@ -28,6 +30,7 @@ from typing import Annotated, Any, TypedDict
 import httpx
 import uvicorn
 from langgraph.graph import END, START, StateGraph
+from langgraph.types import interrupt
 from langgraph_sdk import get_client
 from rich.console import Console
 from rich.table import Table
@@ -53,6 +56,23 @@ def build(deps: GraphDeps) -> Any:
     return g.compile(checkpointer=deps.checkpointer)
 
 
+def build_gate(deps: GraphDeps) -> Any:
+    """a -> gate (``interrupt()``) -> c: one pause for a human, then two more steps."""
+
+    def gate(_s: State) -> dict[str, Any]:
+        return {"steps": [f"gate:{interrupt('ok?')}"]}
+
+    g = StateGraph(State)
+    g.add_node("a", lambda _s: {"steps": ["a"]})
+    g.add_node("gate", gate)
+    g.add_node("c", lambda _s: {"steps": ["c"]})
+    g.add_edge(START, "a")
+    g.add_edge("a", "gate")
+    g.add_edge("gate", "c")
+    g.add_edge("c", END)
+    return g.compile(checkpointer=deps.checkpointer)
+
+
 def make_app(database_url: str, concurrency: int) -> Any:
     settings = Settings(
         env="test",
@@ -62,6 +82,7 @@ def make_app(database_url: str, concurrency: int) -> Any:
     )
     registry = GraphRegistry()
     registry.register(WorkflowSpec("three_nodes", "a -> b -> c", build))
+    registry.register(WorkflowSpec("gate", "a -> interrupt -> c", build_gate))
     return create_app(settings, registry)
 
 
@@ -109,9 +130,12 @@ async def measure(n: int, c: int, call: Callable[[], Awaitable[None]]) -> dict[s
     return {"runs_s": n / wall, "p50_ms": q[49] * 1000, "p95_ms": q[94] * 1000, "wall_s": wall}
 
 
+Rounds = list[dict[str, float]]
+
+
 async def bench(
     url: str, baseline_url: str, n: int, c: int, rounds: int
-) -> tuple[list[dict[str, float]], list[dict[str, float]]]:
+) -> tuple[Rounds, Rounds, Rounds]:
     """Alternate API and in-process rounds so load from elsewhere hits both alike."""
     client = get_client(url=url, api_key=None)
     settings = Settings(env="test", _env_file=None)
@@ -120,8 +144,16 @@ async def bench(
         tid = (await client.threads.create())["thread_id"]
         await client.runs.wait(tid, "three_nodes", input={"steps": []})
 
-    api: list[dict[str, float]] = []
-    local: list[dict[str, float]] = []
+    async def resume_call() -> None:
+        tid = (await client.threads.create())["thread_id"]
+        paused = await client.runs.wait(tid, "gate", input={"steps": []})
+        assert isinstance(paused, dict) and "__interrupt__" in paused, paused
+        done = await client.runs.wait(tid, "gate", command={"resume": "yes"})
+        assert isinstance(done, dict) and done["steps"] == ["a", "gate:yes", "c"], done
+
+    api: Rounds = []
+    local: Rounds = []
+    resume: Rounds = []
     try:
         async with open_async_checkpointer(baseline_url) as saver:
             graph = build(GraphDeps(settings=settings, checkpointer=saver))
@@ -132,12 +164,14 @@ async def bench(
 
             await measure(min(n, 10), c, api_call)  # warm up: graph compile, pools
             await measure(min(n, 10), c, local_call)
+            await measure(min(n, 10), c, resume_call)
             for _ in range(rounds):
                 api.append(await measure(n, c, api_call))
                 local.append(await measure(n, c, local_call))
+                resume.append(await measure(max(n // 2, 10), c, resume_call))
     finally:
         await client.http.client.aclose()
-    return api, local
+    return api, local, resume
 
 
 def _median(results: list[dict[str, float]]) -> dict[str, float]:
@@ -159,8 +193,10 @@ def main() -> None:
     api_url = args.database_url or f"sqlite:///{tmp}/api.db"
     base_url = args.database_url or f"sqlite:///{tmp}/baseline.db"
     with serve(api_url, args.c) as url:
-        api_rounds, local_rounds = asyncio.run(bench(url, base_url, args.n, args.c, args.rounds))
-    api, local = _median(api_rounds), _median(local_rounds)
+        api_rounds, local_rounds, resume_rounds = asyncio.run(
+            bench(url, base_url, args.n, args.c, args.rounds)
+        )
+    api, local, resume = _median(api_rounds), _median(local_rounds), _median(resume_rounds)
 
     title = f"{args.n} runs x {args.rounds} rounds (median), concurrency {args.c}"
     table = Table(title=f"{title}, {api_url.split(':')[0]}")
@@ -174,6 +210,10 @@ def main() -> None:
     console.print(
         f"API / in-process throughput ratio: {statistics.median(ratios):.2f} "
         f"(per round: {', '.join(f'{x:.2f}' for x in ratios)})"
+    )
+    console.print(
+        f"interrupt + resume round trips: {resume['runs_s']:.1f}/s, "
+        f"p50 {resume['p50_ms']:.1f} ms, p95 {resume['p95_ms']:.1f} ms"
     )
 
 

@@ -3,6 +3,10 @@
 SQLite -> ``SqliteSaver`` / ``AsyncSqliteSaver`` on the same file; PostgreSQL ->
 ``PostgresSaver`` / ``AsyncPostgresSaver`` on the same database. ``setup()`` runs once per
 process per database (it creates the saver's own tables idempotently).
+
+The asyncio PostgreSQL saver runs on a small connection pool rather than the one connection
+``AsyncPostgresSaver.from_conn_string`` opens: a single connection serializes every checkpoint
+read and write of every concurrent run behind one lock.
 """
 
 from __future__ import annotations
@@ -18,7 +22,9 @@ from sqlalchemy.engine import make_url
 
 from runtime.db import is_sqlite, sync_url
 
-__all__ = ["open_async_checkpointer", "open_checkpointer", "sqlite_path"]
+__all__ = ["ASYNC_PG_POOL_SIZE", "open_async_checkpointer", "open_checkpointer", "sqlite_path"]
+
+ASYNC_PG_POOL_SIZE = 8
 
 
 def sqlite_path(url: str) -> str:
@@ -67,7 +73,20 @@ async def open_async_checkpointer(url: str) -> AsyncIterator[BaseCheckpointSaver
             yield saver
         return
     from langgraph.checkpoint.postgres.aio import AsyncPostgresSaver
+    from psycopg.rows import dict_row
+    from psycopg_pool import AsyncConnectionPool
 
-    async with AsyncPostgresSaver.from_conn_string(_pg_conninfo(url)) as pg_saver:
+    pool: AsyncConnectionPool[Any] = AsyncConnectionPool(
+        _pg_conninfo(url),
+        min_size=1,
+        max_size=ASYNC_PG_POOL_SIZE,
+        kwargs={"autocommit": True, "prepare_threshold": 0, "row_factory": dict_row},
+        open=False,
+    )
+    await pool.open(wait=True)
+    try:
+        pg_saver = AsyncPostgresSaver(pool)
         await pg_saver.setup()
         yield pg_saver
+    finally:
+        await pool.close()

@@ -23,7 +23,7 @@ from api.services import Services
 from runtime.errors import Conflict, ValidationFailed
 from runtime.runs import RunRequest, run_json
 from runtime.runs.models import Run
-from runtime.runs.queue import TERMINAL
+from runtime.runs.queue import TERMINAL, done_key
 
 router = APIRouter(tags=["runs"])
 _background: set[asyncio.Task[Any]] = set()
@@ -40,7 +40,9 @@ def _location(run: Run) -> str:
     return f"/threads/{run.thread_id}/runs/{run.run_id}"
 
 
-async def _create(services: Services, thread_id: str | None, body: RunCreate) -> Run:
+async def _create(
+    services: Services, thread_id: str | None, body: RunCreate, run_id: str | None = None
+) -> Run:
     spec = services.graphs.spec(body.assistant_id)
     config = dict(body.config or {})
     if not isinstance(config.get("configurable", {}), dict):
@@ -58,6 +60,7 @@ async def _create(services: Services, thread_id: str | None, body: RunCreate) ->
         kwargs=body.run_kwargs(),
         metadata=body.metadata,
         multitask_strategy=body.multitask_strategy,
+        run_id=run_id,
     )
     assert thread_id is not None
     return await services.store.create_run(thread_id, request, if_not_exists=body.if_not_exists)
@@ -76,13 +79,27 @@ def _disconnect_policy(body: RunCreate, stateless: bool) -> tuple[bool, bool]:
     return cancel, delete
 
 
-def _wait_response(services: Services, run: Run, body: RunCreate, stateless: bool) -> Response:
+async def _create_and_wait(
+    services: Services, thread_id: str | None, body: RunCreate, stateless: bool
+) -> Response:
+    """Create a run and answer once it is done.
+
+    The ``done`` ticket is taken before the run exists, so the wait starts with no database
+    read and cannot miss a run that a worker finishes before the response starts.
+    """
+    run_id = str(uuid.uuid4())
+    ticket = services.signals.ticket(done_key(run_id))
+    try:
+        run = await _create(services, thread_id, body, run_id)
+    except BaseException:
+        services.signals.wake(done_key(run_id))  # drop the ticket of a run that never was
+        raise
     cancel_on_disconnect, delete = _disconnect_policy(body, stateless)
 
     async def body_iter() -> AsyncIterator[bytes]:
         finished = False
         try:
-            result = run_result(await wait_for_run(services, run.run_id))
+            result = run_result(await wait_for_run(services, run.run_id, ticket))
             finished = True
             yield json.dumps(result).encode()
         finally:
@@ -140,8 +157,7 @@ async def create_run(thread_id: str, body: RunCreate, services: AppServices) -> 
 @router.post("/threads/{thread_id}/runs/wait")
 async def wait_run(thread_id: str, body: RunCreate, services: AppServices) -> Response:
     """Start a run and answer with its final values (``__interrupt__`` when it paused)."""
-    run = await _create(services, thread_id, body)
-    return _wait_response(services, run, body, stateless=False)
+    return await _create_and_wait(services, thread_id, body, stateless=False)
 
 
 @router.post("/threads/{thread_id}/runs/stream")
@@ -248,8 +264,7 @@ async def create_stateless_run(body: RunCreate, services: AppServices) -> JSONRe
 
 @router.post("/runs/wait")
 async def wait_stateless_run(body: RunCreate, services: AppServices) -> Response:
-    run = await _create(services, None, body)
-    return _wait_response(services, run, body, stateless=True)
+    return await _create_and_wait(services, None, body, stateless=True)
 
 
 @router.post("/runs/stream")

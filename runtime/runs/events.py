@@ -2,7 +2,9 @@
 
 Writing one transaction per stream chunk made event storage the bottleneck of short runs; a
 single background flush task drains whatever accumulated since its last write, so a fast graph
-costs one or two transactions and a slow one still streams each chunk as it comes.
+costs one or two transactions and a slow one still streams each chunk as it comes. What is still
+buffered when the graph ends is handed to the run's settling transaction (``close``) rather than
+written in a transaction of its own.
 """
 
 from __future__ import annotations
@@ -13,7 +15,9 @@ from typing import Any
 from runtime.runs.queue import RunQueue
 from runtime.runs.serde import to_jsonable
 
-__all__ = ["EventWriter"]
+__all__ = ["EventRow", "EventWriter"]
+
+EventRow = tuple[int, str, Any]  # (seq, event name, JSON data)
 
 
 class EventWriter:
@@ -23,12 +27,16 @@ class EventWriter:
         self.queue = queue
         self.run_id = run_id
         self.next_seq = first_seq
-        self._buffer: list[tuple[int, str, Any]] = []
+        self._buffer: list[EventRow] = []
         self._task: asyncio.Task[None] | None = None
 
-    async def emit(self, event: str, data: Any) -> None:
+    def buffer(self, event: str, data: Any) -> None:
+        """Queue an event without starting a write: it goes out with the next flush."""
         self._buffer.append((self.next_seq, event, to_jsonable(data)))
         self.next_seq += 1
+
+    async def emit(self, event: str, data: Any) -> None:
+        self.buffer(event, data)
         if self._task is None or self._task.done():
             if self._task is not None:
                 self._task.result()  # surface a failed write instead of losing events silently
@@ -39,12 +47,16 @@ class EventWriter:
             batch, self._buffer = self._buffer, []
             await self.queue.append_events(self.run_id, batch)
 
-    async def close(self) -> None:
-        """Store everything emitted so far (call before settling the run)."""
+    async def close(self) -> list[EventRow]:
+        """Wait for the write in flight; return what is left for the caller to store.
+
+        The caller must store the returned events (in order, after everything written so far)
+        in the transaction that settles the run, whose commit wakes the run's readers.
+        """
         if self._task is not None:
             await self._task
-        if self._buffer:
-            await self._flush()
+        rest, self._buffer = self._buffer, []
+        return rest
 
     def abort(self) -> None:
         if self._task is not None:

@@ -18,12 +18,12 @@ from contextlib import AbstractContextManager, nullcontext
 from typing import Any
 
 from langgraph.types import Command
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from runtime.logging import bind_run
 from runtime.models import utcnow
-from runtime.runs.events import EventWriter
-from runtime.runs.models import Approval, Run, Thread
+from runtime.runs.events import EventRow, EventWriter
+from runtime.runs.models import RUNS, THREADS, Approval, Run, Thread
 from runtime.runs.queue import RunQueue, cancel_key, done_key, queue_key, run_key
 from runtime.runs.serde import interrupt_json, to_jsonable
 from runtime.runs.streaming import stream_graph
@@ -92,7 +92,8 @@ class RunExecutor:
         first_seq = 0 if run.attempt <= 1 else await self.queue.next_seq(run.run_id)
         events = EventWriter(self.queue, run.run_id, first_seq)
         if first_seq == 0:
-            await events.emit("metadata", {"run_id": run.run_id, "attempt": run.attempt})
+            # buffered, not flushed alone: it goes out with the first chunk (one write fewer)
+            events.buffer("metadata", {"run_id": run.run_id, "attempt": run.attempt})
         usage = UsageTracker(self.pricer)
         outcome = _Outcome()
         graph: Any = None
@@ -122,8 +123,8 @@ class RunExecutor:
             log.warning("lease lost; another worker owns the run now")
             return
         try:
-            await events.close()
-            await self._settle(run, graph, outcome, usage, last_values["values"])
+            rest = await events.close()
+            await self._settle(run, graph, outcome, usage, last_values["values"], rest)
         except Exception as exc:  # never leave a run "running" because its result was odd
             log.exception("could not record the run's outcome")
             await self._fail(run, exc)
@@ -229,7 +230,13 @@ class RunExecutor:
         outcome: _Outcome,
         usage: UsageTracker,
         last_values: Any,
+        rest: list[EventRow],
     ) -> None:
+        """Record the outcome, the last events and the thread's new state in one transaction.
+
+        Plain Core UPDATEs (the row count tells whether the run still exists) instead of loading
+        and flushing ORM objects: this runs once per run and is on every client's wait path.
+        """
         state = None
         if graph is not None:
             try:
@@ -243,16 +250,28 @@ class RunExecutor:
             output = {**output, "__interrupt__": [interrupt_json(i) for i in interrupts]}
         now = utcnow()
         async with self.queue.sessions() as session:
-            row = await session.get(Run, run.run_id)
-            if row is None:  # deleted (thread deleted or rolled back) while running
+            updated = await session.execute(
+                update(RUNS)
+                .where(RUNS.c.run_id == run.run_id)
+                .values(
+                    status=outcome.status,
+                    error=outcome.error,
+                    output=output,
+                    finished_at=now,
+                    updated_at=now,
+                    lease_owner=None,
+                    lease_expires_at=None,
+                    **usage.totals(),
+                )
+            )
+            if updated.rowcount != 1:  # type: ignore[attr-defined]  # deleted while running
                 await session.rollback()
                 return
-            row.status, row.error, row.output = outcome.status, outcome.error, output
-            row.finished_at = row.updated_at = now
-            row.lease_owner, row.lease_expires_at = None, None
-            for key, value in usage.totals().items():
-                setattr(row, key, value)
-            await self._settle_thread(session, row, state, values, interrupts, outcome)
+            run.status, run.updated_at = outcome.status, now
+            await self.queue.insert_events(session, run.run_id, rest)
+            await self._settle_thread(session, run, state, values, interrupts, outcome)
+            # the queue too: a run of this thread may have been enqueued (and found blocked by
+            # this one) after the look for waiting runs above
             await self.queue.commit_and_wake(
                 session, run_key(run.run_id), done_key(run.run_id), queue_key
             )
@@ -263,7 +282,7 @@ class RunExecutor:
                 post_webhook(
                     run.kwargs["webhook"],
                     {
-                        **run_json(row),
+                        **run_json(run),
                         "values": output,
                         "error": outcome.error,
                     },
@@ -281,34 +300,37 @@ class RunExecutor:
         interrupts: list[Any],
         outcome: _Outcome,
     ) -> None:
-        thread = await session.get(Thread, run.thread_id)
-        if thread is None:
-            return
+        """Move the thread on after ``run``: busy, error, interrupted or idle."""
         waiting = (
             await session.execute(
-                select(Run.run_id).where(
+                select(Run.run_id)
+                .where(
                     Run.thread_id == run.thread_id,
                     Run.status == "pending",
                     Run.run_id != run.run_id,
                 )
+                .limit(1)
             )
-        ).first()
-        if waiting is not None:
-            thread.status = "busy"
+        ).first() is not None
+        if waiting:
+            status = "busy"
         elif outcome.status == "error":
-            thread.status = "error"
+            status = "error"
         elif outcome.status == "success" and state is not None and state.next:
-            thread.status = "interrupted"
+            status = "interrupted"
         else:
-            thread.status = "idle"
-        thread.values = values
-        thread.interrupts = {
+            status = "idle"
+        thread_interrupts = {
             task.id: [interrupt_json(i) for i in task.interrupts]
             for task in (getattr(state, "tasks", ()) or ())
             if task.interrupts
         }
-        thread.updated_at = utcnow()
-        if outcome.status == "success":
+        await session.execute(
+            update(THREADS)
+            .where(THREADS.c.thread_id == run.thread_id)
+            .values(status=status, values=values, interrupts=thread_interrupts, updated_at=utcnow())
+        )
+        if outcome.status == "success" and interrupts:
             known = set(
                 (
                     await session.execute(

@@ -9,15 +9,27 @@ thread ``interrupted``, as the LangGraph server does).
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, Literal
+from typing import Any, Literal, cast
 
-from sqlalchemy import JSON, DateTime, Float, ForeignKey, Integer, String, UniqueConstraint
+from sqlalchemy import (
+    JSON,
+    DateTime,
+    Float,
+    ForeignKey,
+    Integer,
+    String,
+    Table,
+    UniqueConstraint,
+)
 from sqlalchemy.orm import Mapped, mapped_column
 
 from runtime.db import Base
 from runtime.models import utcnow
 
 __all__ = [
+    "RUNS",
+    "RUN_EVENTS",
+    "THREADS",
     "Approval",
     "ApprovalStatus",
     "Run",
@@ -120,3 +132,10 @@ class Approval(Base):
     decided_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     resume_run_id: Mapped[str | None] = mapped_column(String(64), nullable=True)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+# The plain tables, for hot-path statements that need no ORM identity bookkeeping (a Core
+# INSERT/UPDATE skips the unit of work and the ORM's bulk-statement machinery).
+RUNS = cast(Table, Run.__table__)
+THREADS = cast(Table, Thread.__table__)
+RUN_EVENTS = cast(Table, RunEvent.__table__)

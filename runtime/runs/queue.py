@@ -17,12 +17,12 @@ import datetime as dt
 from collections.abc import Iterable
 from typing import Any
 
-from sqlalchemy import and_, delete, exists, func, select, text, update
+from sqlalchemy import and_, delete, exists, func, insert, select, text, update
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from sqlalchemy.orm import aliased
 
 from runtime.models import utcnow
-from runtime.runs.models import Run, RunEvent, Thread
+from runtime.runs.models import RUN_EVENTS, RUNS, Run, RunEvent, Thread
 from runtime.runs.signals import NOTIFY_CHANNEL, Signals
 from runtime.settings import WorkerSettings
 
@@ -143,24 +143,29 @@ class RunQueue:
                 retry: Run | None = _RETRY
                 return retry
             now = utcnow()
-            result = await session.execute(
-                update(Run)
-                .where(Run.run_id == run_id, Run.status == "pending")
-                .values(
-                    status="running",
-                    lease_owner=owner,
-                    lease_expires_at=self._lease_until(),
-                    heartbeat_at=now,
-                    started_at=now,
-                    updated_at=now,
-                    attempt=Run.attempt + 1,
+            # RETURNING the claimed row saves re-reading it after the commit
+            claimed = (
+                await session.execute(
+                    update(Run)
+                    .where(Run.run_id == run_id, Run.status == "pending")
+                    .values(
+                        status="running",
+                        lease_owner=owner,
+                        lease_expires_at=self._lease_until(),
+                        heartbeat_at=now,
+                        started_at=now,
+                        updated_at=now,
+                        attempt=Run.attempt + 1,
+                    )
+                    .returning(Run)
+                    .execution_options(populate_existing=True)
                 )
-            )
-            if result.rowcount != 1:  # type: ignore[attr-defined]
+            ).scalar_one_or_none()
+            if claimed is None:
                 await session.rollback()
                 return None
             await session.commit()
-            return await session.get(Run, run_id, populate_existing=True)
+            return claimed
 
     async def heartbeat(
         self, run_id: str, owner: str, usage: dict[str, Any] | None = None
@@ -171,8 +176,12 @@ class RunQueue:
         """
         async with self.sessions() as session:
             result = await session.execute(
-                update(Run)
-                .where(Run.run_id == run_id, Run.lease_owner == owner, Run.status == "running")
+                update(RUNS)
+                .where(
+                    RUNS.c.run_id == run_id,
+                    RUNS.c.lease_owner == owner,
+                    RUNS.c.status == "running",
+                )
                 .values(
                     lease_expires_at=self._lease_until(), heartbeat_at=utcnow(), **(usage or {})
                 )
@@ -281,11 +290,23 @@ class RunQueue:
         if not events:
             return
         async with self.sessions() as session:
-            session.add_all(
-                RunEvent(run_id=run_id, seq=seq, event=name, data=data)
-                for seq, name, data in events
-            )
+            await self.insert_events(session, run_id, events)
             await self.commit_and_wake(session, run_key(run_id))
+
+    @staticmethod
+    async def insert_events(
+        session: AsyncSession, run_id: str, events: list[tuple[int, str, Any]]
+    ) -> None:
+        """Insert events in ``session``'s transaction (the caller commits and wakes readers)."""
+        if not events:
+            return
+        now = utcnow()
+        rows = [
+            {"run_id": run_id, "seq": seq, "event": name, "data": data, "created_at": now}
+            for seq, name, data in events
+        ]
+        # a Core executemany: no ORM identity bookkeeping, no RETURNING of the new ids
+        await session.execute(insert(RUN_EVENTS), rows)
 
     async def read_events(self, run_id: str, after: int, limit: int = 500) -> list[RunEvent]:
         async with self.sessions() as session:

@@ -11,11 +11,12 @@ import uuid
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import delete, func, insert, select, update
+from sqlalchemy.exc import IntegrityError
 
 from runtime.errors import Conflict, NotFound
 from runtime.models import utcnow
-from runtime.runs.models import Approval, Run, Thread
+from runtime.runs.models import RUNS, THREADS, Approval, Run, Thread
 from runtime.runs.queue import RunQueue, queue_key
 
 __all__ = ["RunRequest", "RunStore", "resolve_pending_approvals"]
@@ -40,7 +41,10 @@ class RunRequest:
         metadata: dict[str, Any] | None = None,
         multitask_strategy: str = "reject",
         tenant: str = "default",
+        run_id: str | None = None,
     ) -> None:
+        # chosen up front when the caller wants to subscribe to the run before it exists
+        self.run_id = run_id or str(uuid.uuid4())
         self.assistant_id = assistant_id
         self.graph_id = graph_id
         self.input = input
@@ -84,19 +88,29 @@ class RunStore:
         if_exists: str = "raise",
         tenant: str = "default",
     ) -> Thread:
+        """Insert first and look only on a duplicate key: one statement for a new thread."""
         thread_id = thread_id or str(uuid.uuid4())
+        now = utcnow()
+        thread = Thread(
+            thread_id=thread_id,
+            tenant=tenant,
+            status="idle",
+            meta=dict(metadata or {}),
+            created_at=now,
+            updated_at=now,
+        )
+        async with self.sessions() as session:
+            session.add(thread)
+            try:
+                await session.commit()
+                return thread
+            except IntegrityError:
+                await session.rollback()
         async with self.sessions() as session:
             existing = await session.get(Thread, thread_id)
-            if existing is not None:
-                if if_exists == "do_nothing":
-                    return existing
-                raise Conflict(f"thread {thread_id} already exists")
-            thread = Thread(
-                thread_id=thread_id, tenant=tenant, status="idle", meta=dict(metadata or {})
-            )
-            session.add(thread)
-            await session.commit()
-            return thread
+        if existing is not None and if_exists == "do_nothing":
+            return existing
+        raise Conflict(f"thread {thread_id} already exists")
 
     async def get_thread(self, thread_id: str) -> Thread:
         async with self.sessions() as session:
@@ -183,20 +197,29 @@ class RunStore:
     ) -> tuple[Run | None, list[str]]:
         now = utcnow()
         async with self.sessions() as session:
-            thread = await session.get(Thread, thread_id)
-            if thread is None:
+            found = (
+                await session.execute(
+                    select(THREADS.c.status, THREADS.c.metadata).where(
+                        THREADS.c.thread_id == thread_id
+                    )
+                )
+            ).first()
+            if found is None:
                 if if_not_exists != "create":
                     raise NotFound(f"thread {thread_id} not found")
-                thread = Thread(
-                    thread_id=thread_id,
-                    tenant=request.tenant,
-                    status="idle",
-                    meta={},
-                    created_at=now,
-                    updated_at=now,
+                await session.execute(
+                    insert(THREADS).values(
+                        thread_id=thread_id,
+                        tenant=request.tenant,
+                        status="idle",
+                        metadata={},
+                        created_at=now,
+                        updated_at=now,
+                    )
                 )
-                session.add(thread)
-                await session.flush()
+                was, thread_meta = "idle", dict[str, Any]()
+            else:
+                was, thread_meta = str(found.status), dict(found.metadata or {})
             active = list(
                 (
                     await session.execute(
@@ -210,37 +233,38 @@ class RunStore:
                     "'enqueue', 'interrupt' or 'rollback' to run anyway",
                     details={"thread_id": thread_id, "active_runs": active},
                 )
-            was = thread.status  # the UPDATE below also refreshes the in-session object
             meta = {
-                **thread.meta,
+                **thread_meta,
                 "graph_id": request.graph_id,
                 "assistant_id": request.assistant_id,
             }
             flipped = await session.execute(
-                update(Thread)
-                .where(Thread.thread_id == thread_id, Thread.status == was)
-                .values({Thread.status: "busy", Thread.meta: meta, Thread.updated_at: now})
+                update(THREADS)
+                .where(THREADS.c.thread_id == thread_id, THREADS.c.status == was)
+                .values(status="busy", metadata=meta, updated_at=now)
             )
             if flipped.rowcount != 1:  # type: ignore[attr-defined]
                 await session.rollback()
                 return None, []
-            run = Run(
-                run_id=str(uuid.uuid4()),
-                thread_id=thread_id,
-                assistant_id=request.assistant_id,
-                graph_id=request.graph_id,
-                tenant=request.tenant,
-                status="pending",
-                input=request.input,
-                command=request.command,
-                config=request.config,
-                kwargs=request.kwargs,
-                meta=request.metadata,
-                multitask_strategy=request.multitask_strategy,
-                created_at=now,
-                updated_at=now,
-            )
-            session.add(run)
+            row = {
+                "run_id": request.run_id,
+                "thread_id": thread_id,
+                "assistant_id": request.assistant_id,
+                "graph_id": request.graph_id,
+                "tenant": request.tenant,
+                "status": "pending",
+                "input": request.input,
+                "command": request.command,
+                "config": request.config,
+                "kwargs": request.kwargs,
+                "metadata": request.metadata,
+                "multitask_strategy": request.multitask_strategy,
+                "attempt": 0,
+                "created_at": now,
+                "updated_at": now,
+            }
+            await session.execute(insert(RUNS).values(row))  # Core: no unit-of-work flush
+            run = Run(**{"meta" if k == "metadata" else k: v for k, v in row.items()})
             if was == "interrupted":
                 pending = (
                     (

@@ -3,10 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
-import threading
 import time
 from pathlib import Path
 
@@ -18,6 +14,7 @@ from graphs.langgraph_json import register_langgraph_json
 from graphs.registry import GraphRegistry
 from tests.api.conftest import make_settings
 from tests.api.server import serve
+from tests.api.worker_proc import WorkerProcess
 
 BYO = Path(__file__).parent / "byo"
 
@@ -27,7 +24,6 @@ async def test_separate_worker_process_runs_sdk_requests(tmp_path: Path, postgre
     config = tmp_path / "langgraph.json"
     config.write_text(json.dumps({"graphs": {"shouter": f"{BYO / 'my_graph.py'}:graph"}}))
     env = {
-        **os.environ,
         "WAYPOST_DATABASE__URL": postgres_url,
         "WAYPOST_ENV": "test",
         "WAYPOST_LOG_LEVEL": "WARNING",
@@ -35,37 +31,10 @@ async def test_separate_worker_process_runs_sdk_requests(tmp_path: Path, postgre
     settings = make_settings(postgres_url)
     app = create_app(settings, register_langgraph_json(GraphRegistry(), config), workers=False)
     with serve(app) as url:  # the API migrates the database and enqueues; it runs nothing
-        worker = subprocess.Popen(
-            [
-                sys.executable,
-                "-c",
-                "from waypost.cli import main; main()",
-                "worker",
-                "--concurrency",
-                "2",
-                "--config",
-                str(config),
-            ],
-            env=env,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
-            text=True,
-        )
-        ready = threading.Event()
-        output: list[str] = []
-
-        def pump() -> None:
-            assert worker.stdout is not None
-            for line in worker.stdout:
-                output.append(line)
-                if line.startswith("worker "):
-                    ready.set()
-
-        reader = threading.Thread(target=pump, daemon=True)
-        reader.start()
+        worker = WorkerProcess(config, env, concurrency=2)
         client = get_client(url=url, api_key=None)
         try:
-            assert ready.wait(60), "".join(output)
+            assert worker.ready.wait(60), worker.log
             tid = (await client.threads.create())["thread_id"]
             started = time.perf_counter()
             paused = await client.runs.wait(tid, "shouter", input={"text": "hey"})
@@ -77,9 +46,5 @@ async def test_separate_worker_process_runs_sdk_requests(tmp_path: Path, postgre
             assert elapsed < 3.0, elapsed
         finally:
             await client.http.client.aclose()
-            worker.terminate()
-            worker.wait(timeout=30)
-            reader.join(timeout=5)
-            if worker.stdout is not None:
-                worker.stdout.close()
-    assert worker.returncode == 0, "".join(output)
+            code = worker.stop()
+    assert code == 0, worker.log

@@ -74,6 +74,13 @@ async def test_crashed_run_resumes_from_its_checkpoint(parts: dict[str, Any]) ->
     assert claimed is not None
     task = asyncio.create_task(doomed.execute(claimed, "doomed"))
     await asyncio.wait_for(second_started.wait(), 10)
+    # durability is "async": the checkpoint after "first" may still be in flight when "second"
+    # starts; a crash before it lands would rightly re-run "first", so crash after it landed
+    config = {"configurable": {"thread_id": "t"}}
+    for _ in range(200):
+        if (await graph.aget_state(config)).next == ("second",):
+            break
+        await asyncio.sleep(0.01)
     task.cancel()
     with pytest.raises(asyncio.CancelledError):
         await task
