@@ -53,7 +53,9 @@ class ModelPrice(BaseModel):
 class ModelSettings(BaseModel):
     default: str = "local:qwen2.5-coder-0.5b"
     cache_dir: Path = Field(default_factory=lambda: _default_cache_dir() / "models")
-    timeout_s: float = Field(default=120.0, gt=0)
+    # Generous: a local model on a busy 2-core machine can take minutes, and its timeouts are not
+    # retried (the call cannot be stopped); hosted providers rarely come near it.
+    timeout_s: float = Field(default=300.0, gt=0)
     max_retries: int = Field(default=2, ge=0, le=10)
     retry_backoff_s: float = Field(default=0.5, ge=0)
     max_reasks: int = Field(default=2, ge=0, le=10)

@@ -57,6 +57,8 @@ _EVIDENCE: dict[RequestKind, tuple[str, ...]] = {
     RequestKind.modify_user_address: ("address", "move", "moved"),
     RequestKind.modify_payment: ("pay", "card", "paypal", "gift"),
 }
+# "I'm Ada Byron", "this is Ada Byron", "my name is Ada Byron": the fallback's name pattern.
+_SELF_INTRO = re.compile(r"\b(?:I am|I'm|this is|my name is)\s+([A-Z][a-z]+)\s+([A-Z][a-z]+)")
 _USER_ID = re.compile(r"\b[a-z]+_[a-z]+_\d{4}\b")
 
 INTAKE_SYSTEM = """You read a customer's message to an online store's support desk and extract:
@@ -177,8 +179,11 @@ def merge_patterns(intake: Intake, message: str) -> Intake:
 def fallback_intake(message: str) -> Intake:
     """Pattern-only intake, used when no model could produce a valid one."""
     facts = pattern_facts(message)
+    named = _SELF_INTRO.search(message)
     ident = Identity(
         email=facts["emails"][0] if facts["emails"] else None,
+        first_name=named.group(1) if named else None,
+        last_name=named.group(2) if named else None,
         zip=facts["zip"],
         user_id=facts["user_ids"][0] if facts["user_ids"] else None,
     )

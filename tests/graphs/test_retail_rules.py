@@ -196,19 +196,46 @@ def test_second_change_to_the_same_order_is_refused() -> None:
 
 
 def test_items_named_in_the_message_join_the_exchange_only_when_a_change_is_asked() -> None:
-    kettle = {"name": "Electric Kettle", "product_id": "200",
-              "variants": {"211": {"item_id": "211", "options": {"color": "green"},
-                                   "available": True, "price": 30.0},
-                           "212": {"item_id": "212", "options": {"color": "red"},
-                                   "available": True, "price": 32.0}}}
+    kettle = {
+        "name": "Electric Kettle",
+        "product_id": "200",
+        "variants": {
+            "211": {
+                "item_id": "211",
+                "options": {"color": "green"},
+                "available": True,
+                "price": 30.0,
+            },
+            "212": {
+                "item_id": "212",
+                "options": {"color": "red"},
+                "available": True,
+                "price": 32.0,
+            },
+        },
+    }
     products = {**PRODUCTS, "200": kettle}
     order = copy.deepcopy(ORDERS["#W0000002"])
-    order["items"].append({"name": "Electric Kettle", "product_id": "200", "item_id": "211",
-                           "price": 30.0, "options": {"color": "green"}})
+    order["items"].append(
+        {
+            "name": "Electric Kettle",
+            "product_id": "200",
+            "item_id": "211",
+            "price": 30.0,
+            "options": {"color": "green"},
+        }
+    )
     orders = {"#W0000002": order}
-    intake = Intake(requests=[CustomerRequest(kind=RequestKind.exchange_items,
-                                              order_id="#W0000002", items=["lamp"],
-                                              wanted="black")])
+    intake = Intake(
+        requests=[
+            CustomerRequest(
+                kind=RequestKind.exchange_items,
+                order_id="#W0000002",
+                items=["lamp"],
+                wanted="black",
+            )
+        ]
+    )
     both = "Swap my lamp for a black one and the kettle for a red one."
     draft = draft_plan(intake, message=both, user=USER, orders=orders, products=products)
     assert draft.actions[0].item_ids == ["111", "211"]
@@ -220,9 +247,23 @@ def test_items_named_in_the_message_join_the_exchange_only_when_a_change_is_aske
 
 def test_unasked_kinds_of_change_are_dropped() -> None:
     message = "I'm Ada Byron, zip 62701. Please return the lamp from #W0000002."
-    raw = Intake.model_validate({
-        "identity": {"first_name": "Ada", "last_name": "Byron", "zip": "62701"},
-        "requests": [{"kind": "return_items", "items": ["lamp"]},
-                     {"kind": "modify_items", "items": ["lamp"]}],
-    })
+    raw = Intake.model_validate(
+        {
+            "identity": {"first_name": "Ada", "last_name": "Byron", "zip": "62701"},
+            "requests": [
+                {"kind": "return_items", "items": ["lamp"]},
+                {"kind": "modify_items", "items": ["lamp"]},
+            ],
+        }
+    )
     assert [r.kind for r in merge_patterns(raw, message).requests] == [RequestKind.return_items]
+
+
+def test_fallback_intake_reads_a_self_introduction() -> None:
+    out = fallback_intake("Hi, this is Ada Byron, zip code 62701. Please cancel order #W0000001.")
+    assert (out.identity.first_name, out.identity.last_name, out.identity.zip) == (
+        "Ada",
+        "Byron",
+        "62701",
+    )
+    assert out.requests[0].kind is RequestKind.cancel_order
