@@ -19,6 +19,7 @@ from api.routes import approvals, assistants, runs, system, threads, workflows
 from api.services import open_services
 from graphs.registry import GraphRegistry, default_registry
 from runtime.metrics import metrics_app
+from runtime.runs.gauges import refresh_queue_gauges
 from runtime.settings import Settings, get_settings
 from runtime.tracing import close_tracing
 
@@ -58,6 +59,12 @@ def create_app(
     for module in (system, assistants, threads, runs, approvals, workflows):
         app.include_router(module.router)
     app.include_router(workflows.workflow_router(registry))
-    metrics_route: Any = metrics_app()  # a plain ASGI app; Starlette routes it as one
+
+    async def refresh_gauges() -> None:
+        services = getattr(app.state, "services", None)
+        if services is not None:
+            await refresh_queue_gauges(services.queue)
+
+    metrics_route: Any = metrics_app(refresh=refresh_gauges)  # plain ASGI app, routed as one
     app.add_route("/metrics", metrics_route, include_in_schema=False)
     return app

@@ -158,8 +158,11 @@ class WaypostMetrics:
 class MetricsApp:
     """A minimal ASGI app answering ``GET`` with the exposition text (no framework needed)."""
 
-    def __init__(self, metrics: WaypostMetrics) -> None:
+    def __init__(
+        self, metrics: WaypostMetrics, refresh: Callable[[], Awaitable[None]] | None = None
+    ) -> None:
         self.metrics = metrics
+        self.refresh = refresh  # updates scrape-time gauges (queue depth, pending approvals)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -167,6 +170,8 @@ class MetricsApp:
         if scope.get("method", "GET") not in ("GET", "HEAD"):
             await _respond(send, 405, b"method not allowed", b"text/plain")
             return
+        if self.refresh is not None:
+            await self.refresh()
         await _respond(send, 200, self.metrics.render(), CONTENT_TYPE_LATEST.encode())
 
 
@@ -184,9 +189,12 @@ async def _respond(send: Send, status: int, body: bytes, content_type: bytes) ->
     await send({"type": "http.response.body", "body": body})
 
 
-def metrics_app(metrics: WaypostMetrics | None = None) -> MetricsApp:
-    """The ``/metrics`` ASGI app for ``metrics`` (default: the process-wide instance)."""
-    return MetricsApp(metrics or default_metrics())
+def metrics_app(
+    metrics: WaypostMetrics | None = None, refresh: Callable[[], Awaitable[None]] | None = None
+) -> MetricsApp:
+    """The ``/metrics`` ASGI app for ``metrics`` (default: the process-wide instance);
+    ``refresh`` runs before each scrape to read gauges that live in the database."""
+    return MetricsApp(metrics or default_metrics(), refresh)
 
 
 @lru_cache(maxsize=1)

@@ -21,6 +21,7 @@ from sqlalchemy import and_, delete, exists, func, insert, select, text, update
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from sqlalchemy.orm import aliased
 
+from runtime.metrics import default_metrics
 from runtime.models import utcnow
 from runtime.runs.models import RUN_EVENTS, RUNS, Run, RunEvent, Thread
 from runtime.runs.signals import NOTIFY_CHANNEL, Signals
@@ -165,7 +166,18 @@ class RunQueue:
                 await session.rollback()
                 return None
             await session.commit()
+            default_metrics().observe_claim_latency(
+                max((now - _aware(claimed.created_at)).total_seconds(), 0.0)
+            )
             return claimed
+
+    async def depth(self) -> int:
+        """Runs waiting to be claimed."""
+        async with self.sessions() as session:
+            count = await session.scalar(
+                select(func.count()).select_from(RUNS).where(RUNS.c.status == "pending")
+            )
+        return int(count or 0)
 
     async def heartbeat(
         self, run_id: str, owner: str, usage: dict[str, Any] | None = None
@@ -321,3 +333,8 @@ class RunQueue:
     async def get_run(self, run_id: str) -> Run | None:
         async with self.sessions() as session:
             return await session.get(Run, run_id)
+
+
+def _aware(moment: dt.datetime) -> dt.datetime:
+    """SQLite hands back naive datetimes; they are UTC."""
+    return moment if moment.tzinfo else moment.replace(tzinfo=dt.UTC)

@@ -62,6 +62,8 @@ async def test_retail_case_pauses_for_approval_and_completes_after_decision(
 
         pending = (await http.get("/approvals", params={"status": "pending"})).json()
         assert [a["id"] for a in pending] == [approval["id"]]
+        waiting = (await http.get("/metrics")).text
+        assert 'waypost_pending_approvals{workflow="retail_support"} 1.0' in waiting
         decided = await http.post(
             f"/approvals/{approval['id']}/decision",
             json={"decision": "approve", "decided_by": "reviewer-7"},
@@ -86,6 +88,9 @@ async def test_retail_case_pauses_for_approval_and_completes_after_decision(
 
         metrics = (await http.get("/metrics")).text
         assert "waypost_runs_finished_total" in metrics
+        assert 'waypost_pending_approvals{workflow="retail_support"} 0.0' in metrics
+        assert "waypost_queue_depth 0.0" in metrics
+        assert "waypost_queue_claim_latency_seconds_count" in metrics
 
     with factory() as session:
         assert export_tau2_db(session)["orders"]["#W0000001"]["status"] == "cancelled"
