@@ -27,7 +27,8 @@ from tools import RiskLevel, ToolArgs, ToolContext, ToolRegistry, tool
 
 STEP_ID = "charge"
 BEFORE_S = float(os.environ.get("FAILOVER_BEFORE_S", "0.1"))
-AFTER_S = float(os.environ.get("FAILOVER_AFTER_S", "0.3"))
+# After the write and before the checkpoint: the window in which the victim is killed.
+AFTER_S = float(os.environ.get("FAILOVER_AFTER_S", "1.0"))
 
 
 class ChargeArgs(ToolArgs):
