@@ -231,9 +231,21 @@ def print_result(result: dict[str, Any], *, as_json: bool) -> None:
         tokens = f"{s.get('input_tokens', 0)}/{s.get('output_tokens', 0)}" if s.get("model") else ""
         table.add_row(s["step"], f"{s['latency_ms']:.0f}", s.get("model") or "", tokens)
     console.print(table)
-    console.print(
-        Panel(str(out["reply"] or ""), title=f"reply ({out['status']})", border_style="cyan")
-    )
+    pending = out["pending_approval"]
+    if out["status"] == "interrupted" and isinstance(pending, dict):
+        console.print(
+            Panel(
+                f"Waiting for approval: {pending.get('summary')}\n"
+                f"Answer with --approve / --reject, or run in a terminal to be asked "
+                f"(thread {out['thread_id']}).",
+                title="paused",
+                border_style="yellow",
+            )
+        )
+    else:
+        console.print(
+            Panel(str(out["reply"] or ""), title=f"reply ({out['status']})", border_style="cyan")
+        )
     if out["run_id"]:
         console.print(f"[dim]run {out['run_id']} (waypost runs show {out['run_id']})[/dim]")
     if out["trace_url"]:
