@@ -23,6 +23,7 @@ from runtime.checkpoint import open_async_checkpointer
 from runtime.db import make_async_engine, make_engine, make_session_factory, sync_url
 from runtime.errors import NotFound
 from runtime.migrate import current_revision, head_revision, upgrade
+from runtime.rawsql import RawDB
 from runtime.runs import (
     PgListener,
     RunExecutor,
@@ -133,7 +134,8 @@ async def open_services(
             open_async_checkpointer(settings.database.url)
         )
         signals = Signals()
-        queue = RunQueue(engine, signals, settings.worker)
+        queue = RunQueue(engine, signals, settings.worker, db=RawDB(settings.database))
+        stack.push_async_callback(queue.close)
         if queue.is_postgres:
             conninfo = sync_url(settings.database.url).replace("postgresql+psycopg", "postgresql")
             listener = PgListener(conninfo, signals)

@@ -18,12 +18,13 @@ from contextlib import AbstractContextManager, nullcontext
 from typing import Any
 
 from langgraph.types import Command
-from sqlalchemy import select, update
 
 from runtime.logging import bind_run
 from runtime.models import utcnow
+from runtime.rawsql import Tx
+from runtime.runs import sql
 from runtime.runs.events import EventRow, EventWriter
-from runtime.runs.models import RUNS, THREADS, Approval, Run, Thread
+from runtime.runs.models import Run, Thread
 from runtime.runs.queue import RunQueue, cancel_key, done_key, queue_key, run_key
 from runtime.runs.serde import interrupt_json, to_jsonable
 from runtime.runs.streaming import stream_graph
@@ -234,8 +235,8 @@ class RunExecutor:
     ) -> None:
         """Record the outcome, the last events and the thread's new state in one transaction.
 
-        Plain Core UPDATEs (the row count tells whether the run still exists) instead of loading
-        and flushing ORM objects: this runs once per run and is on every client's wait path.
+        Raw statements on the database thread (the row count tells whether the run still exists):
+        this runs once per run and is on every client's wait path.
         """
         state = None
         if graph is not None:
@@ -248,33 +249,54 @@ class RunExecutor:
         output = to_jsonable(last_values) if isinstance(last_values, dict) else values
         if interrupts and isinstance(output, dict):
             output = {**output, "__interrupt__": [interrupt_json(i) for i in interrupts]}
+        thread_status = "idle"
+        if outcome.status == "error":
+            thread_status = "error"
+        elif outcome.status == "success" and state is not None and state.next:
+            thread_status = "interrupted"
+        thread_interrupts = {
+            task.id: [interrupt_json(i) for i in task.interrupts]
+            for task in (getattr(state, "tasks", ()) or ())
+            if task.interrupts
+        }
+        queue, db = self.queue, self.queue.db
         now = utcnow()
-        async with self.queue.sessions() as session:
-            updated = await session.execute(
-                update(RUNS)
-                .where(RUNS.c.run_id == run.run_id)
-                .values(
-                    status=outcome.status,
-                    error=outcome.error,
-                    output=output,
-                    finished_at=now,
-                    updated_at=now,
-                    lease_owner=None,
-                    lease_expires_at=None,
-                    **usage.totals(),
-                )
+        stamp = db.ts(now)
+        keys = (run_key(run.run_id), done_key(run.run_id), queue_key)
+
+        def settle(tx: Tx) -> bool:
+            finished = {
+                "run_id": run.run_id,
+                "status": outcome.status,
+                "error": db.json(outcome.error),
+                "output": db.json(output),
+                "now": stamp,
+                **usage.totals(),
+            }
+            if tx.execute(sql.FINISH_RUN, finished) != 1:
+                return False  # the run was deleted while it ran
+            queue.insert_events(tx, run.run_id, rest)
+            tx.execute(
+                sql.SETTLE_THREAD,
+                {
+                    "thread_id": run.thread_id,
+                    "run_id": run.run_id,
+                    "status": thread_status,
+                    "values": db.json(values),
+                    "interrupts": db.json(thread_interrupts),
+                    "now": stamp,
+                },
             )
-            if updated.rowcount != 1:  # type: ignore[attr-defined]  # deleted while running
-                await session.rollback()
-                return
-            run.status, run.updated_at = outcome.status, now
-            await self.queue.insert_events(session, run.run_id, rest)
-            await self._settle_thread(session, run, state, values, interrupts, outcome)
-            # the queue too: a run of this thread may have been enqueued (and found blocked by
-            # this one) after the look for waiting runs above
-            await self.queue.commit_and_wake(
-                session, run_key(run.run_id), done_key(run.run_id), queue_key
-            )
+            if outcome.status == "success" and interrupts:
+                self._record_approvals(tx, run, interrupts, stamp)
+            # the queue too: a run of this thread may be waiting for this one to end
+            queue.notify_tx(tx, *keys)
+            return True
+
+        if not await db.tx(settle):
+            return
+        run.status, run.updated_at = outcome.status, now
+        queue.wake(keys)
         if outcome.cancel_action == "rollback":
             await self.queue.delete_finished([run.run_id])
         if run.kwargs.get("webhook"):
@@ -291,71 +313,28 @@ class RunExecutor:
             self._background.add(task)
             task.add_done_callback(self._background.discard)
 
-    async def _settle_thread(
-        self,
-        session: Any,
-        run: Run,
-        state: Any,
-        values: Any,
-        interrupts: list[Any],
-        outcome: _Outcome,
-    ) -> None:
-        """Move the thread on after ``run``: busy, error, interrupted or idle."""
-        waiting = (
-            await session.execute(
-                select(Run.run_id)
-                .where(
-                    Run.thread_id == run.thread_id,
-                    Run.status == "pending",
-                    Run.run_id != run.run_id,
-                )
-                .limit(1)
-            )
-        ).first() is not None
-        if waiting:
-            status = "busy"
-        elif outcome.status == "error":
-            status = "error"
-        elif outcome.status == "success" and state is not None and state.next:
-            status = "interrupted"
-        else:
-            status = "idle"
-        thread_interrupts = {
-            task.id: [interrupt_json(i) for i in task.interrupts]
-            for task in (getattr(state, "tasks", ()) or ())
-            if task.interrupts
+    def _record_approvals(self, tx: Tx, run: Run, interrupts: list[Any], stamp: Any) -> None:
+        """One pending approval per new interrupt (a still-pending one is not repeated)."""
+        db = self.queue.db
+        known = {
+            r["interrupt_id"] for r in tx.all(sql.PENDING_INTERRUPTS, {"thread_id": run.thread_id})
         }
-        await session.execute(
-            update(THREADS)
-            .where(THREADS.c.thread_id == run.thread_id)
-            .values(status=status, values=values, interrupts=thread_interrupts, updated_at=utcnow())
-        )
-        if outcome.status == "success" and interrupts:
-            known = set(
-                (
-                    await session.execute(
-                        select(Approval.interrupt_id).where(
-                            Approval.thread_id == run.thread_id, Approval.status == "pending"
-                        )
-                    )
-                ).scalars()
+        for intr in interrupts:
+            if intr.id in known:  # still the same pending action: one approval row
+                continue
+            tx.execute(
+                sql.INSERT_APPROVAL,
+                {
+                    "id": str(uuid.uuid4()),
+                    "run_id": run.run_id,
+                    "thread_id": run.thread_id,
+                    "tenant": run.tenant,
+                    "workflow": run.graph_id,
+                    "interrupt_id": intr.id,
+                    "payload": db.json(to_jsonable(intr.value)),
+                    "now": stamp,
+                },
             )
-            for intr in interrupts:
-                if intr.id in known:  # still the same pending action: one approval row
-                    continue
-                session.add(
-                    Approval(
-                        id=str(uuid.uuid4()),
-                        run_id=run.run_id,
-                        thread_id=run.thread_id,
-                        tenant=run.tenant,
-                        workflow=run.graph_id,
-                        interrupt_id=intr.id,
-                        status="pending",
-                        payload=to_jsonable(intr.value),
-                        created_at=utcnow(),
-                    )
-                )
 
     async def drain(self) -> None:
         """Wait for background webhook deliveries (used at shutdown)."""

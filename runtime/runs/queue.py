@@ -15,16 +15,18 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 from collections.abc import Iterable
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import and_, delete, exists, func, insert, select, text, update
+from sqlalchemy import delete, select, text, update
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
-from sqlalchemy.orm import aliased
 
 from runtime.metrics import default_metrics
 from runtime.models import utcnow
-from runtime.runs.models import RUN_EVENTS, RUNS, Run, RunEvent, Thread
+from runtime.rawsql import RawDB, Tx
+from runtime.runs import sql
+from runtime.runs.models import Run, Thread
 from runtime.runs.signals import NOTIFY_CHANNEL, Signals
+from runtime.runs.sql import StoredEvent, run_from_row
 from runtime.settings import WorkerSettings
 
 __all__ = ["TERMINAL", "RunQueue", "cancel_key", "done_key", "queue_key", "run_key"]
@@ -50,60 +52,46 @@ _RETRY: Any = object()  # a claim lost a per-thread race; try again
 
 
 class RunQueue:
-    """Queue operations over the app database, plus the wake-up plumbing around them."""
+    """Queue operations over the app database, plus the wake-up plumbing around them.
+
+    Hot operations (claim, heartbeat, events, reads) run as raw SQL on ``db``; rare ones (reap,
+    cancel, delete) through the ORM ``sessions``.
+    """
 
     def __init__(
-        self, engine: AsyncEngine, signals: Signals, worker: WorkerSettings | None = None
+        self,
+        engine: AsyncEngine,
+        signals: Signals,
+        worker: WorkerSettings | None = None,
+        *,
+        db: RawDB | None = None,
     ) -> None:
         self.engine = engine
         self.sessions = async_sessionmaker(engine, expire_on_commit=False)
         self.signals = signals
         self.settings = worker or WorkerSettings()
         self.is_postgres = engine.dialect.name == "postgresql"
+        self.db = db or RawDB.for_url(engine.url.render_as_string(hide_password=False))
         self._claim_lock = asyncio.Lock()
-        self._claim_query = self._build_claim_query()
 
-    def _build_claim_query(self) -> Any:
-        """Oldest pending run whose thread has no running run (built once: it is hot)."""
-        other = aliased(Run)
-        busy = exists().where(and_(other.thread_id == Run.thread_id, other.status == "running"))
-        query = (
-            select(Run.run_id, Run.thread_id)
-            .where(Run.status == "pending", ~busy)
-            .order_by(Run.created_at, Run.run_id)
-            .limit(1)
-        )
-        if self.is_postgres:
-            query = query.with_for_update(skip_locked=True, of=Run)
-        return query
-
-    async def _own_thread(self, session: AsyncSession, thread_id: str) -> bool:
-        """PostgreSQL: serialize claims per thread across processes.
-
-        SKIP LOCKED alone would let two workers claim two pending runs of one thread at once
-        (each skips the other's row). A transaction-scoped advisory lock on the thread, then a
-        fresh look for a running run of it, closes that gap.
-        """
-        locked = await session.execute(
-            text("SELECT pg_try_advisory_xact_lock(hashtext(:t))"), {"t": thread_id}
-        )
-        if not locked.scalar():
-            return False
-        running = await session.execute(
-            select(exists().where(Run.thread_id == thread_id, Run.status == "running"))
-        )
-        return not running.scalar()
+    async def close(self) -> None:
+        await self.db.close()
 
     # -- wake-ups -----------------------------------------------------------------------------
     async def notify(self, session: AsyncSession, keys: Iterable[str]) -> list[str]:
         """Queue cross-process notifications inside ``session``'s transaction (PostgreSQL)."""
         keys = list(keys)
-        if self.is_postgres:
-            for key in keys:
-                await session.execute(
-                    text("SELECT pg_notify(:ch, :key)"), {"ch": NOTIFY_CHANNEL, "key": key}
-                )
+        if self.is_postgres and keys:
+            await session.execute(
+                text("SELECT pg_notify(:ch, k) FROM unnest(CAST(:keys AS text[])) AS k"),
+                {"ch": NOTIFY_CHANNEL, "keys": keys},
+            )
         return keys
+
+    def notify_tx(self, tx: Tx, *keys: str) -> None:
+        """The same, inside a raw transaction (the caller wakes in-process after it commits)."""
+        if self.is_postgres and keys:
+            tx.execute(sql.NOTIFY, {"channel": NOTIFY_CHANNEL, "keys": list(keys)})
 
     def wake(self, keys: Iterable[str]) -> None:
         """Wake in-process waiters; call after the commit that changed what they wait for."""
@@ -132,52 +120,38 @@ class RunQueue:
             return None if run is _RETRY else run
 
     async def _claim_once(self, owner: str) -> Run | None:
-        query = self._claim_query
-        async with self.sessions() as session:
-            row = (await session.execute(query)).first()
-            if row is None:
-                await session.rollback()
+        db = self.db
+
+        def claim(tx: Tx) -> Any:
+            found = tx.one(sql.CLAIM_PENDING)
+            if found is None:
                 return None
-            run_id, thread_id = row
-            if self.is_postgres and not await self._own_thread(session, thread_id):
-                await session.rollback()
-                retry: Run | None = _RETRY
-                return retry
+            if self.is_postgres and not tx.scalar(sql.ADVISORY_LOCK, found):
+                return _RETRY  # another process is claiming a run of this thread right now
             now = utcnow()
-            # RETURNING the claimed row saves re-reading it after the commit
-            claimed = (
-                await session.execute(
-                    update(Run)
-                    .where(Run.run_id == run_id, Run.status == "pending")
-                    .values(
-                        status="running",
-                        lease_owner=owner,
-                        lease_expires_at=self._lease_until(),
-                        heartbeat_at=now,
-                        started_at=now,
-                        updated_at=now,
-                        attempt=Run.attempt + 1,
-                    )
-                    .returning(Run)
-                    .execution_options(populate_existing=True)
-                )
-            ).scalar_one_or_none()
-            if claimed is None:
-                await session.rollback()
-                return None
-            await session.commit()
-            default_metrics().observe_claim_latency(
-                max((now - _aware(claimed.created_at)).total_seconds(), 0.0)
-            )
-            return claimed
+            params = {
+                **found,
+                "owner": owner,
+                "lease": db.ts(now + dt.timedelta(seconds=self.settings.lease_s)),
+                "now": db.ts(now),
+            }
+            row = tx.one(sql.CLAIM_RUN, params)
+            return _RETRY if row is None else row
+
+        # SQLite: two autocommit statements under the process's claim lock; the UPDATE
+        # re-checks its conditions, so it is atomic on its own
+        row = await db.tx(claim, write=False)
+        if row is None or row is _RETRY:
+            return cast(Run | None, row)
+        run = run_from_row(db, row)
+        default_metrics().observe_claim_latency(
+            max((utcnow() - _aware(run.created_at)).total_seconds(), 0.0)
+        )
+        return run
 
     async def depth(self) -> int:
         """Runs waiting to be claimed."""
-        async with self.sessions() as session:
-            count = await session.scalar(
-                select(func.count()).select_from(RUNS).where(RUNS.c.status == "pending")
-            )
-        return int(count or 0)
+        return int(await self.db.tx(lambda tx: tx.scalar(sql.COUNT_PENDING), write=False) or 0)
 
     async def heartbeat(
         self, run_id: str, owner: str, usage: dict[str, Any] | None = None
@@ -186,26 +160,21 @@ class RunQueue:
 
         Returns the requested cancel action, ``"lost"`` when another worker owns the run, or None.
         """
-        async with self.sessions() as session:
-            result = await session.execute(
-                update(RUNS)
-                .where(
-                    RUNS.c.run_id == run_id,
-                    RUNS.c.lease_owner == owner,
-                    RUNS.c.status == "running",
-                )
-                .values(
-                    lease_expires_at=self._lease_until(), heartbeat_at=utcnow(), **(usage or {})
-                )
-            )
-            if result.rowcount != 1:  # type: ignore[attr-defined]
-                await session.rollback()
-                return "lost"
-            action = (
-                await session.execute(select(Run.cancel_requested).where(Run.run_id == run_id))
-            ).scalar_one_or_none()
-            await session.commit()
-            return action
+        usage = usage or {}
+        now = utcnow()
+        params = {
+            "run_id": run_id,
+            "owner": owner,
+            "lease": self.db.ts(self._lease_until()),
+            "now": self.db.ts(now),
+            "input_tokens": usage.get("input_tokens"),
+            "output_tokens": usage.get("output_tokens"),
+            "usd": usage.get("usd"),
+        }
+        row = await self.db.tx(lambda tx: tx.one(sql.HEARTBEAT, params), write=False)
+        if row is None:
+            return "lost"
+        return cast(str | None, row["cancel_requested"])
 
     async def reap(self) -> int:
         """Re-queue running runs whose lease expired; fail those out of attempts. Returns count."""
@@ -289,50 +258,41 @@ class RunQueue:
 
     # -- events ---------------------------------------------------------------------------------
     async def next_seq(self, run_id: str) -> int:
-        async with self.sessions() as session:
-            current = (
-                await session.execute(
-                    select(func.max(RunEvent.seq)).where(RunEvent.run_id == run_id)
-                )
-            ).scalar_one_or_none()
-            return 0 if current is None else int(current) + 1
+        current = await self.db.tx(
+            lambda tx: tx.scalar(sql.MAX_SEQ, {"run_id": run_id}), write=False
+        )
+        return 0 if current is None else int(current) + 1
 
     async def append_events(self, run_id: str, events: list[tuple[int, str, Any]]) -> None:
         """Store events (seq, name, data) and wake the run's stream readers."""
         if not events:
             return
-        async with self.sessions() as session:
-            await self.insert_events(session, run_id, events)
-            await self.commit_and_wake(session, run_key(run_id))
+        key = run_key(run_id)
 
-    @staticmethod
-    async def insert_events(
-        session: AsyncSession, run_id: str, events: list[tuple[int, str, Any]]
-    ) -> None:
-        """Insert events in ``session``'s transaction (the caller commits and wakes readers)."""
-        if not events:
-            return
-        now = utcnow()
+        def append(tx: Tx) -> None:
+            self.insert_events(tx, run_id, events)
+            self.notify_tx(tx, key)
+
+        await self.db.tx(append)
+        self.signals.wake(key)
+
+    def insert_events(self, tx: Tx, run_id: str, events: list[tuple[int, str, Any]]) -> None:
+        """Insert events in ``tx`` (the caller commits and wakes readers)."""
+        now = self.db.ts(utcnow())
         rows = [
-            {"run_id": run_id, "seq": seq, "event": name, "data": data, "created_at": now}
+            {"run_id": run_id, "seq": seq, "event": name, "data": self.db.json(data), "now": now}
             for seq, name, data in events
         ]
-        # a Core executemany: no ORM identity bookkeeping, no RETURNING of the new ids
-        await session.execute(insert(RUN_EVENTS), rows)
+        tx.executemany(sql.INSERT_EVENT, rows)
 
-    async def read_events(self, run_id: str, after: int, limit: int = 500) -> list[RunEvent]:
-        async with self.sessions() as session:
-            rows = await session.execute(
-                select(RunEvent)
-                .where(RunEvent.run_id == run_id, RunEvent.seq > after)
-                .order_by(RunEvent.seq)
-                .limit(limit)
-            )
-            return list(rows.scalars().all())
+    async def read_events(self, run_id: str, after: int, limit: int = 500) -> list[StoredEvent]:
+        params = {"run_id": run_id, "after": after, "limit": limit}
+        rows = await self.db.tx(lambda tx: tx.all(sql.READ_EVENTS, params), write=False)
+        return [StoredEvent(r["seq"], r["event"], self.db.loads(r["data"])) for r in rows]
 
     async def get_run(self, run_id: str) -> Run | None:
-        async with self.sessions() as session:
-            return await session.get(Run, run_id)
+        row = await self.db.tx(lambda tx: tx.one(sql.GET_RUN, {"run_id": run_id}), write=False)
+        return None if row is None else run_from_row(self.db, row)
 
 
 def _aware(moment: dt.datetime) -> dt.datetime:

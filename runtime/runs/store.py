@@ -11,15 +11,17 @@ import uuid
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import delete, func, insert, select, update
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import delete, func, select
 
 from runtime.errors import Conflict, NotFound
 from runtime.models import utcnow
-from runtime.runs.models import RUNS, THREADS, Approval, Run, Thread
+from runtime.rawsql import Tx
+from runtime.runs import sql
+from runtime.runs.models import Approval, Run, Thread
 from runtime.runs.queue import RunQueue, queue_key
+from runtime.runs.sql import thread_from_row
 
-__all__ = ["RunRequest", "RunStore", "resolve_pending_approvals"]
+__all__ = ["RunRequest", "RunStore", "approval_resolution"]
 
 ACTIVE = ("pending", "running")
 _NO_RESUME: Any = object()
@@ -56,29 +58,27 @@ class RunRequest:
         self.tenant = tenant
 
 
-def resolve_pending_approvals(
-    approvals: Sequence[Approval], resume: Any, by: str, run_id: str
-) -> None:
-    """Close a thread's pending approvals when it moves on outside the approvals API.
+def approval_resolution(resume: Any) -> tuple[str, dict[str, Any]]:
+    """How a thread's pending approvals close when it moves on outside the approvals API.
 
     A ``command.resume`` decides them (its ``decision`` key, if any, names the outcome); new
     input without a resume leaves them moot, so they become ``superseded``.
     """
     if resume is _NO_RESUME:
-        status, decision = "superseded", {"reason": "the thread received new input"}
-    else:
-        verdict = resume.get("decision") if isinstance(resume, dict) else None
-        status, decision = _DECISION_STATUS.get(str(verdict), "approved"), {"resume": resume}
-    for approval in approvals:
-        approval.status, approval.decision = status, decision
-        approval.decided_by, approval.decided_at = by, utcnow()
-        approval.resume_run_id = run_id
+        return "superseded", {"reason": "the thread received new input"}
+    verdict = resume.get("decision") if isinstance(resume, dict) else None
+    return _DECISION_STATUS.get(str(verdict), "approved"), {"resume": resume}
+
+
+class _Raced(Exception):
+    """The thread changed between our read and our conditional update: try again."""
 
 
 class RunStore:
     def __init__(self, queue: RunQueue) -> None:
         self.queue = queue
         self.sessions = queue.sessions
+        self.db = queue.db
 
     # -- threads --------------------------------------------------------------------------------
     async def create_thread(
@@ -91,33 +91,35 @@ class RunStore:
         """Insert first and look only on a duplicate key: one statement for a new thread."""
         thread_id = thread_id or str(uuid.uuid4())
         now = utcnow()
-        thread = Thread(
-            thread_id=thread_id,
-            tenant=tenant,
-            status="idle",
-            meta=dict(metadata or {}),
-            created_at=now,
-            updated_at=now,
-        )
-        async with self.sessions() as session:
-            session.add(thread)
-            try:
-                await session.commit()
-                return thread
-            except IntegrityError:
-                await session.rollback()
-        async with self.sessions() as session:
-            existing = await session.get(Thread, thread_id)
-        if existing is not None and if_exists == "do_nothing":
-            return existing
+        meta = dict(metadata or {})
+        params = {
+            "thread_id": thread_id,
+            "tenant": tenant,
+            "metadata": self.db.json(meta),
+            "now": self.db.ts(now),
+        }
+        if await self.db.one_statement(sql.INSERT_THREAD, params) == 1:
+            return Thread(
+                thread_id=thread_id,
+                tenant=tenant,
+                status="idle",
+                meta=meta,
+                values=None,
+                interrupts=None,
+                created_at=now,
+                updated_at=now,
+            )
+        if if_exists == "do_nothing":
+            return await self.get_thread(thread_id)
         raise Conflict(f"thread {thread_id} already exists")
 
     async def get_thread(self, thread_id: str) -> Thread:
-        async with self.sessions() as session:
-            thread = await session.get(Thread, thread_id)
-        if thread is None:
+        row = await self.db.tx(
+            lambda tx: tx.one(sql.GET_THREAD, {"thread_id": thread_id}), write=False
+        )
+        if row is None:
             raise NotFound(f"thread {thread_id} not found")
-        return thread
+        return thread_from_row(self.db, row)
 
     async def patch_thread(self, thread_id: str, metadata: dict[str, Any] | None) -> Thread:
         async with self.sessions() as session:
@@ -184,49 +186,42 @@ class RunStore:
     ) -> Run:
         """Insert a pending run on ``thread_id`` following its multitask strategy."""
         for _ in range(20):
-            run, to_cancel = await self._try_create(thread_id, request, if_not_exists)
-            if run is not None:
-                if to_cancel:
-                    action = "rollback" if request.multitask_strategy == "rollback" else "interrupt"
-                    await self.queue.request_cancel(to_cancel, action)
-                return run
+            try:
+                run, to_cancel = await self._try_create(thread_id, request, if_not_exists)
+            except _Raced:
+                continue
+            if to_cancel:
+                action = "rollback" if request.multitask_strategy == "rollback" else "interrupt"
+                await self.queue.request_cancel(to_cancel, action)
+            return run
         raise Conflict(f"thread {thread_id} is changing too fast to accept a run; retry")
 
     async def _try_create(
         self, thread_id: str, request: RunRequest, if_not_exists: str
-    ) -> tuple[Run | None, list[str]]:
+    ) -> tuple[Run, list[str]]:
+        """One transaction: read the thread, flip it to busy if unchanged, insert the run."""
+        db = self.db
         now = utcnow()
-        async with self.sessions() as session:
-            found = (
-                await session.execute(
-                    select(THREADS.c.status, THREADS.c.metadata).where(
-                        THREADS.c.thread_id == thread_id
-                    )
-                )
-            ).first()
+        stamp = db.ts(now)
+
+        def create(tx: Tx) -> list[str]:
+            found = tx.one(sql.THREAD_STATE, {"thread_id": thread_id})
             if found is None:
                 if if_not_exists != "create":
                     raise NotFound(f"thread {thread_id} not found")
-                await session.execute(
-                    insert(THREADS).values(
-                        thread_id=thread_id,
-                        tenant=request.tenant,
-                        status="idle",
-                        metadata={},
-                        created_at=now,
-                        updated_at=now,
-                    )
+                tx.execute(
+                    sql.INSERT_THREAD,
+                    {
+                        "thread_id": thread_id,
+                        "tenant": request.tenant,
+                        "metadata": db.json({}),
+                        "now": stamp,
+                    },
                 )
                 was, thread_meta = "idle", dict[str, Any]()
             else:
-                was, thread_meta = str(found.status), dict(found.metadata or {})
-            active = list(
-                (
-                    await session.execute(
-                        select(Run.run_id).where(Run.thread_id == thread_id, Run.status.in_(ACTIVE))
-                    )
-                ).scalars()
-            )
+                was, thread_meta = str(found["status"]), dict(db.loads(found["metadata"]) or {})
+            active = [r["run_id"] for r in tx.all(sql.ACTIVE_RUNS, {"thread_id": thread_id})]
             if active and request.multitask_strategy == "reject":
                 raise Conflict(
                     f"thread {thread_id} is busy with run {active[0]}; use multitask_strategy "
@@ -238,54 +233,68 @@ class RunStore:
                 "graph_id": request.graph_id,
                 "assistant_id": request.assistant_id,
             }
-            flipped = await session.execute(
-                update(THREADS)
-                .where(THREADS.c.thread_id == thread_id, THREADS.c.status == was)
-                .values(status="busy", metadata=meta, updated_at=now)
+            flip = {"thread_id": thread_id, "was": was, "metadata": db.json(meta), "now": stamp}
+            if tx.execute(sql.FLIP_THREAD, flip) != 1:
+                raise _Raced
+            tx.execute(
+                sql.INSERT_RUN,
+                {
+                    "run_id": request.run_id,
+                    "thread_id": thread_id,
+                    "assistant_id": request.assistant_id,
+                    "graph_id": request.graph_id,
+                    "tenant": request.tenant,
+                    "input": db.json(request.input),
+                    "command": db.json(request.command),
+                    "config": db.json(request.config),
+                    "kwargs": db.json(request.kwargs),
+                    "metadata": db.json(request.metadata),
+                    "multitask_strategy": request.multitask_strategy,
+                    "now": stamp,
+                },
             )
-            if flipped.rowcount != 1:  # type: ignore[attr-defined]
-                await session.rollback()
-                return None, []
-            row = {
-                "run_id": request.run_id,
-                "thread_id": thread_id,
-                "assistant_id": request.assistant_id,
-                "graph_id": request.graph_id,
-                "tenant": request.tenant,
-                "status": "pending",
-                "input": request.input,
-                "command": request.command,
-                "config": request.config,
-                "kwargs": request.kwargs,
-                "metadata": request.metadata,
-                "multitask_strategy": request.multitask_strategy,
-                "attempt": 0,
-                "created_at": now,
-                "updated_at": now,
-            }
-            await session.execute(insert(RUNS).values(row))  # Core: no unit-of-work flush
-            run = Run(**{"meta" if k == "metadata" else k: v for k, v in row.items()})
             if was == "interrupted":
-                pending = (
-                    (
-                        await session.execute(
-                            select(Approval).where(
-                                Approval.thread_id == thread_id, Approval.status == "pending"
-                            )
-                        )
-                    )
-                    .scalars()
-                    .all()
+                status, decision = approval_resolution(
+                    (request.command or {}).get("resume", _NO_RESUME)
                 )
-                resume = (request.command or {}).get("resume", _NO_RESUME)
-                resolve_pending_approvals(pending, resume, "api", run.run_id)
-            await self.queue.commit_and_wake(session, queue_key)
-            superseded = request.multitask_strategy in ("interrupt", "rollback")
-            return run, active if superseded else []
+                tx.execute(
+                    sql.RESOLVE_APPROVALS,
+                    {
+                        "thread_id": thread_id,
+                        "status": status,
+                        "decision": db.json(decision),
+                        "decided_by": "api",
+                        "now": stamp,
+                        "run_id": request.run_id,
+                    },
+                )
+            self.queue.notify_tx(tx, queue_key)
+            return active
+
+        active = await db.tx(create)
+        self.queue.wake([queue_key])
+        run = Run(
+            run_id=request.run_id,
+            thread_id=thread_id,
+            assistant_id=request.assistant_id,
+            graph_id=request.graph_id,
+            tenant=request.tenant,
+            status="pending",
+            input=request.input,
+            command=request.command,
+            config=request.config,
+            kwargs=request.kwargs,
+            meta=request.metadata,
+            multitask_strategy=request.multitask_strategy,
+            attempt=0,
+            created_at=now,
+            updated_at=now,
+        )
+        superseded = request.multitask_strategy in ("interrupt", "rollback")
+        return run, active if superseded else []
 
     async def get_run(self, run_id: str, thread_id: str | None = None) -> Run:
-        async with self.sessions() as session:
-            run = await session.get(Run, run_id)
+        run = await self.queue.get_run(run_id)
         if run is None or (thread_id is not None and run.thread_id != thread_id):
             raise NotFound(f"run {run_id} not found")
         return run

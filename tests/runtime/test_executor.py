@@ -29,6 +29,7 @@ async def parts(migrated_engine: Engine, database_url: str) -> AsyncIterator[dic
     async with open_async_checkpointer(database_url) as saver:
         queue = RunQueue(engine, Signals(), WorkerSettings(lease_s=0.3, heartbeat_s=30))
         yield {"queue": queue, "saver": saver}
+        await queue.close()
     await engine.dispose()
 
 

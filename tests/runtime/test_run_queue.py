@@ -18,7 +18,9 @@ from runtime.settings import DatabaseSettings, WorkerSettings
 @pytest.fixture
 async def queue(migrated_engine: Engine, database_url: str) -> AsyncIterator[RunQueue]:
     engine = make_async_engine(DatabaseSettings(url=database_url))
-    yield RunQueue(engine, Signals(), WorkerSettings(lease_s=0.2, max_attempts=2))
+    queue = RunQueue(engine, Signals(), WorkerSettings(lease_s=0.2, max_attempts=2))
+    yield queue
+    await queue.close()
     await engine.dispose()
 
 
@@ -116,15 +118,18 @@ async def test_listen_notify_wakes_another_process(postgres_url: str) -> None:
     signals_b = Signals()
     listener = PgListener(conninfo, signals_b)
     await listener.start()
+    queue_a = RunQueue(engine_a, Signals())
+    queue_b = RunQueue(engine_b, signals_b)
     try:
-        queue_a = RunQueue(engine_a, Signals())
         ticket = signals_b.ticket(queue_key)
         await _enqueue(RunStore(queue_a))
         assert await ticket.wait(5) is True
-        claimed = await RunQueue(engine_b, signals_b).claim("b")
+        claimed = await queue_b.claim("b")
         assert claimed is not None
     finally:
         await listener.stop()
+        await queue_a.close()
+        await queue_b.close()
         await engine_a.dispose()
         await engine_b.dispose()
 
@@ -147,7 +152,8 @@ async def test_concurrent_claimers_never_take_one_thread_twice(
             *(queues[i % 3].claim(f"w{i}") for i in range(12)), return_exceptions=True
         )
     finally:
-        for engine in engines:
+        for engine, other in zip(engines, queues, strict=False):
+            await other.close()
             await engine.dispose()
     claimed = [c for c in claims if c is not None]
     assert not [c for c in claimed if isinstance(c, BaseException)]

@@ -1,0 +1,172 @@
+"""The run queue's hot statements (``runtime.rawsql``) and the row -> object conversions.
+
+Written once as SQL text so a run costs no statement compilation. Status vocabularies and columns
+are those of migration ``0003_runs``; ``"values"`` is quoted because it is an SQL keyword.
+"""
+
+from __future__ import annotations
+
+from typing import Any, NamedTuple
+
+from runtime.rawsql import RawDB, Sql
+from runtime.runs.models import Run, Thread
+
+__all__ = [
+    "ACTIVE_RUNS",
+    "ADVISORY_LOCK",
+    "CLAIM_PENDING",
+    "CLAIM_RUN",
+    "COUNT_PENDING",
+    "FINISH_RUN",
+    "FLIP_THREAD",
+    "GET_RUN",
+    "GET_THREAD",
+    "HEARTBEAT",
+    "INSERT_APPROVAL",
+    "INSERT_EVENT",
+    "INSERT_RUN",
+    "INSERT_THREAD",
+    "MAX_SEQ",
+    "NOTIFY",
+    "PENDING_INTERRUPTS",
+    "READ_EVENTS",
+    "RESOLVE_APPROVALS",
+    "SETTLE_THREAD",
+    "THREAD_STATE",
+    "StoredEvent",
+    "run_from_row",
+    "thread_from_row",
+]
+
+_RUN_JSON = ("input", "command", "config", "kwargs", "metadata", "output", "error")
+_RUN_TS = (
+    "lease_expires_at",
+    "heartbeat_at",
+    "created_at",
+    "updated_at",
+    "started_at",
+    "finished_at",
+)
+
+
+class StoredEvent(NamedTuple):
+    """One stored SSE event of a run."""
+
+    seq: int
+    event: str
+    data: Any
+
+
+def run_from_row(db: RawDB, row: dict[str, Any]) -> Run:
+    values = dict(row)
+    for key in _RUN_JSON:
+        values[key] = db.loads(values[key])
+    for key in _RUN_TS:
+        values[key] = db.to_dt(values[key])
+    values["meta"] = values.pop("metadata") or {}
+    return Run(**values)
+
+
+def thread_from_row(db: RawDB, row: dict[str, Any]) -> Thread:
+    values = dict(row)
+    for key in ("metadata", "values", "interrupts"):
+        values[key] = db.loads(values[key])
+    for key in ("created_at", "updated_at"):
+        values[key] = db.to_dt(values[key])
+    values["meta"] = values.pop("metadata") or {}
+    return Thread(**values)
+
+
+# -- threads ----------------------------------------------------------------------------------
+INSERT_THREAD = Sql(
+    "INSERT INTO threads (thread_id, tenant, status, metadata, created_at, updated_at) "
+    "VALUES (:thread_id, :tenant, 'idle', :metadata, :now, :now) "
+    "ON CONFLICT (thread_id) DO NOTHING"
+)
+GET_THREAD = Sql("SELECT * FROM threads WHERE thread_id = :thread_id")
+THREAD_STATE = Sql("SELECT status, metadata FROM threads WHERE thread_id = :thread_id")
+FLIP_THREAD = Sql(
+    "UPDATE threads SET status = 'busy', metadata = :metadata, updated_at = :now "
+    "WHERE thread_id = :thread_id AND status = :was"
+)
+# A run that ends leaves its thread busy while another run of it waits, else ``:status``.
+SETTLE_THREAD = Sql(
+    "UPDATE threads SET status = CASE WHEN EXISTS (SELECT 1 FROM runs WHERE "
+    "runs.thread_id = :thread_id AND runs.status = 'pending' AND runs.run_id <> :run_id) "
+    "THEN 'busy' ELSE :status END, \"values\" = :values, interrupts = :interrupts, "
+    "updated_at = :now WHERE thread_id = :thread_id"
+)
+
+# -- runs -------------------------------------------------------------------------------------
+INSERT_RUN = Sql(
+    "INSERT INTO runs (run_id, thread_id, assistant_id, graph_id, tenant, status, input, "
+    "command, config, kwargs, metadata, multitask_strategy, attempt, input_tokens, "
+    "output_tokens, usd, created_at, updated_at) VALUES (:run_id, :thread_id, :assistant_id, "
+    ":graph_id, :tenant, 'pending', :input, :command, :config, :kwargs, :metadata, "
+    ":multitask_strategy, 0, 0, 0, 0, :now, :now)"
+)
+GET_RUN = Sql("SELECT * FROM runs WHERE run_id = :run_id")
+ACTIVE_RUNS = Sql(
+    "SELECT run_id FROM runs WHERE thread_id = :thread_id AND status IN ('pending', 'running') "
+    "ORDER BY created_at"
+)
+COUNT_PENDING = Sql("SELECT count(*) AS n FROM runs WHERE status = 'pending'")
+_CLAIMABLE = (
+    "SELECT r.run_id, r.thread_id FROM runs r WHERE r.status = 'pending' AND NOT EXISTS "
+    "(SELECT 1 FROM runs o WHERE o.thread_id = r.thread_id AND o.status = 'running') "
+    "ORDER BY r.created_at, r.run_id LIMIT 1"
+)
+# PostgreSQL: any number of claimers skip each other's candidate rows.
+CLAIM_PENDING = Sql(_CLAIMABLE, pg=_CLAIMABLE + " FOR UPDATE OF r SKIP LOCKED")
+# Serializes claims of one thread across processes for the rest of the transaction.
+ADVISORY_LOCK = Sql("SELECT pg_try_advisory_xact_lock(hashtext(:thread_id)) AS locked")
+# Re-checks both conditions at write time: a claim can never take a run twice, nor start a
+# second run of a thread that is already running one.
+CLAIM_RUN = Sql(
+    "UPDATE runs SET status = 'running', lease_owner = :owner, lease_expires_at = :lease, "
+    "heartbeat_at = :now, started_at = :now, updated_at = :now, attempt = attempt + 1 "
+    "WHERE run_id = :run_id AND status = 'pending' AND NOT EXISTS (SELECT 1 FROM runs o "
+    "WHERE o.thread_id = :thread_id AND o.status = 'running') RETURNING *"
+)
+HEARTBEAT = Sql(
+    "UPDATE runs SET lease_expires_at = :lease, heartbeat_at = :now, "
+    "input_tokens = COALESCE(:input_tokens, input_tokens), "
+    "output_tokens = COALESCE(:output_tokens, output_tokens), usd = COALESCE(:usd, usd) "
+    "WHERE run_id = :run_id AND lease_owner = :owner AND status = 'running' "
+    "RETURNING cancel_requested"
+)
+FINISH_RUN = Sql(
+    "UPDATE runs SET status = :status, error = :error, output = :output, finished_at = :now, "
+    "updated_at = :now, lease_owner = NULL, lease_expires_at = NULL, "
+    "input_tokens = :input_tokens, output_tokens = :output_tokens, usd = :usd "
+    "WHERE run_id = :run_id"
+)
+
+# -- events -----------------------------------------------------------------------------------
+INSERT_EVENT = Sql(
+    "INSERT INTO run_events (run_id, seq, event, data, created_at) "
+    "VALUES (:run_id, :seq, :event, :data, :now)"
+)
+READ_EVENTS = Sql(
+    "SELECT seq, event, data FROM run_events WHERE run_id = :run_id AND seq > :after "
+    "ORDER BY seq LIMIT :limit"
+)
+MAX_SEQ = Sql("SELECT max(seq) AS seq FROM run_events WHERE run_id = :run_id")
+
+# -- approvals --------------------------------------------------------------------------------
+PENDING_INTERRUPTS = Sql(
+    "SELECT interrupt_id FROM approvals WHERE thread_id = :thread_id AND status = 'pending'"
+)
+INSERT_APPROVAL = Sql(
+    "INSERT INTO approvals (id, run_id, thread_id, tenant, workflow, interrupt_id, status, "
+    "payload, created_at) VALUES (:id, :run_id, :thread_id, :tenant, :workflow, "
+    ":interrupt_id, 'pending', :payload, :now)"
+)
+RESOLVE_APPROVALS = Sql(
+    "UPDATE approvals SET status = :status, decision = :decision, decided_by = :decided_by, "
+    "decided_at = :now, resume_run_id = :run_id "
+    "WHERE thread_id = :thread_id AND status = 'pending'"
+)
+
+# -- wake-ups (PostgreSQL) --------------------------------------------------------------------
+NOTIFY = Sql("SELECT pg_notify(:channel, k) FROM unnest(CAST(:keys AS text[])) AS k")
