@@ -104,6 +104,20 @@ def tokens_from_result(response: LLMResult) -> tuple[int, int]:
 class UsageCollector(BaseCallbackHandler):
     """Records a ``UsageRecord`` per successful chat-model call (thread-safe)."""
 
+    # Model and tool calls only: a sync handler that does not ignore chain events is handed
+    # every node's start and end on a worker thread, for nothing.
+    @property
+    def ignore_chain(self) -> bool:
+        return True
+
+    @property
+    def ignore_retriever(self) -> bool:
+        return True
+
+    @property
+    def ignore_custom_event(self) -> bool:
+        return True
+
     def __init__(
         self, *, prices: Mapping[str, ModelPrice] | None = None, step: str | None = None
     ) -> None:

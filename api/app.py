@@ -1,8 +1,8 @@
 """The FastAPI app factory: LangGraph-compatible API plus approvals and typed workflow routes.
 
 ``create_app(settings, registry)`` builds an app whose lifespan opens the database, the official
-checkpointer, the run queue and (unless ``workers=False``) in-process workers. Settings are
-injected through ``get_settings`` so routes never read module globals.
+checkpointer, the run queue and (unless ``workers=False``) in-process workers. Settings
+reach routes through ``api.deps.AppSettings`` (``app.state.settings``), never module globals.
 """
 
 from __future__ import annotations
@@ -53,7 +53,9 @@ def create_app(
         lifespan=lifespan,
         description="Self-hosted orchestrator for LLM workflows (LangGraph API compatible).",
     )
-    app.dependency_overrides[get_settings] = lambda: settings
+    # on app.state, not in dependency_overrides: any override makes FastAPI re-analyse every
+    # dependency of every request
+    app.state.settings = settings
     install_error_handlers(app)
     app.add_middleware(BodySizeLimit, max_bytes=settings.api.max_body_bytes)
     for module in (system, assistants, threads, runs, approvals, workflows):

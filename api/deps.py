@@ -10,15 +10,23 @@ from api.services import Services
 from runtime.errors import DatabaseError
 from runtime.settings import Settings, get_settings
 
-__all__ = ["AppServices", "AppSettings", "get_services"]
+__all__ = ["AppServices", "AppSettings", "app_settings", "get_services"]
 
 
-def get_services(request: Request) -> Services:
+async def get_services(request: Request) -> Services:
     services: Services | None = getattr(request.app.state, "services", None)
     if services is None:
         raise DatabaseError("the server is still starting")
     return services
 
 
+async def app_settings(request: Request) -> Settings:
+    """The settings the app was built with (``get_settings()`` for an app built without)."""
+    settings: Settings | None = getattr(request.app.state, "settings", None)
+    return settings if settings is not None else get_settings()
+
+
+# Both are ``async def``: FastAPI runs a plain ``def`` dependency on a worker thread, a thread
+# hand-off per request for a dictionary lookup.
 AppServices = Annotated[Services, Depends(get_services)]
-AppSettings = Annotated[Settings, Depends(get_settings)]
+AppSettings = Annotated[Settings, Depends(app_settings)]

@@ -19,7 +19,7 @@ from runtime.metrics import default_metrics
 from runtime.runs.executor import RunHook
 from runtime.runs.models import Approval, Run
 from runtime.settings import Settings
-from runtime.tracing import ApprovalDecision, trace_id_for, trace_run
+from runtime.tracing import ApprovalDecision, resolve_config, trace_id_for, trace_run
 
 __all__ = ["make_run_hook", "trace_url_for"]
 
@@ -52,6 +52,7 @@ def _decision_for(session_factory: sessionmaker[Session], run: Run) -> ApprovalD
 
 def make_run_hook(settings: Settings, session_factory: sessionmaker[Session]) -> RunHook:
     metrics = default_metrics()
+    tracing_on = resolve_config(settings.langfuse) is not None
 
     @contextmanager
     def hook(run: Run, config: dict[str, Any]) -> Iterator[dict[str, Any]]:
@@ -74,7 +75,8 @@ def make_run_hook(settings: Settings, session_factory: sessionmaker[Session]) ->
             assistant=run.assistant_id,
             ledger=collector,
             metrics=metrics,
-            approval=_decision_for(session_factory, run),
+            # only a trace shows it: no query when Langfuse is off
+            approval=_decision_for(session_factory, run) if tracing_on else None,
         ) as tracing:
             yield tracing.config(config)
 

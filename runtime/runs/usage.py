@@ -20,6 +20,10 @@ Pricer = Callable[[str, int, int], float]  # (model name, input tokens, output t
 class UsageTracker(AsyncCallbackHandler):
     """Sums ``usage_metadata`` of every LLM result in the run; prices it when given a pricer."""
 
+    @property
+    def ignore_chain(self) -> bool:  # LLM results only: skip every node's start/end events
+        return True
+
     def __init__(self, pricer: Pricer | None = None) -> None:
         self.pricer = pricer
         self.input_tokens = 0
