@@ -9,8 +9,9 @@ SQL text written once, with ``:name`` parameters, translated per dialect at impo
 - SQLite: one thread, one connection (WAL, busy timeout, ``synchronous=NORMAL``), autocommit
   single statements and ``BEGIN IMMEDIATE`` around multi-statement writes, so a write never fails
   with a stale read snapshot.
-- PostgreSQL: ``pool_size`` threads, each with its own psycopg connection (reconnected when it
-  broke), a connect timeout and a statement timeout.
+- PostgreSQL: ``pool_size`` threads, each with its own autocommit psycopg connection
+  (reconnected when it broke), a connect timeout and a statement timeout; a transaction wraps
+  only multi-statement writes.
 
 JSON columns are text on SQLite and ``json`` on PostgreSQL; timestamps are the UTC text SQLAlchemy
 writes on SQLite and ``timestamptz`` on PostgreSQL: ``RawDB.json``/``ts`` and ``loads``/``to_dt``
@@ -135,7 +136,9 @@ class RawDB:
     async def tx(self, fn: Callable[[Tx], T], *, write: bool = True) -> T:
         """Run ``fn`` in one transaction on a database thread; commit, or roll back if it raised.
 
-        ``write=False`` on SQLite runs without taking the write lock (a consistent read).
+        ``write=False``: no transaction, each statement commits on its own. For single
+        statements and independent reads it saves the BEGIN/COMMIT round trips (and on SQLite
+        does not take the write lock up front).
         """
         if self._closed:
             raise RuntimeError("database closed")
@@ -155,16 +158,12 @@ class RawDB:
             raise DatabaseError(f"database error: {exc}") from exc
 
     def _run_on(self, conn: Any, fn: Callable[[Tx], T], write: bool) -> T:
-        if self.is_postgres:
-            try:
+        if self.is_postgres:  # autocommit connection: BEGIN/COMMIT only around writes
+            if not write:
                 with conn.cursor() as cur:
-                    result = fn(Tx(cur, True))
-                conn.commit()
-                return result
-            except BaseException:
-                if not conn.closed:
-                    conn.rollback()
-                raise
+                    return fn(Tx(cur, True))
+            with conn.transaction(), conn.cursor() as cur:
+                return fn(Tx(cur, True))
         cur = conn.cursor()
         try:
             if write:
@@ -209,6 +208,7 @@ class RawDB:
             conninfo.render_as_string(hide_password=False),
             connect_timeout=10,
             row_factory=dict_row,
+            autocommit=True,
             options=f"-c statement_timeout={STATEMENT_TIMEOUT_MS}",
         )
 

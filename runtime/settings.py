@@ -103,6 +103,9 @@ class WorkerSettings(BaseModel):
     lease_s: float = Field(default=30.0, gt=0)
     heartbeat_s: float = Field(default=10.0, gt=0)
     max_attempts: int = Field(default=3, ge=1)
+    # A run's events are stored at most this often (and at its end): a step that streams many
+    # chunks costs one write per interval, and a run shorter than it only the final one.
+    event_flush_s: float = Field(default=0.02, ge=0, le=5)
 
 
 class Settings(BaseSettings):

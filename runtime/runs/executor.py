@@ -91,7 +91,9 @@ class RunExecutor:
 
     async def _execute(self, run: Run, owner: str) -> None:
         first_seq = 0 if run.attempt <= 1 else await self.queue.next_seq(run.run_id)
-        events = EventWriter(self.queue, run.run_id, first_seq)
+        events = EventWriter(
+            self.queue, run.run_id, first_seq, flush_s=self.queue.settings.event_flush_s
+        )
         if first_seq == 0:
             # buffered, not flushed alone: it goes out with the first chunk (one write fewer)
             events.buffer("metadata", {"run_id": run.run_id, "attempt": run.attempt})
@@ -239,13 +241,16 @@ class RunExecutor:
         this runs once per run and is on every client's wait path.
         """
         state = None
-        if graph is not None:
+        if graph is not None and _may_have_paused(graph, run, outcome, last_values):
             try:
                 state = await graph.aget_state({"configurable": {"thread_id": run.thread_id}})
             except Exception:
                 log.warning("could not read the thread state", exc_info=True)
         interrupts = list(getattr(state, "interrupts", ()) or ())
-        values = to_jsonable(state.values) if state is not None else None
+        if state is not None:
+            values = to_jsonable(state.values)
+        else:  # it ran to its end: the last values chunk is the thread's state
+            values = to_jsonable(last_values) if isinstance(last_values, dict) else None
         output = to_jsonable(last_values) if isinstance(last_values, dict) else values
         if interrupts and isinstance(output, dict):
             output = {**output, "__interrupt__": [interrupt_json(i) for i in interrupts]}
@@ -340,6 +345,24 @@ class RunExecutor:
         """Wait for background webhook deliveries (used at shutdown)."""
         if self._background:
             await asyncio.gather(*self._background, return_exceptions=True)
+
+
+def _may_have_paused(graph: Any, run: Run, outcome: _Outcome, last_values: Any) -> bool:
+    """Whether settling needs the checkpointed state (a read) rather than the stream's last values.
+
+    A run that succeeded without an ``__interrupt__`` chunk and without static interrupts ran to
+    its end; anything else (pauses, errors, cancellations) reads what the checkpoint says.
+    """
+    if outcome.status != "success" or not isinstance(last_values, dict):
+        return True
+    if "__interrupt__" in last_values:
+        return True
+    if run.kwargs.get("interrupt_before") or run.kwargs.get("interrupt_after"):
+        return True
+    return bool(
+        getattr(graph, "interrupt_before_nodes", None)
+        or getattr(graph, "interrupt_after_nodes", None)
+    )
 
 
 def _error_json(exc: BaseException) -> dict[str, Any]:

@@ -25,7 +25,7 @@ from runtime.models import utcnow
 from runtime.rawsql import RawDB, Tx
 from runtime.runs import sql
 from runtime.runs.models import Run, Thread
-from runtime.runs.signals import NOTIFY_CHANNEL, Signals
+from runtime.runs.signals import NOTIFY_CHANNEL, Signals, notify_payloads
 from runtime.runs.sql import StoredEvent, run_from_row
 from runtime.settings import WorkerSettings
 
@@ -81,17 +81,18 @@ class RunQueue:
     async def notify(self, session: AsyncSession, keys: Iterable[str]) -> list[str]:
         """Queue cross-process notifications inside ``session``'s transaction (PostgreSQL)."""
         keys = list(keys)
-        if self.is_postgres and keys:
-            await session.execute(
-                text("SELECT pg_notify(:ch, k) FROM unnest(CAST(:keys AS text[])) AS k"),
-                {"ch": NOTIFY_CHANNEL, "keys": keys},
-            )
+        if self.is_postgres:
+            for payload in notify_payloads(keys):
+                await session.execute(
+                    text("SELECT pg_notify(:ch, :keys)"), {"ch": NOTIFY_CHANNEL, "keys": payload}
+                )
         return keys
 
     def notify_tx(self, tx: Tx, *keys: str) -> None:
         """The same, inside a raw transaction (the caller wakes in-process after it commits)."""
         if self.is_postgres and keys:
-            tx.execute(sql.NOTIFY, {"channel": NOTIFY_CHANNEL, "keys": list(keys)})
+            for payload in notify_payloads(list(keys)):
+                tx.execute(sql.NOTIFY, {"channel": NOTIFY_CHANNEL, "keys": payload})
 
     def wake(self, keys: Iterable[str]) -> None:
         """Wake in-process waiters; call after the commit that changed what they wait for."""
@@ -138,9 +139,16 @@ class RunQueue:
             row = tx.one(sql.CLAIM_RUN, params)
             return _RETRY if row is None else row
 
-        # SQLite: two autocommit statements under the process's claim lock; the UPDATE
-        # re-checks its conditions, so it is atomic on its own
-        row = await db.tx(claim, write=False)
+        if self.is_postgres:
+            # one autocommit round trip when there is nothing to claim (the common wake-up
+            # after a run ends), the locking transaction only when there is
+            if await db.tx(lambda tx: tx.one(sql.CLAIMABLE), write=False) is None:
+                return None
+            row = await db.tx(claim)
+        else:
+            # two autocommit statements under the process's claim lock; the UPDATE re-checks
+            # its conditions, so it is atomic on its own
+            row = await db.tx(claim, write=False)
         if row is None or row is _RETRY:
             return cast(Run | None, row)
         run = run_from_row(db, row)

@@ -13,9 +13,26 @@ import contextlib
 import logging
 from dataclasses import dataclass
 
-__all__ = ["NOTIFY_CHANNEL", "PgListener", "Signals", "Ticket"]
+__all__ = ["NOTIFY_CHANNEL", "PgListener", "Signals", "Ticket", "notify_payloads"]
 
 NOTIFY_CHANNEL = "waypost_runs"
+_MAX_PAYLOAD = 7900  # PostgreSQL refuses NOTIFY payloads of 8000 bytes or more
+
+
+def notify_payloads(keys: list[str]) -> list[str]:
+    """Wake-up keys packed into as few NOTIFY payloads as fit (space-separated)."""
+    payloads: list[str] = []
+    current = ""
+    for key in keys:
+        if current and len(current) + 1 + len(key) > _MAX_PAYLOAD:
+            payloads.append(current)
+            current = ""
+        current = f"{current} {key}" if current else key
+    if current:
+        payloads.append(current)
+    return payloads
+
+
 log = logging.getLogger(__name__)
 
 
@@ -64,7 +81,8 @@ class PgListener:
     """LISTENs on ``NOTIFY_CHANNEL`` and forwards each payload to ``Signals.wake``.
 
     Other processes (``waypost worker``, other API replicas) ``pg_notify`` inside the
-    transaction that made a run claimable or wrote its events, so delivery follows commit.
+    transaction that made a run claimable or wrote its events, so delivery follows commit. One
+    notification carries all the keys of its transaction, separated by spaces.
     """
 
     def __init__(self, conninfo: str, signals: Signals) -> None:
@@ -99,7 +117,8 @@ class PgListener:
                     # A reconnect may have missed notifications: wake everyone to re-read.
                     self._signals.wake("queue")
                     async for note in conn.notifies():
-                        self._signals.wake(note.payload)
+                        for key in note.payload.split():  # keys of one transaction
+                            self._signals.wake(key)
             except asyncio.CancelledError:
                 raise
             except Exception:  # the connection dropped: reconnect with bounded backoff

@@ -14,6 +14,7 @@ from runtime.runs.models import Run, Thread
 __all__ = [
     "ACTIVE_RUNS",
     "ADVISORY_LOCK",
+    "CLAIMABLE",
     "CLAIM_PENDING",
     "CLAIM_RUN",
     "COUNT_PENDING",
@@ -116,6 +117,7 @@ _CLAIMABLE = (
     "(SELECT 1 FROM runs o WHERE o.thread_id = r.thread_id AND o.status = 'running') "
     "ORDER BY r.created_at, r.run_id LIMIT 1"
 )
+CLAIMABLE = Sql(_CLAIMABLE)
 # PostgreSQL: any number of claimers skip each other's candidate rows.
 CLAIM_PENDING = Sql(_CLAIMABLE, pg=_CLAIMABLE + " FOR UPDATE OF r SKIP LOCKED")
 # Serializes claims of one thread across processes for the rest of the transaction.
@@ -169,4 +171,5 @@ RESOLVE_APPROVALS = Sql(
 )
 
 # -- wake-ups (PostgreSQL) --------------------------------------------------------------------
-NOTIFY = Sql("SELECT pg_notify(:channel, k) FROM unnest(CAST(:keys AS text[])) AS k")
+# One notification per transaction, its payload the space-separated wake-up keys.
+NOTIFY = Sql("SELECT pg_notify(:channel, :keys)")

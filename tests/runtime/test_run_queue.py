@@ -12,6 +12,7 @@ from runtime.db import make_async_engine, make_engine, sync_url
 from runtime.migrate import upgrade
 from runtime.runs import PgListener, RunQueue, RunRequest, RunStore, Signals
 from runtime.runs.queue import queue_key
+from runtime.runs.signals import notify_payloads
 from runtime.settings import DatabaseSettings, WorkerSettings
 
 
@@ -159,3 +160,12 @@ async def test_concurrent_claimers_never_take_one_thread_twice(
     assert not [c for c in claimed if isinstance(c, BaseException)]
     threads = [c.thread_id for c in claimed]  # type: ignore[union-attr]
     assert len(threads) == len(set(threads)) <= 5
+
+
+def test_notify_payloads_pack_keys_under_the_postgres_limit() -> None:
+    keys = [f"run:{i:036d}" for i in range(1000)]
+    payloads = notify_payloads(keys)
+    assert len(payloads) > 1
+    assert all(len(p) < 8000 for p in payloads)
+    assert [k for p in payloads for k in p.split()] == keys
+    assert notify_payloads([]) == []
