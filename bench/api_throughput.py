@@ -1,14 +1,19 @@
 """API throughput: N runs of a trivial 3-node graph through the HTTP API vs in-process.
 
-The API path is what a client sees: the official ``langgraph_sdk`` async client calls
-``runs.wait`` against a real uvicorn server in its own process (queue row, worker claim, events,
-checkpoints, thread and run bookkeeping). The baseline calls ``graph.ainvoke`` on the same graph
-with the same kind of official checkpointer on the same kind of database. Both run N calls at
-concurrency C, each on a fresh thread. Prints runs/s, p50/p95 latency and the API/in-process ratio,
-then the interrupt + resume round trip rate: ``runs.wait`` to an ``interrupt()`` and ``runs.wait``
-with ``command={"resume": ...}`` to the end, on a fresh thread each.
+The API path is what a client sees: the official ``langgraph_sdk`` async client creates a thread
+and calls ``runs.wait`` against a real uvicorn server in its own process (queue row, worker claim,
+events, checkpoints, thread and run bookkeeping). The baseline calls ``graph.ainvoke`` on the same
+graph with the same kind of official checkpointer on the same kind of database. Both run N calls
+at concurrency C, each on a fresh thread. Prints runs/s (a thread and a run per cycle), the
+p50/p95 latency of ``runs.wait`` itself and of the whole cycle, the API/in-process ratios and the
+server side's CPU per run, then the interrupt + resume round trip rate: ``runs.wait`` to an
+``interrupt()`` and ``runs.wait`` with ``command={"resume": ...}`` to the end, fresh thread each.
 
-    .venv/bin/python bench/api_throughput.py [-n 200] [-c 8] [--database-url sqlite:///...]
+``--worker-processes K`` (PostgreSQL) runs the API without workers plus K separate worker
+processes: the scale-out deployment (``waypost serve --no-workers`` + ``waypost worker``).
+
+    .venv/bin/python bench/api_throughput.py [-n 200] [-c 8] [-r 3]
+        [--database-url postgresql://...] [--worker-processes K]
 """
 
 from __future__ import annotations
@@ -16,6 +21,8 @@ from __future__ import annotations
 import argparse
 import asyncio
 import operator
+import os
+import signal
 import socket
 import statistics
 import subprocess
@@ -73,28 +80,74 @@ def build_gate(deps: GraphDeps) -> Any:
     return g.compile(checkpointer=deps.checkpointer)
 
 
-def make_app(database_url: str, concurrency: int) -> Any:
-    settings = Settings(
+def bench_registry() -> GraphRegistry:
+    registry = GraphRegistry()
+    registry.register(WorkflowSpec("three_nodes", "a -> b -> c", build))
+    registry.register(WorkflowSpec("gate", "a -> interrupt -> c", build_gate))
+    return registry
+
+
+def bench_settings(database_url: str, concurrency: int) -> Settings:
+    return Settings(
         env="test",
         database=DatabaseSettings(url=database_url),
         worker=WorkerSettings(concurrency=concurrency),
         _env_file=None,
     )
-    registry = GraphRegistry()
-    registry.register(WorkflowSpec("three_nodes", "a -> b -> c", build))
-    registry.register(WorkflowSpec("gate", "a -> interrupt -> c", build_gate))
-    return create_app(settings, registry)
+
+
+def serve_api(port: int, database_url: str, concurrency: int, workers: bool) -> None:
+    """The API subprocess."""
+    app = create_app(bench_settings(database_url, concurrency), bench_registry(), workers=workers)
+    uvicorn.run(app, port=port, log_level="warning")
+
+
+def work(database_url: str, concurrency: int) -> None:
+    """A worker subprocess: claims and executes runs until SIGTERM."""
+    from api.services import open_services
+
+    async def main() -> None:
+        stop = asyncio.Event()
+        asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, stop.set)
+        async with open_services(bench_settings(database_url, concurrency), bench_registry()):
+            await stop.wait()
+
+    asyncio.run(main())
+
+
+class Server:
+    """Where the API listens, and the pids of the server-side processes (API and workers)."""
+
+    def __init__(self, url: str, pids: list[int]) -> None:
+        self.url = url
+        self.pids = pids
+
+    def cpu_s(self) -> float:
+        """User + system CPU seconds used so far by the server-side processes."""
+        ticks = os.sysconf("SC_CLK_TCK")
+        total = 0
+        for pid in self.pids:
+            with open(f"/proc/{pid}/stat") as stat:
+                fields = stat.read().rsplit(")", 1)[1].split()
+            total += int(fields[11]) + int(fields[12])
+        return total / ticks
+
+
+def _free_port() -> int:
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", 0))
+    port = int(sock.getsockname()[1])
+    sock.close()
+    return port
 
 
 @contextmanager
-def serve(database_url: str, concurrency: int) -> Iterator[str]:
-    """The API in its own process (its own GIL), as it is deployed."""
-    sock = socket.socket()
-    sock.bind(("127.0.0.1", 0))
-    port = sock.getsockname()[1]
-    sock.close()
-    command = [sys.executable, __file__, "--serve", str(port), "--database-url", database_url]
-    server = subprocess.Popen([*command, "-c", str(concurrency)])
+def serve(database_url: str, concurrency: int, worker_processes: int = 0) -> Iterator[Server]:
+    """The API in its own process (its own GIL), as it is deployed; workers in theirs if asked."""
+    port = _free_port()
+    base = [sys.executable, __file__, "--database-url", database_url, "-c", str(concurrency)]
+    api_args = ["--serve", str(port), *(["--no-workers"] if worker_processes else [])]
+    processes = [subprocess.Popen([*base, *api_args])]
     url = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + 60
@@ -104,45 +157,68 @@ def serve(database_url: str, concurrency: int) -> Iterator[str]:
                     break
             except httpx.HTTPError:
                 pass
-            if time.monotonic() > deadline or server.poll() is not None:
+            if time.monotonic() > deadline or processes[0].poll() is not None:
                 raise RuntimeError("the API server did not start")
             time.sleep(0.1)
-        yield url
+        processes += [subprocess.Popen([*base, "--work"]) for _ in range(worker_processes)]
+        if worker_processes:
+            time.sleep(3.0)  # workers open their pools and LISTEN
+        yield Server(url, [p.pid for p in processes])
     finally:
-        server.terminate()
-        server.wait(timeout=30)
+        for process in processes:
+            process.terminate()
+        for process in processes:
+            process.wait(timeout=30)
 
 
-async def measure(n: int, c: int, call: Callable[[], Awaitable[None]]) -> dict[str, float]:
-    latencies: list[float] = []
+Call = Callable[[], Awaitable[float | None]]
+
+
+async def measure(n: int, c: int, call: Call, cpu: Callable[[], float]) -> dict[str, float]:
+    """N calls at concurrency C; a call may return the duration of its own timed part."""
+    cycles: list[float] = []
+    parts: list[float] = []
     gate = asyncio.Semaphore(c)
 
     async def one() -> None:
         async with gate:
             t0 = time.perf_counter()
-            await call()
-            latencies.append(time.perf_counter() - t0)
+            part = await call()
+            cycles.append(time.perf_counter() - t0)
+            if part is not None:
+                parts.append(part)
 
-    started = time.perf_counter()
+    cpu0, started = cpu(), time.perf_counter()
     await asyncio.gather(*(one() for _ in range(n)))
     wall = time.perf_counter() - started
-    q = statistics.quantiles(latencies, n=100)
-    return {"runs_s": n / wall, "p50_ms": q[49] * 1000, "p95_ms": q[94] * 1000, "wall_s": wall}
+    used = cpu() - cpu0
+    q = statistics.quantiles(cycles, n=100)
+    p = statistics.quantiles(parts, n=100) if len(parts) > 1 else q
+    return {
+        "runs_s": n / wall,
+        "p50_ms": p[49] * 1000,
+        "p95_ms": p[94] * 1000,
+        "cycle_p50_ms": q[49] * 1000,
+        "cycle_p95_ms": q[94] * 1000,
+        "cpu_ms": used / n * 1000,
+    }
 
 
 Rounds = list[dict[str, float]]
 
 
 async def bench(
-    url: str, baseline_url: str, n: int, c: int, rounds: int
+    server: Server, baseline_url: str, n: int, c: int, rounds: int
 ) -> tuple[Rounds, Rounds, Rounds]:
     """Alternate API and in-process rounds so load from elsewhere hits both alike."""
-    client = get_client(url=url, api_key=None)
+    client = get_client(url=server.url, api_key=None)
     settings = Settings(env="test", _env_file=None)
 
-    async def api_call() -> None:
+    async def api_call() -> float:
         tid = (await client.threads.create())["thread_id"]
+        t0 = time.perf_counter()
         await client.runs.wait(tid, "three_nodes", input={"steps": []})
+        return time.perf_counter() - t0
 
     async def resume_call() -> None:
         tid = (await client.threads.create())["thread_id"]
@@ -162,59 +238,88 @@ async def bench(
                 config = {"configurable": {"thread_id": str(uuid.uuid4())}}
                 await graph.ainvoke({"steps": []}, config)
 
-            await measure(min(n, 10), c, api_call)  # warm up: graph compile, pools
-            await measure(min(n, 10), c, local_call)
-            await measure(min(n, 10), c, resume_call)
+            await measure(min(n, 10), c, api_call, server.cpu_s)  # warm up: compile, pools
+            await measure(min(n, 10), c, local_call, time.process_time)
+            await measure(min(n, 10), c, resume_call, server.cpu_s)
             for _ in range(rounds):
-                api.append(await measure(n, c, api_call))
-                local.append(await measure(n, c, local_call))
-                resume.append(await measure(max(n // 2, 10), c, resume_call))
+                api.append(await measure(n, c, api_call, server.cpu_s))
+                local.append(await measure(n, c, local_call, time.process_time))
+                resume.append(await measure(max(n // 2, 10), c, resume_call, server.cpu_s))
     finally:
         await client.http.client.aclose()
     return api, local, resume
 
 
-def _median(results: list[dict[str, float]]) -> dict[str, float]:
+def _median(results: Rounds) -> dict[str, float]:
     return {k: statistics.median(r[k] for r in results) for k in results[0]}
+
+
+def report(
+    args: argparse.Namespace, url: str, api_r: Rounds, local_r: Rounds, res_r: Rounds
+) -> None:
+    api, local, resume = _median(api_r), _median(local_r), _median(res_r)
+    layout = f", API + {args.worker_processes} worker processes" if args.worker_processes else ""
+    title = f"{args.n} runs x {args.rounds} rounds (median), concurrency {args.c}"
+    table = Table(title=f"{title}, {url.split(':')[0]}{layout}")
+    for col in ("path", "runs/s", "p50 ms", "p95 ms", "cycle p50 ms", "CPU ms/run"):
+        table.add_column(col, justify="right")
+    table.add_row(
+        "API: threads.create + runs.wait",
+        f"{api['runs_s']:.1f}",
+        f"{api['p50_ms']:.1f}",
+        f"{api['p95_ms']:.1f}",
+        f"{api['cycle_p50_ms']:.1f}",
+        f"{api['cpu_ms']:.1f}",
+    )
+    table.add_row(
+        "in-process ainvoke (floor)",
+        f"{local['runs_s']:.1f}",
+        f"{local['p50_ms']:.1f}",
+        f"{local['p95_ms']:.1f}",
+        "",
+        f"{local['cpu_ms']:.1f}",
+    )
+    console = Console(width=120)
+    console.print(table)
+    ratios = [a["runs_s"] / b["runs_s"] for a, b in zip(api_r, local_r, strict=True)]
+    console.print(
+        f"runs.wait p50 - floor p50: {api['p50_ms'] - local['p50_ms']:.1f} ms; "
+        f"API / in-process throughput: {statistics.median(ratios):.2f} "
+        f"(per round: {', '.join(f'{x:.2f}' for x in ratios)})"
+    )
+    console.print(
+        f"interrupt + resume round trips: {resume['runs_s']:.1f}/s, "
+        f"p50 {resume['cycle_p50_ms']:.1f} ms, p95 {resume['cycle_p95_ms']:.1f} ms"
+    )
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("-n", type=int, default=200, help="runs per path and round")
-    parser.add_argument("-c", type=int, default=8, help="concurrency")
+    parser.add_argument("-c", type=int, default=8, help="concurrency (clients and worker slots)")
     parser.add_argument("-r", "--rounds", type=int, default=3, help="alternating rounds")
     parser.add_argument("--database-url", default=None, help="default: a temporary SQLite file")
+    parser.add_argument(
+        "--worker-processes", type=int, default=0, help="separate worker processes (PostgreSQL)"
+    )
     parser.add_argument("--serve", type=int, default=None, help=argparse.SUPPRESS)
+    parser.add_argument("--no-workers", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--work", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
-    if args.serve is not None:  # the server subprocess
-        uvicorn.run(make_app(args.database_url, args.c), port=args.serve, log_level="warning")
+    if args.serve is not None:
+        serve_api(args.serve, args.database_url, args.c, workers=not args.no_workers)
         return
+    if args.work:
+        work(args.database_url, args.c)
+        return
+    if args.worker_processes and not (args.database_url or "").startswith("postgresql"):
+        parser.error("--worker-processes needs --database-url postgresql://...")
     tmp = tempfile.mkdtemp(prefix="waypost-bench-")
     api_url = args.database_url or f"sqlite:///{tmp}/api.db"
     base_url = args.database_url or f"sqlite:///{tmp}/baseline.db"
-    with serve(api_url, args.c) as url:
-        api_rounds, local_rounds, resume_rounds = asyncio.run(
-            bench(url, base_url, args.n, args.c, args.rounds)
-        )
-    api, local, resume = _median(api_rounds), _median(local_rounds), _median(resume_rounds)
-
-    title = f"{args.n} runs x {args.rounds} rounds (median), concurrency {args.c}"
-    table = Table(title=f"{title}, {api_url.split(':')[0]}")
-    for col in ("path", "runs/s", "p50 ms", "p95 ms"):
-        table.add_column(col, justify="right")
-    for name, r in (("API (SDK runs.wait)", api), ("in-process ainvoke", local)):
-        table.add_row(name, f"{r['runs_s']:.1f}", f"{r['p50_ms']:.1f}", f"{r['p95_ms']:.1f}")
-    console = Console()
-    console.print(table)
-    ratios = [a["runs_s"] / b["runs_s"] for a, b in zip(api_rounds, local_rounds, strict=True)]
-    console.print(
-        f"API / in-process throughput ratio: {statistics.median(ratios):.2f} "
-        f"(per round: {', '.join(f'{x:.2f}' for x in ratios)})"
-    )
-    console.print(
-        f"interrupt + resume round trips: {resume['runs_s']:.1f}/s, "
-        f"p50 {resume['p50_ms']:.1f} ms, p95 {resume['p95_ms']:.1f} ms"
-    )
+    with serve(api_url, args.c, args.worker_processes) as server:
+        rounds = asyncio.run(bench(server, base_url, args.n, args.c, args.rounds))
+    report(args, api_url, *rounds)
 
 
 if __name__ == "__main__":
