@@ -105,6 +105,7 @@ class RunExecutor:
         with self._hooked(run, config) as config:
             try:
                 graph = await self.resolve_graph(run.graph_id)
+                await self._roll_back(graph, run, config)
                 stream_input = await self._input(graph, run, config)
                 stream_task = asyncio.create_task(
                     stream_graph(graph, stream_input, config, run.kwargs, events.emit, last_values)
@@ -167,6 +168,35 @@ class RunExecutor:
         config["callbacks"] = [*(config.get("callbacks") or []), usage]
         config["run_id"] = uuid.UUID(run.run_id)
         return config
+
+    async def _roll_back(self, graph: Any, run: Run, config: dict[str, Any]) -> None:
+        """``multitask_strategy="rollback"``: start from the state before the rolled-back runs.
+
+        Their checkpoints are found by the ``run_id`` in their metadata; this run continues from
+        the parent of the oldest one, so the thread's state (and the new run's history) no
+        longer contains them. A thread that had nothing before them is cleared.
+        """
+        gone = set(run.kwargs.get("rollback_of") or ())
+        saver = getattr(graph, "checkpointer", None)
+        if not gone or run.kwargs.get("checkpoint_id") or not hasattr(saver, "alist"):
+            return
+        thread = {"configurable": {"thread_id": run.thread_id, "checkpoint_ns": ""}}
+        oldest = None
+        async for item in saver.alist(thread):  # newest first
+            owner = (item.metadata or {}).get("run_id")
+            if owner == run.run_id:
+                return  # a retry of this run: it already started from the right place
+            if owner in gone:
+                oldest = item
+            elif oldest is not None:
+                break  # older than every rolled-back checkpoint
+        if oldest is None:
+            return
+        parent = (oldest.parent_config or {}).get("configurable", {}).get("checkpoint_id")
+        if parent is None:
+            await saver.adelete_thread(run.thread_id)
+        else:
+            config["configurable"]["checkpoint_id"] = parent
 
     async def _input(self, graph: Any, run: Run, config: dict[str, Any]) -> Any:
         if run.attempt > 1:  # a retry continues from this run's last checkpoint, if it wrote one

@@ -204,7 +204,7 @@ class RunStore:
         now = utcnow()
         stamp = db.ts(now)
 
-        def create(tx: Tx) -> list[str]:
+        def create(tx: Tx) -> tuple[list[str], dict[str, Any]]:
             found = tx.one(sql.THREAD_STATE, {"thread_id": thread_id})
             if found is None:
                 if if_not_exists != "create":
@@ -233,6 +233,10 @@ class RunStore:
                 "graph_id": request.graph_id,
                 "assistant_id": request.assistant_id,
             }
+            kwargs = request.kwargs
+            if active and request.multitask_strategy == "rollback":
+                # the executor starts this run from the state before the runs it rolls back
+                kwargs = {**kwargs, "rollback_of": active}
             flip = {"thread_id": thread_id, "was": was, "metadata": db.json(meta), "now": stamp}
             if tx.execute(sql.FLIP_THREAD, flip) != 1:
                 raise _Raced
@@ -247,7 +251,7 @@ class RunStore:
                     "input": db.json(request.input),
                     "command": db.json(request.command),
                     "config": db.json(request.config),
-                    "kwargs": db.json(request.kwargs),
+                    "kwargs": db.json(kwargs),
                     "metadata": db.json(request.metadata),
                     "multitask_strategy": request.multitask_strategy,
                     "now": stamp,
@@ -269,9 +273,9 @@ class RunStore:
                     },
                 )
             self.queue.notify_tx(tx, queue_key)
-            return active
+            return active, kwargs
 
-        active = await db.tx(create)
+        active, kwargs = await db.tx(create)
         self.queue.wake([queue_key])
         run = Run(
             run_id=request.run_id,
@@ -283,7 +287,7 @@ class RunStore:
             input=request.input,
             command=request.command,
             config=request.config,
-            kwargs=request.kwargs,
+            kwargs=kwargs,
             meta=request.metadata,
             multitask_strategy=request.multitask_strategy,
             attempt=0,

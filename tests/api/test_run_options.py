@@ -43,6 +43,15 @@ async def test_multitask_interrupt_and_rollback(sdk: LangGraphClient) -> None:
     with pytest.raises(httpx.HTTPStatusError) as gone:
         await sdk.runs.get(tid, second["run_id"])
     assert gone.value.response.status_code == 404
+    # the thread's state no longer descends from the rolled-back run's checkpoints
+    lineage = []
+    state: Any = await sdk.threads.get_state(tid)
+    while state is not None:
+        lineage.append(state["metadata"].get("run_id"))
+        parent = (state.get("parent_checkpoint") or {}).get("checkpoint_id")
+        state = await sdk.threads.get_state(tid, checkpoint_id=parent) if parent else None
+    assert third["run_id"] in lineage and first["run_id"] in lineage
+    assert second["run_id"] not in lineage
 
 
 @SQLITE_ONLY
