@@ -177,7 +177,7 @@ class RunExecutor:
         longer contains them. A thread that had nothing before them is cleared.
         """
         gone = set(run.kwargs.get("rollback_of") or ())
-        saver = getattr(graph, "checkpointer", None)
+        saver: Any = getattr(graph, "checkpointer", None)
         if not gone or run.kwargs.get("checkpoint_id") or not hasattr(saver, "alist"):
             return
         thread = {"configurable": {"thread_id": run.thread_id, "checkpoint_ns": ""}}
