@@ -13,7 +13,7 @@ import uuid
 from collections.abc import AsyncIterator, Coroutine
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Header, Query, Response
+from fastapi import APIRouter, Body, Header, Query, Response
 from fastapi.responses import JSONResponse, StreamingResponse
 
 from api.deps import AppServices
@@ -260,6 +260,22 @@ async def cancel_many(
 async def create_stateless_run(body: RunCreate, services: AppServices) -> JSONResponse:
     run = await _create(services, None, body)
     return JSONResponse(run_json(run), headers={"Content-Location": _location(run)})
+
+
+MAX_BATCH = 100
+
+
+@router.post("/runs/batch")
+async def create_run_batch(
+    bodies: Annotated[list[RunCreate], Body(max_length=MAX_BATCH)], services: AppServices
+) -> list[dict[str, Any]]:
+    """Start several stateless background runs; all assistants are checked before any starts."""
+    if not bodies:
+        raise ValidationFailed("give at least one run")
+    for body in bodies:
+        services.graphs.spec(body.assistant_id)  # 404 names the unknown assistant
+    runs = [await _create(services, None, body) for body in bodies]
+    return [run_json(run) for run in runs]
 
 
 @router.post("/runs/wait")

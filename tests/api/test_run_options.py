@@ -84,6 +84,24 @@ async def test_if_not_exists_create(sdk: LangGraphClient) -> None:
 
 
 @SQLITE_ONLY
+async def test_batch_starts_every_run_or_none(sdk: LangGraphClient) -> None:
+    payloads: Any = [{"assistant_id": "three_step", "input": {"topic": f"t{i}"}} for i in range(3)]
+    runs = await sdk.runs.create_batch(payloads)
+    assert len({r["run_id"] for r in runs}) == 3
+    for run in runs:
+        out: Any = await sdk.runs.join(run["thread_id"], run["run_id"])
+        assert out["steps"] == ["first", "second", "third"]
+    before = len(await sdk.threads.search(limit=100))
+    with pytest.raises(httpx.HTTPStatusError) as unknown:
+        await sdk.runs.create_batch([*payloads, {"assistant_id": "nope"}])
+    assert unknown.value.response.status_code == 404
+    assert len(await sdk.threads.search(limit=100)) == before  # nothing was started
+    with pytest.raises(httpx.HTTPStatusError) as too_many:
+        await sdk.runs.create_batch(payloads * 34)
+    assert too_many.value.response.status_code == 422
+
+
+@SQLITE_ONLY
 async def test_webhook_receives_the_finished_run(sdk: LangGraphClient) -> None:
     received: list[dict[str, Any]] = []
     arrived = threading.Event()
