@@ -9,8 +9,10 @@ p50/p95 latency of ``runs.wait`` itself and of the whole cycle, the API/in-proce
 server side's CPU per run, then the interrupt + resume round trip rate: ``runs.wait`` to an
 ``interrupt()`` and ``runs.wait`` with ``command={"resume": ...}`` to the end, fresh thread each.
 
-``--worker-processes K`` (PostgreSQL) runs the API without workers plus K separate worker
-processes: the scale-out deployment (``waypost serve --no-workers`` + ``waypost worker``).
+Every process runs on uvloop, as ``waypost serve`` (uvicorn) and ``waypost worker`` do, the
+in-process floor included. ``--worker-processes K`` (PostgreSQL) runs the API without workers
+plus K separate worker processes: the scale-out deployment (``waypost serve --no-workers`` +
+``waypost worker``).
 
     .venv/bin/python bench/api_throughput.py [-n 200] [-c 8] [-r 3]
         [--database-url postgresql://...] [--worker-processes K]
@@ -45,6 +47,7 @@ from rich.table import Table
 from api.app import create_app
 from graphs.registry import GraphDeps, GraphRegistry, WorkflowSpec
 from runtime.checkpoint import open_async_checkpointer
+from runtime.loop import run as run_loop
 from runtime.settings import DatabaseSettings, Settings, WorkerSettings
 
 
@@ -112,7 +115,7 @@ def work(database_url: str, concurrency: int) -> None:
         async with open_services(bench_settings(database_url, concurrency), bench_registry()):
             await stop.wait()
 
-    asyncio.run(main())
+    run_loop(main())
 
 
 class Server:
@@ -318,7 +321,7 @@ def main() -> None:
     api_url = args.database_url or f"sqlite:///{tmp}/api.db"
     base_url = args.database_url or f"sqlite:///{tmp}/baseline.db"
     with serve(api_url, args.c, args.worker_processes) as server:
-        rounds = asyncio.run(bench(server, base_url, args.n, args.c, args.rounds))
+        rounds = run_loop(bench(server, base_url, args.n, args.c, args.rounds))
     report(args, api_url, *rounds)
 
 

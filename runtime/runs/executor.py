@@ -297,9 +297,9 @@ class RunExecutor:
         queue, db = self.queue, self.queue.db
         now = utcnow()
         stamp = db.ts(now)
-        keys = (run_key(run.run_id), done_key(run.run_id), queue_key)
+        done = [run_key(run.run_id), done_key(run.run_id)]
 
-        def settle(tx: Tx) -> bool:
+        def settle(tx: Tx) -> list[str] | None:
             finished = {
                 "run_id": run.run_id,
                 "status": outcome.status,
@@ -309,13 +309,13 @@ class RunExecutor:
                 **usage.totals(),
             }
             if tx.execute(sql.FINISH_RUN, finished) != 1:
-                return False  # the run was deleted while it ran
+                return None  # the run was deleted while it ran
             queue.insert_events(tx, run.run_id, rest)
+            thread = {"thread_id": run.thread_id, "run_id": run.run_id}
             tx.execute(
                 sql.SETTLE_THREAD,
                 {
-                    "thread_id": run.thread_id,
-                    "run_id": run.run_id,
+                    **thread,
                     "status": thread_status,
                     "values": db.json(values),
                     "interrupts": db.json(thread_interrupts),
@@ -324,11 +324,18 @@ class RunExecutor:
             )
             if outcome.status == "success" and interrupts:
                 self._record_approvals(tx, run, interrupts, stamp)
-            # the queue too: a run of this thread may be waiting for this one to end
+            # Looked for after the thread UPDATE, which waits for a concurrent run creation on
+            # this thread to commit: a run enqueued behind this one is seen here, or its
+            # creation sees this run finished and wakes the queue itself.
+            keys = list(done)
+            if tx.one(sql.WAITING_RUN, thread) is not None:
+                tx.execute(sql.THREAD_BUSY, {**thread, "now": stamp})
+                keys.append(queue_key)
             queue.notify_tx(tx, *keys)
-            return True
+            return keys
 
-        if not await db.tx(settle):
+        keys = await db.tx(settle)
+        if keys is None:
             return
         run.status, run.updated_at = outcome.status, now
         queue.wake(keys)

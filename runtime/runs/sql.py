@@ -33,7 +33,9 @@ __all__ = [
     "READ_EVENTS",
     "RESOLVE_APPROVALS",
     "SETTLE_THREAD",
+    "THREAD_BUSY",
     "THREAD_STATE",
+    "WAITING_RUN",
     "StoredEvent",
     "run_from_row",
     "thread_from_row",
@@ -90,12 +92,17 @@ FLIP_THREAD = Sql(
     "UPDATE threads SET status = 'busy', metadata = :metadata, updated_at = :now "
     "WHERE thread_id = :thread_id AND status = :was"
 )
-# A run that ends leaves its thread busy while another run of it waits, else ``:status``.
 SETTLE_THREAD = Sql(
-    "UPDATE threads SET status = CASE WHEN EXISTS (SELECT 1 FROM runs WHERE "
-    "runs.thread_id = :thread_id AND runs.status = 'pending' AND runs.run_id <> :run_id) "
-    "THEN 'busy' ELSE :status END, \"values\" = :values, interrupts = :interrupts, "
+    'UPDATE threads SET status = :status, "values" = :values, interrupts = :interrupts, '
     "updated_at = :now WHERE thread_id = :thread_id"
+)
+# Another run of the thread waits for the one that just ended: the thread stays busy.
+WAITING_RUN = Sql(
+    "SELECT run_id FROM runs WHERE thread_id = :thread_id AND status = 'pending' "
+    "AND run_id <> :run_id LIMIT 1"
+)
+THREAD_BUSY = Sql(
+    "UPDATE threads SET status = 'busy', updated_at = :now WHERE thread_id = :thread_id"
 )
 
 # -- runs -------------------------------------------------------------------------------------

@@ -272,11 +272,13 @@ class RunStore:
                         "run_id": request.run_id,
                     },
                 )
-            self.queue.notify_tx(tx, queue_key)
+            if not active:  # claimable now; otherwise the settling of the run ahead wakes it
+                self.queue.notify_tx(tx, queue_key)
             return active, kwargs
 
         active, kwargs = await db.tx(create)
-        self.queue.wake([queue_key])
+        if not active:
+            self.queue.wake([queue_key])
         run = Run(
             run_id=request.run_id,
             thread_id=thread_id,

@@ -179,3 +179,48 @@ async def test_hook_wraps_each_execution(parts: dict[str, Any]) -> None:
     assert seen == [("enter", run.run_id), ("exit", run.run_id)]
     done = await queue.get_run(run.run_id)
     assert done is not None and done.status == "success"
+
+
+async def test_a_run_enqueued_behind_another_starts_when_it_ends(parts: dict[str, Any]) -> None:
+    """No polling: the first run's settling wakes the queue for the run waiting on its thread."""
+    queue: RunQueue = parts["queue"]
+    started = asyncio.Event()
+
+    async def node(state: State) -> State:
+        started.set()
+        await asyncio.sleep(0.2)
+        return {"log": ["x"]}
+
+    g = StateGraph(State)
+    g.add_node("node", node)
+    g.add_edge(START, "node")
+    g.add_edge("node", END)
+    graph = g.compile(checkpointer=parts["saver"])
+
+    async def resolve(graph_id: str) -> Any:
+        return graph
+
+    pool = WorkerPool(queue, RunExecutor(queue, resolve), concurrency=2, safety_poll_s=60)
+    await pool.start()
+    try:
+        store = RunStore(queue)
+        await store.create_thread("t", {})
+        request = RunRequest(assistant_id="g", graph_id="g", input={}, multitask_strategy="enqueue")
+        first = await store.create_run("t", request)
+        await asyncio.wait_for(started.wait(), 5)
+        second = await store.create_run(
+            "t", RunRequest(assistant_id="g", graph_id="g", input={}, multitask_strategy="enqueue")
+        )
+        for _ in range(100):
+            done = await queue.get_run(second.run_id)
+            if done is not None and done.status == "success":
+                break
+            await asyncio.sleep(0.05)
+        else:
+            raise AssertionError("the enqueued run was not started by the first one's end")
+        runs = [await queue.get_run(r.run_id) for r in (first, second)]
+        assert [r.status for r in runs if r is not None] == ["success", "success"]
+        thread = await store.get_thread("t")
+        assert thread.status == "idle"
+    finally:
+        await pool.stop()

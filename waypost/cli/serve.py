@@ -9,6 +9,7 @@ from pathlib import Path
 
 from graphs.registry import GraphRegistry, default_registry
 from runtime.db import is_sqlite
+from runtime.loop import run as run_loop
 from runtime.settings import Settings
 from waypost.cli._common import console, ensure_database, err_console, load_settings
 
@@ -75,4 +76,4 @@ def run_worker(concurrency: int | None, config: Path | None) -> None:
             await stop.wait()
         console.print("worker stopped")
 
-    asyncio.run(main())
+    run_loop(main())
