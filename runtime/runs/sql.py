@@ -14,6 +14,7 @@ from runtime.runs.models import Run, Thread
 __all__ = [
     "ACTIVE_RUNS",
     "ADVISORY_LOCK",
+    "ANY_PENDING",
     "CLAIMABLE",
     "CLAIM_PENDING",
     "CLAIM_RUN",
@@ -26,6 +27,7 @@ __all__ = [
     "INSERT_APPROVAL",
     "INSERT_EVENT",
     "INSERT_RUN",
+    "INSERT_RUNNING_RUN",
     "INSERT_THREAD",
     "MAX_SEQ",
     "NOTIFY",
@@ -113,6 +115,16 @@ INSERT_RUN = Sql(
     ":graph_id, :tenant, 'pending', :input, :command, :config, :kwargs, :metadata, "
     ":multitask_strategy, 0, 0, 0, 0, :now, :now)"
 )
+# A run created straight into a free in-process worker slot: no claim round, same lease rules.
+INSERT_RUNNING_RUN = Sql(
+    "INSERT INTO runs (run_id, thread_id, assistant_id, graph_id, tenant, status, input, "
+    "command, config, kwargs, metadata, multitask_strategy, attempt, input_tokens, "
+    "output_tokens, usd, lease_owner, lease_expires_at, heartbeat_at, started_at, created_at, "
+    "updated_at) VALUES (:run_id, :thread_id, :assistant_id, :graph_id, :tenant, 'running', "
+    ":input, :command, :config, :kwargs, :metadata, :multitask_strategy, 1, 0, 0, 0, :owner, "
+    ":lease, :now, :now, :now, :now)"
+)
+ANY_PENDING = Sql("SELECT run_id FROM runs WHERE status = 'pending' LIMIT 1")
 GET_RUN = Sql("SELECT * FROM runs WHERE run_id = :run_id")
 ACTIVE_RUNS = Sql(
     "SELECT run_id FROM runs WHERE thread_id = :thread_id AND status IN ('pending', 'running') "

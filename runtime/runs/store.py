@@ -7,9 +7,10 @@ racing an approval decision) cannot both take an idle or interrupted thread.
 
 from __future__ import annotations
 
+import datetime as dt
 import uuid
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, Protocol
 
 from sqlalchemy import delete, func, select
 
@@ -21,7 +22,7 @@ from runtime.runs.models import Approval, Run, Thread
 from runtime.runs.queue import RunQueue, queue_key
 from runtime.runs.sql import thread_from_row
 
-__all__ = ["RunRequest", "RunStore", "approval_resolution"]
+__all__ = ["DirectStart", "RunRequest", "RunStore", "approval_resolution"]
 
 ACTIVE = ("pending", "running")
 _NO_RESUME: Any = object()
@@ -70,6 +71,25 @@ def approval_resolution(resume: Any) -> tuple[str, dict[str, Any]]:
     return _DECISION_STATUS.get(str(verdict), "approved"), {"resume": resume}
 
 
+class DirectStart(Protocol):
+    """In-process worker slots that can take a run the moment it is created (``WorkerPool``)."""
+
+    owner: str
+
+    @property
+    def lease_s(self) -> float:
+        """Seconds a lease lasts before the reaper may re-queue the run."""
+
+    def reserve(self) -> bool:
+        """Take a free slot if there is one, without waiting."""
+
+    def release(self) -> None:
+        """Give back a reserved slot that was not used."""
+
+    def run_reserved(self, run: Run) -> None:
+        """Execute ``run`` in the reserved slot."""
+
+
 class _Raced(Exception):
     """The thread changed between our read and our conditional update: try again."""
 
@@ -79,6 +99,8 @@ class RunStore:
         self.queue = queue
         self.sessions = queue.sessions
         self.db = queue.db
+        # set by the process's worker pool: runs that can start at once skip the claim round
+        self.direct: DirectStart | None = None
 
     # -- threads --------------------------------------------------------------------------------
     async def create_thread(
@@ -186,10 +208,22 @@ class RunStore:
     ) -> Run:
         """Insert a pending run on ``thread_id`` following its multitask strategy."""
         for _ in range(20):
+            slot = self.direct if self.direct is not None and self.direct.reserve() else None
             try:
-                run, to_cancel = await self._try_create(thread_id, request, if_not_exists)
+                run, to_cancel = await self._try_create(thread_id, request, if_not_exists, slot)
             except _Raced:
+                if slot is not None:
+                    slot.release()
                 continue
+            except BaseException:
+                if slot is not None:
+                    slot.release()
+                raise
+            if slot is not None:
+                if run.status == "running":
+                    slot.run_reserved(run)
+                else:
+                    slot.release()
             if to_cancel:
                 action = "rollback" if request.multitask_strategy == "rollback" else "interrupt"
                 await self.queue.request_cancel(to_cancel, action)
@@ -197,14 +231,20 @@ class RunStore:
         raise Conflict(f"thread {thread_id} is changing too fast to accept a run; retry")
 
     async def _try_create(
-        self, thread_id: str, request: RunRequest, if_not_exists: str
+        self, thread_id: str, request: RunRequest, if_not_exists: str, slot: DirectStart | None
     ) -> tuple[Run, list[str]]:
-        """One transaction: read the thread, flip it to busy if unchanged, insert the run."""
+        """One transaction: read the thread, flip it to busy if unchanged, insert the run.
+
+        With a reserved in-process ``slot``, a run that could be claimed at once (its thread has
+        no other active run and no run anywhere waits before it) is inserted already running
+        under the slot's lease, and no claimer is woken.
+        """
         db = self.db
         now = utcnow()
         stamp = db.ts(now)
+        lease_until = now + dt.timedelta(seconds=slot.lease_s) if slot is not None else None
 
-        def create(tx: Tx) -> tuple[list[str], dict[str, Any]]:
+        def create(tx: Tx) -> tuple[list[str], dict[str, Any], bool]:
             found = tx.one(sql.THREAD_STATE, {"thread_id": thread_id})
             if found is None:
                 if if_not_exists != "create":
@@ -240,9 +280,12 @@ class RunStore:
             flip = {"thread_id": thread_id, "was": was, "metadata": db.json(meta), "now": stamp}
             if tx.execute(sql.FLIP_THREAD, flip) != 1:
                 raise _Raced
+            direct = slot is not None and not active and tx.one(sql.ANY_PENDING) is None
             tx.execute(
-                sql.INSERT_RUN,
+                sql.INSERT_RUNNING_RUN if direct else sql.INSERT_RUN,
                 {
+                    "owner": slot.owner if slot is not None else None,
+                    "lease": db.ts(lease_until),
                     "run_id": request.run_id,
                     "thread_id": thread_id,
                     "assistant_id": request.assistant_id,
@@ -272,12 +315,12 @@ class RunStore:
                         "run_id": request.run_id,
                     },
                 )
-            if not active:  # claimable now; otherwise the settling of the run ahead wakes it
+            if not (active or direct):  # claimable now (else the run ahead's end wakes it)
                 self.queue.notify_tx(tx, queue_key)
-            return active, kwargs
+            return active, kwargs, direct
 
-        active, kwargs = await db.tx(create)
-        if not active:
+        active, kwargs, direct = await db.tx(create)
+        if not (active or direct):
             self.queue.wake([queue_key])
         run = Run(
             run_id=request.run_id,
@@ -285,14 +328,18 @@ class RunStore:
             assistant_id=request.assistant_id,
             graph_id=request.graph_id,
             tenant=request.tenant,
-            status="pending",
+            status="running" if direct else "pending",
             input=request.input,
             command=request.command,
             config=request.config,
             kwargs=kwargs,
             meta=request.metadata,
             multitask_strategy=request.multitask_strategy,
-            attempt=0,
+            attempt=1 if direct else 0,
+            lease_owner=slot.owner if direct and slot is not None else None,
+            lease_expires_at=lease_until if direct else None,
+            started_at=now if direct else None,
+            heartbeat_at=now if direct else None,
             created_at=now,
             updated_at=now,
         )

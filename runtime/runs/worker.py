@@ -43,6 +43,43 @@ class WorkerPool:
         self._tasks: list[asyncio.Task[None]] = []
         self._running: set[asyncio.Task[None]] = set()
         self._stopping = False
+        self._free = concurrency  # execution slots not taken by a run
+        self._slot_freed = asyncio.Event()
+
+    # -- slots ----------------------------------------------------------------------------------
+    async def _acquire(self) -> None:
+        while self._free == 0:
+            self._slot_freed.clear()
+            await self._slot_freed.wait()
+        self._free -= 1
+
+    def _release(self) -> None:
+        self._free += 1
+        self._slot_freed.set()
+
+    # -- direct start (``runtime.runs.store.DirectStart``) ----------------------------------------
+    @property
+    def lease_s(self) -> float:
+        return self.queue.settings.lease_s
+
+    def reserve(self) -> bool:
+        """Take a free slot without waiting (False when all are busy or the pool is not running)."""
+        if self._stopping or not self._tasks or self._free == 0:
+            return False
+        self._free -= 1
+        return True
+
+    def release(self) -> None:
+        self._release()
+
+    def run_reserved(self, run: Run) -> None:
+        """Execute a run that was created already claimed by this pool, in its reserved slot."""
+        self._spawn(run)
+
+    def _spawn(self, run: Run) -> None:
+        task = asyncio.create_task(self._execute(run), name=f"run-{run.run_id}")
+        self._running.add(task)
+        task.add_done_callback(self._running.discard)
 
     async def start(self) -> None:
         await self.queue.reap()  # runs orphaned by a crash before we started
@@ -62,34 +99,26 @@ class WorkerPool:
         self._tasks = []
         await self.executor.drain()
 
-    async def _next_run(self) -> Run:
-        while True:
+    async def _dispatch(self) -> None:
+        """Claim while a slot is free; wait for a wake-up (holding no slot) when nothing is."""
+        while not self._stopping:
+            await self._acquire()
             ticket = self.queue.signals.ticket(queue_key)
             try:
                 run = await self.queue.claim(self.owner)
             except asyncio.CancelledError:
+                self._release()
                 raise
             except Exception:
                 log.exception("claim failed")
                 run = None
             if run is not None:
-                return run
+                self._spawn(run)
+                continue
+            self._release()  # idle: the slot stays free for a run started directly
             await ticket.wait(self.safety_poll_s)
 
-    async def _dispatch(self) -> None:
-        slots = asyncio.Semaphore(self.concurrency)
-        while not self._stopping:
-            await slots.acquire()
-            try:
-                run = await self._next_run()
-            except BaseException:
-                slots.release()
-                raise
-            task = asyncio.create_task(self._execute(run, slots), name=f"run-{run.run_id}")
-            self._running.add(task)
-            task.add_done_callback(self._running.discard)
-
-    async def _execute(self, run: Run, slots: asyncio.Semaphore) -> None:
+    async def _execute(self, run: Run) -> None:
         try:
             await self.executor.execute(run, self.owner)
         except asyncio.CancelledError:
@@ -97,7 +126,7 @@ class WorkerPool:
         except Exception:  # the executor settles runs itself; this is a bug guard
             log.exception("executor crashed on run %s", run.run_id)
         finally:
-            slots.release()
+            self._release()
 
     async def _reaper(self) -> None:
         interval = max(self.queue.settings.lease_s / 2, 0.5)

@@ -224,3 +224,51 @@ async def test_a_run_enqueued_behind_another_starts_when_it_ends(parts: dict[str
         assert thread.status == "idle"
     finally:
         await pool.stop()
+
+
+async def test_runs_start_in_a_free_local_slot_without_a_claim(parts: dict[str, Any]) -> None:
+    """Direct start: a run that could be claimed at once is created running under the pool's
+    lease; with no free slot, or older runs waiting, it queues as usual (FIFO)."""
+    queue: RunQueue = parts["queue"]
+    release = asyncio.Event()
+
+    async def node(state: State) -> State:
+        await release.wait()
+        return {"log": ["x"]}
+
+    g = StateGraph(State)
+    g.add_node("node", node)
+    g.add_edge(START, "node")
+    g.add_edge("node", END)
+    graph = g.compile(checkpointer=parts["saver"])
+
+    async def resolve(graph_id: str) -> Any:
+        return graph
+
+    pool = WorkerPool(queue, RunExecutor(queue, resolve), concurrency=1, safety_poll_s=60)
+    await pool.start()
+    store = RunStore(queue)
+    store.direct = pool
+    try:
+        await asyncio.sleep(0.2)  # the dispatcher's first look at the queue holds the slot
+        runs = []
+        for name in ("a", "b", "c"):
+            await store.create_thread(name, {})
+            request = RunRequest(assistant_id="g", graph_id="g", input={"log": []})
+            runs.append(await store.create_run(name, request))
+        first, second, third = runs
+        assert (first.status, first.attempt, first.lease_owner) == ("running", 1, pool.owner)
+        assert second.status == third.status == "pending"  # the only slot is busy
+        release.set()
+        for run in runs:
+            for _ in range(100):
+                done = await queue.get_run(run.run_id)
+                if done is not None and done.status == "success":
+                    break
+                await asyncio.sleep(0.05)
+            else:
+                raise AssertionError(f"run {run.run_id} did not finish")
+        stored = await queue.get_run(first.run_id)
+        assert stored is not None and stored.attempt == 1 and stored.lease_owner is None
+    finally:
+        await pool.stop()
