@@ -6,7 +6,8 @@ events, checkpoints, thread and run bookkeeping). The baseline calls ``graph.ain
 graph with the same kind of official checkpointer on the same kind of database. Both run N calls
 at concurrency C, each on a fresh thread. Prints runs/s (a thread and a run per cycle), the
 p50/p95 latency of ``runs.wait`` itself and of the whole cycle, the API/in-process ratios and the
-server side's CPU per run, then the interrupt + resume round trip rate: ``runs.wait`` to an
+server side's CPU per run; the same for a run on a new thread in one request
+(``runs.wait(..., if_not_exists="create")``); then the interrupt + resume round trip rate: ``runs.wait`` to an
 ``interrupt()`` and ``runs.wait`` with ``command={"resume": ...}`` to the end, fresh thread each.
 
 Every process runs on uvloop, as ``waypost serve`` (uvicorn) and ``waypost worker`` do, the
@@ -212,7 +213,7 @@ Rounds = list[dict[str, float]]
 
 async def bench(
     server: Server, baseline_url: str, n: int, c: int, rounds: int
-) -> tuple[Rounds, Rounds, Rounds]:
+) -> tuple[Rounds, Rounds, Rounds, Rounds]:
     """Alternate API and in-process rounds so load from elsewhere hits both alike."""
     client = get_client(url=server.url, api_key=None)
     settings = Settings(env="test", _env_file=None)
@@ -223,6 +224,12 @@ async def bench(
         await client.runs.wait(tid, "three_nodes", input={"steps": []})
         return time.perf_counter() - t0
 
+    async def one_request_call() -> float:
+        t0 = time.perf_counter()  # a new thread created by the run itself: one request per run
+        tid = str(uuid.uuid4())
+        await client.runs.wait(tid, "three_nodes", input={"steps": []}, if_not_exists="create")
+        return time.perf_counter() - t0
+
     async def resume_call() -> None:
         tid = (await client.threads.create())["thread_id"]
         paused = await client.runs.wait(tid, "gate", input={"steps": []})
@@ -231,6 +238,7 @@ async def bench(
         assert isinstance(done, dict) and done["steps"] == ["a", "gate:yes", "c"], done
 
     api: Rounds = []
+    single: Rounds = []
     local: Rounds = []
     resume: Rounds = []
     try:
@@ -244,13 +252,15 @@ async def bench(
             await measure(min(n, 10), c, api_call, server.cpu_s)  # warm up: compile, pools
             await measure(min(n, 10), c, local_call, time.process_time)
             await measure(min(n, 10), c, resume_call, server.cpu_s)
+            await measure(min(n, 10), c, one_request_call, server.cpu_s)
             for _ in range(rounds):
                 api.append(await measure(n, c, api_call, server.cpu_s))
+                single.append(await measure(n, c, one_request_call, server.cpu_s))
                 local.append(await measure(n, c, local_call, time.process_time))
                 resume.append(await measure(max(n // 2, 10), c, resume_call, server.cpu_s))
     finally:
         await client.http.client.aclose()
-    return api, local, resume
+    return api, single, local, resume
 
 
 def _median(results: Rounds) -> dict[str, float]:
@@ -258,22 +268,32 @@ def _median(results: Rounds) -> dict[str, float]:
 
 
 def report(
-    args: argparse.Namespace, url: str, api_r: Rounds, local_r: Rounds, res_r: Rounds
+    args: argparse.Namespace,
+    url: str,
+    api_r: Rounds,
+    single_r: Rounds,
+    local_r: Rounds,
+    res_r: Rounds,
 ) -> None:
-    api, local, resume = _median(api_r), _median(local_r), _median(res_r)
+    api, single, local = _median(api_r), _median(single_r), _median(local_r)
+    resume = _median(res_r)
     layout = f", API + {args.worker_processes} worker processes" if args.worker_processes else ""
     title = f"{args.n} runs x {args.rounds} rounds (median), concurrency {args.c}"
     table = Table(title=f"{title}, {url.split(':')[0]}{layout}")
     for col in ("path", "runs/s", "p50 ms", "p95 ms", "cycle p50 ms", "CPU ms/run"):
         table.add_column(col, justify="right")
-    table.add_row(
-        "API: threads.create + runs.wait",
-        f"{api['runs_s']:.1f}",
-        f"{api['p50_ms']:.1f}",
-        f"{api['p95_ms']:.1f}",
-        f"{api['cycle_p50_ms']:.1f}",
-        f"{api['cpu_ms']:.1f}",
-    )
+    for name, r in (
+        ("API: threads.create + runs.wait", api),
+        ("API: runs.wait(if_not_exists=create)", single),
+    ):
+        table.add_row(
+            name,
+            f"{r['runs_s']:.1f}",
+            f"{r['p50_ms']:.1f}",
+            f"{r['p95_ms']:.1f}",
+            f"{r['cycle_p50_ms']:.1f}",
+            f"{r['cpu_ms']:.1f}",
+        )
     table.add_row(
         "in-process ainvoke (floor)",
         f"{local['runs_s']:.1f}",
