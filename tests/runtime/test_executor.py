@@ -181,6 +181,32 @@ async def test_hook_wraps_each_execution(parts: dict[str, Any]) -> None:
     assert done is not None and done.status == "success"
 
 
+def _one_node(saver: Any, node: Any) -> Any:
+    g = StateGraph(State)
+    g.add_node("node", node)
+    g.add_edge(START, "node")
+    g.add_edge("node", END)
+    return g.compile(checkpointer=saver)
+
+
+def _pool(queue: RunQueue, graph: Any, concurrency: int) -> WorkerPool:
+    """A pool whose safety poll never fires during a test: only wake-ups start runs."""
+
+    async def resolve(graph_id: str) -> Any:
+        return graph
+
+    return WorkerPool(queue, RunExecutor(queue, resolve), concurrency=concurrency, safety_poll_s=60)
+
+
+async def _succeeded(queue: RunQueue, run_id: str, within_s: float = 5.0) -> None:
+    for _ in range(int(within_s / 0.05)):
+        done = await queue.get_run(run_id)
+        if done is not None and done.status == "success":
+            return
+        await asyncio.sleep(0.05)
+    raise AssertionError(f"run {run_id} did not succeed within {within_s} s")
+
+
 async def test_a_run_enqueued_behind_another_starts_when_it_ends(parts: dict[str, Any]) -> None:
     """No polling: the first run's settling wakes the queue for the run waiting on its thread."""
     queue: RunQueue = parts["queue"]
@@ -191,16 +217,7 @@ async def test_a_run_enqueued_behind_another_starts_when_it_ends(parts: dict[str
         await asyncio.sleep(0.2)
         return {"log": ["x"]}
 
-    g = StateGraph(State)
-    g.add_node("node", node)
-    g.add_edge(START, "node")
-    g.add_edge("node", END)
-    graph = g.compile(checkpointer=parts["saver"])
-
-    async def resolve(graph_id: str) -> Any:
-        return graph
-
-    pool = WorkerPool(queue, RunExecutor(queue, resolve), concurrency=2, safety_poll_s=60)
+    pool = _pool(queue, _one_node(parts["saver"], node), concurrency=2)
     await pool.start()
     try:
         store = RunStore(queue)
@@ -211,13 +228,7 @@ async def test_a_run_enqueued_behind_another_starts_when_it_ends(parts: dict[str
         second = await store.create_run(
             "t", RunRequest(assistant_id="g", graph_id="g", input={}, multitask_strategy="enqueue")
         )
-        for _ in range(100):
-            done = await queue.get_run(second.run_id)
-            if done is not None and done.status == "success":
-                break
-            await asyncio.sleep(0.05)
-        else:
-            raise AssertionError("the enqueued run was not started by the first one's end")
+        await _succeeded(queue, second.run_id)  # started by the first one's end, not a poll
         runs = [await queue.get_run(r.run_id) for r in (first, second)]
         assert [r.status for r in runs if r is not None] == ["success", "success"]
         thread = await store.get_thread("t")
@@ -236,16 +247,7 @@ async def test_runs_start_in_a_free_local_slot_without_a_claim(parts: dict[str, 
         await release.wait()
         return {"log": ["x"]}
 
-    g = StateGraph(State)
-    g.add_node("node", node)
-    g.add_edge(START, "node")
-    g.add_edge("node", END)
-    graph = g.compile(checkpointer=parts["saver"])
-
-    async def resolve(graph_id: str) -> Any:
-        return graph
-
-    pool = WorkerPool(queue, RunExecutor(queue, resolve), concurrency=1, safety_poll_s=60)
+    pool = _pool(queue, _one_node(parts["saver"], node), concurrency=1)
     await pool.start()
     store = RunStore(queue)
     store.direct = pool
@@ -261,13 +263,7 @@ async def test_runs_start_in_a_free_local_slot_without_a_claim(parts: dict[str, 
         assert second.status == third.status == "pending"  # the only slot is busy
         release.set()
         for run in runs:
-            for _ in range(100):
-                done = await queue.get_run(run.run_id)
-                if done is not None and done.status == "success":
-                    break
-                await asyncio.sleep(0.05)
-            else:
-                raise AssertionError(f"run {run.run_id} did not finish")
+            await _succeeded(queue, run.run_id)
         stored = await queue.get_run(first.run_id)
         assert stored is not None and stored.attempt == 1 and stored.lease_owner is None
     finally:
