@@ -15,7 +15,7 @@ from fastapi import FastAPI
 
 from api.errors import install_error_handlers
 from api.middleware import BodySizeLimit
-from api.routes import approvals, assistants, runs, system, threads, workflows
+from api.routes import approvals, assistants, runs, system, threads, unsupported, workflows
 from api.services import open_services
 from graphs.registry import GraphRegistry, default_registry
 from runtime.metrics import metrics_app
@@ -61,6 +61,7 @@ def create_app(
     for module in (system, assistants, threads, runs, approvals, workflows):
         app.include_router(module.router)
     app.include_router(workflows.workflow_router(registry))
+    app.include_router(unsupported.router)  # last: a served route always wins
 
     async def refresh_gauges() -> None:
         services = getattr(app.state, "services", None)

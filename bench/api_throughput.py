@@ -7,8 +7,9 @@ graph with the same kind of official checkpointer on the same kind of database. 
 at concurrency C, each on a fresh thread. Prints runs/s (a thread and a run per cycle), the
 p50/p95 latency of ``runs.wait`` itself and of the whole cycle, the API/in-process ratios and the
 server side's CPU per run; the same for a run on a new thread in one request
-(``runs.wait(..., if_not_exists="create")``); then the interrupt + resume round trip rate: ``runs.wait`` to an
-``interrupt()`` and ``runs.wait`` with ``command={"resume": ...}`` to the end, fresh thread each.
+(``runs.wait(..., if_not_exists="create")``); then the interrupt + resume round trip rate:
+``runs.wait`` to an ``interrupt()`` and ``runs.wait`` with ``command={"resume": ...}`` to the
+end, fresh thread each.
 
 Every process runs on uvloop, as ``waypost serve`` (uvicorn) and ``waypost worker`` do, the
 in-process floor included. ``--worker-processes K`` (PostgreSQL) runs the API without workers

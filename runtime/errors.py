@@ -23,7 +23,8 @@ Domain code raises these, never ``HTTPException``.
     │       ├── ToolNotFound          tool_not_found   404  (a referenced record does not exist)
     │       ├── InvalidState          invalid_state    409  (e.g. order is not pending)
     │       └── InsufficientBalance   insufficient_balance 402
-    └── DatabaseError                 database_error   503
+    ├── DatabaseError                 database_error   503
+    └── NotSupported                  not_supported    501  (a known API feature not served here)
 
 Control-flow signals are not errors and have their own base, as LangGraph's ``GraphBubbleUp``:
 
@@ -47,6 +48,7 @@ __all__ = [
     "ModelError",
     "ModelTimeout",
     "NotFound",
+    "NotSupported",
     "ProviderError",
     "QuotaExceeded",
     "RateLimited",
@@ -197,6 +199,13 @@ class InsufficientBalance(TerminalToolError):
 class DatabaseError(WaypostError):
     code = "database_error"
     http_status = 503
+
+
+class NotSupported(WaypostError):
+    """A request Waypost understands but does not serve (e.g. a LangGraph API feature)."""
+
+    code = "not_supported"
+    http_status = 501
 
 
 class WaypostSignal(Exception):

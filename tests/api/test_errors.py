@@ -60,3 +60,31 @@ async def test_health_endpoints(http: httpx.AsyncClient) -> None:
     assert (await http.get("/ok")).json() == {"ok": True}
     assert (await http.get("/ready")).json()["ready"] is True
     assert "three_step" in (await http.get("/info")).json()["workflows"]
+
+
+@SQLITE_ONLY
+@pytest.mark.parametrize(
+    ("method", "path", "operation"),
+    [
+        ("POST", "/runs/crons", "crons.create"),
+        ("DELETE", "/runs/crons/c1", "crons.delete"),
+        ("PUT", "/store/items", "store.put_item"),
+        ("POST", "/assistants", "assistants.create"),
+        ("DELETE", "/assistants/three_step", "assistants.delete"),
+        ("GET", "/threads/t1/stream", "threads.join_stream"),
+    ],
+)
+async def test_known_but_unserved_endpoints_say_so(
+    http: httpx.AsyncClient, method: str, path: str, operation: str
+) -> None:
+    response = await http.request(method, path, json={})
+    assert response.status_code == 501
+    error = response.json()["error"]
+    assert error["code"] == "not_supported"
+    assert error["details"] == {"operation": operation}
+
+
+@SQLITE_ONLY
+async def test_served_routes_beside_unserved_ones_still_answer(http: httpx.AsyncClient) -> None:
+    assert (await http.get("/assistants/three_step")).status_code == 200
+    assert (await http.get("/runs/no-such-run")).json()["error"]["code"] == "not_found"
