@@ -33,6 +33,7 @@ from runtime.runs import (
     WorkerPool,
 )
 from runtime.runs.approvals import ApprovalService
+from runtime.runs.signals import QUEUE_CHANNEL, RUNS_CHANNEL
 from runtime.runs.usage import Pricer
 from runtime.settings import Settings
 
@@ -121,8 +122,13 @@ async def open_services(
     *,
     workers: bool = True,
     concurrency: int | None = None,
+    api: bool = True,
 ) -> AsyncIterator[Services]:
-    """Start everything a server (or a standalone worker) needs; stop it all on exit."""
+    """Start everything a server (or a standalone worker) needs; stop it all on exit.
+
+    ``api=False`` (``waypost worker``): nothing in the process waits for runs to finish or
+    streams their events, so it does not listen for those notifications.
+    """
     if settings.database.auto_migrate:
         await asyncio.to_thread(migrate_if_needed, settings)
     async with contextlib.AsyncExitStack() as stack:
@@ -138,7 +144,8 @@ async def open_services(
         stack.push_async_callback(queue.close)
         if queue.is_postgres:
             conninfo = sync_url(settings.database.url).replace("postgresql+psycopg", "postgresql")
-            listener = PgListener(conninfo, signals)
+            channels = ((QUEUE_CHANNEL,) if workers else ()) + ((RUNS_CHANNEL,) if api else ())
+            listener = PgListener(conninfo, signals, channels or (QUEUE_CHANNEL,))
             await listener.start()
             stack.push_async_callback(listener.stop)
         deps = GraphDeps(

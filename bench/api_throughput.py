@@ -114,7 +114,8 @@ def work(database_url: str, concurrency: int) -> None:
     async def main() -> None:
         stop = asyncio.Event()
         asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, stop.set)
-        async with open_services(bench_settings(database_url, concurrency), bench_registry()):
+        settings = bench_settings(database_url, concurrency)
+        async with open_services(settings, bench_registry(), api=False):
             await stop.wait()
 
     run_loop(main())

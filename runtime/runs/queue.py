@@ -25,7 +25,7 @@ from runtime.models import utcnow
 from runtime.rawsql import RawDB, Tx
 from runtime.runs import sql
 from runtime.runs.models import Run, Thread
-from runtime.runs.signals import NOTIFY_CHANNEL, Signals, notify_payloads
+from runtime.runs.signals import Signals, notify_payloads
 from runtime.runs.sql import StoredEvent, run_from_row
 from runtime.settings import WorkerSettings
 
@@ -82,17 +82,17 @@ class RunQueue:
         """Queue cross-process notifications inside ``session``'s transaction (PostgreSQL)."""
         keys = list(keys)
         if self.is_postgres:
-            for payload in notify_payloads(keys):
+            for channel, payload in notify_payloads(keys):
                 await session.execute(
-                    text("SELECT pg_notify(:ch, :keys)"), {"ch": NOTIFY_CHANNEL, "keys": payload}
+                    text("SELECT pg_notify(:ch, :keys)"), {"ch": channel, "keys": payload}
                 )
         return keys
 
     def notify_tx(self, tx: Tx, *keys: str) -> None:
         """The same, inside a raw transaction (the caller wakes in-process after it commits)."""
         if self.is_postgres and keys:
-            for payload in notify_payloads(list(keys)):
-                tx.execute(sql.NOTIFY, {"channel": NOTIFY_CHANNEL, "keys": payload})
+            for channel, payload in notify_payloads(list(keys)):
+                tx.execute(sql.NOTIFY, {"channel": channel, "keys": payload})
 
     def wake(self, keys: Iterable[str]) -> None:
         """Wake in-process waiters; call after the commit that changed what they wait for."""

@@ -12,7 +12,7 @@ from runtime.db import make_async_engine, make_engine, sync_url
 from runtime.migrate import upgrade
 from runtime.runs import PgListener, RunQueue, RunRequest, RunStore, Signals
 from runtime.runs.queue import queue_key
-from runtime.runs.signals import notify_payloads
+from runtime.runs.signals import QUEUE_CHANNEL, RUNS_CHANNEL, notify_payloads
 from runtime.settings import DatabaseSettings, WorkerSettings
 
 
@@ -166,6 +166,11 @@ def test_notify_payloads_pack_keys_under_the_postgres_limit() -> None:
     keys = [f"run:{i:036d}" for i in range(1000)]
     payloads = notify_payloads(keys)
     assert len(payloads) > 1
-    assert all(len(p) < 8000 for p in payloads)
-    assert [k for p in payloads for k in p.split()] == keys
+    assert all(len(p) < 8000 and channel == RUNS_CHANNEL for channel, p in payloads)
+    assert [k for _, p in payloads for k in p.split()] == keys
     assert notify_payloads([]) == []
+
+
+def test_workers_and_waiters_hear_on_separate_channels() -> None:
+    payloads = dict(notify_payloads(["run:1", "done:1", "queue", "cancel:2"]))
+    assert payloads == {QUEUE_CHANNEL: "queue cancel:2", RUNS_CHANNEL: "run:1 done:1"}

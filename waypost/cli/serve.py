@@ -67,7 +67,9 @@ def run_worker(concurrency: int | None, config: Path | None) -> None:
         for sig in (signal.SIGINT, signal.SIGTERM):
             with contextlib.suppress(NotImplementedError):
                 loop.add_signal_handler(sig, stop.set)
-        async with open_services(settings, registry, concurrency=concurrency) as services:
+        async with open_services(
+            settings, registry, concurrency=concurrency, api=False
+        ) as services:
             assert services.workers is not None
             console.print(
                 f"worker {services.workers.owner}: {services.workers.concurrency} slots, "
