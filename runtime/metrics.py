@@ -98,7 +98,7 @@ class WaypostMetrics:
         self.queue_depth = Gauge("waypost_queue_depth", "Runs waiting in the queue.", registry=r)
         self.claim_latency = Histogram(
             "waypost_queue_claim_latency_seconds",
-            "Time from enqueue to a worker's claim.",
+            "Time from enqueue to a worker's claim (0 for a run started directly in a free slot).",
             buckets=_LATENCY_BUCKETS,
             registry=r,
         )

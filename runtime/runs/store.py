@@ -15,6 +15,7 @@ from typing import Any, Protocol
 from sqlalchemy import delete, func, select
 
 from runtime.errors import Conflict, NotFound
+from runtime.metrics import default_metrics
 from runtime.models import utcnow
 from runtime.rawsql import Tx
 from runtime.runs import sql
@@ -221,6 +222,7 @@ class RunStore:
                 raise
             if slot is not None:
                 if run.status == "running":
+                    default_metrics().observe_claim_latency(0.0)
                     slot.run_reserved(run)
                 else:
                     slot.release()
