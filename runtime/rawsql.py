@@ -37,7 +37,7 @@ from runtime.db import is_sqlite, sync_url
 from runtime.errors import ConfigError, DatabaseError
 from runtime.settings import DatabaseSettings
 
-__all__ = ["RawDB", "Sql", "Tx"]
+__all__ = ["INTEGRITY_ERRORS", "RawDB", "Sql", "Tx"]
 
 T = TypeVar("T")
 Row = dict[str, Any]
@@ -48,6 +48,8 @@ STATEMENT_TIMEOUT_MS = 30_000
 
 # a lost connection or a lock held past the busy timeout
 _DB_ERRORS: tuple[type[Exception], ...] = (sqlite3.OperationalError, psycopg.OperationalError)
+# a constraint refused the write (both drivers): callers decide whether that is a lost race
+INTEGRITY_ERRORS: tuple[type[Exception], ...] = (sqlite3.IntegrityError, psycopg.IntegrityError)
 
 
 class Sql:

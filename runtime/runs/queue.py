@@ -1,10 +1,12 @@
 """The durable run queue: enqueue wake-ups, claim with a lease, heartbeat, reap, cancel, events.
 
-Claiming: on PostgreSQL ``SELECT ... FOR UPDATE SKIP LOCKED`` lets any number of worker processes
-claim concurrently; on SQLite one process owns the queue and claims under an ``asyncio.Lock``
-(the conditional ``UPDATE ... WHERE status='pending'`` keeps it correct even without the lock).
-A run is claimable only while no other run of its thread is ``running``: runs of one thread
-execute one at a time, in creation order.
+Claiming is one ``UPDATE ... WHERE run_id = (oldest claimable) RETURNING *`` statement. On
+PostgreSQL its subquery takes ``FOR UPDATE SKIP LOCKED`` so any number of worker processes claim
+concurrently; on SQLite one process owns the queue and claims under an ``asyncio.Lock``. A run is
+claimable only while no other run of its thread is ``running``: runs of one thread execute one at
+a time, in creation order. A unique index on running runs per thread (migration 0006) makes that
+a database invariant: two processes that pick runs of one thread at once collide on it, and the
+loser simply claims again.
 
 Nothing here sleeps in a loop: claimers and waiters block on ``Signals`` tickets woken right after
 the commit that concerns them (and, on PostgreSQL, by ``pg_notify`` from other processes).
@@ -22,7 +24,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from runtime.metrics import default_metrics
 from runtime.models import utcnow
-from runtime.rawsql import RawDB, Tx
+from runtime.rawsql import INTEGRITY_ERRORS, RawDB, Tx
 from runtime.runs import sql
 from runtime.runs.models import Run, Thread
 from runtime.runs.signals import Signals, notify_payloads
@@ -116,41 +118,26 @@ class RunQueue:
                 if run is not _RETRY:
                     return run
             return None
-        async with self._claim_lock:
+        async with self._claim_lock:  # SQLite: this process owns the queue
             run = await self._claim_once(owner)
             return None if run is _RETRY else run
 
     async def _claim_once(self, owner: str) -> Run | None:
+        """One autocommit statement: claims a run, or finds nothing, in one round trip."""
         db = self.db
-
-        def claim(tx: Tx) -> Any:
-            found = tx.one(sql.CLAIM_PENDING)
-            if found is None:
-                return None
-            if self.is_postgres and not tx.scalar(sql.ADVISORY_LOCK, found):
-                return _RETRY  # another process is claiming a run of this thread right now
-            now = utcnow()
-            params = {
-                **found,
-                "owner": owner,
-                "lease": db.ts(now + dt.timedelta(seconds=self.settings.lease_s)),
-                "now": db.ts(now),
-            }
-            row = tx.one(sql.CLAIM_RUN, params)
-            return _RETRY if row is None else row
-
-        if self.is_postgres:
-            # one autocommit round trip when there is nothing to claim (the common wake-up
-            # after a run ends), the locking transaction only when there is
-            if await db.tx(lambda tx: tx.one(sql.CLAIMABLE), write=False) is None:
-                return None
-            row = await db.tx(claim)
-        else:
-            # two autocommit statements under the process's claim lock; the UPDATE re-checks
-            # its conditions, so it is atomic on its own
-            row = await db.tx(claim, write=False)
-        if row is None or row is _RETRY:
-            return cast(Run | None, row)
+        now = utcnow()
+        params = {
+            "owner": owner,
+            "lease": db.ts(now + dt.timedelta(seconds=self.settings.lease_s)),
+            "now": db.ts(now),
+        }
+        try:
+            row = await db.tx(lambda tx: tx.one(sql.CLAIM, params), write=False)
+        except INTEGRITY_ERRORS:  # another process started a run of that thread first
+            retry: Run | None = _RETRY
+            return retry
+        if row is None:
+            return None
         run = run_from_row(db, row)
         default_metrics().observe_claim_latency(
             max((utcnow() - _aware(run.created_at)).total_seconds(), 0.0)

@@ -13,11 +13,8 @@ from runtime.runs.models import Run, Thread
 
 __all__ = [
     "ACTIVE_RUNS",
-    "ADVISORY_LOCK",
     "ANY_PENDING",
-    "CLAIMABLE",
-    "CLAIM_PENDING",
-    "CLAIM_RUN",
+    "CLAIM",
     "COUNT_PENDING",
     "FINISH_RUN",
     "FLIP_THREAD",
@@ -131,23 +128,22 @@ ACTIVE_RUNS = Sql(
     "ORDER BY created_at"
 )
 COUNT_PENDING = Sql("SELECT count(*) AS n FROM runs WHERE status = 'pending'")
-_CLAIMABLE = (
-    "SELECT r.run_id, r.thread_id FROM runs r WHERE r.status = 'pending' AND NOT EXISTS "
+_NEXT_CLAIMABLE = (
+    "SELECT r.run_id FROM runs r WHERE r.status = 'pending' AND NOT EXISTS "
     "(SELECT 1 FROM runs o WHERE o.thread_id = r.thread_id AND o.status = 'running') "
     "ORDER BY r.created_at, r.run_id LIMIT 1"
 )
-CLAIMABLE = Sql(_CLAIMABLE)
-# PostgreSQL: any number of claimers skip each other's candidate rows.
-CLAIM_PENDING = Sql(_CLAIMABLE, pg=_CLAIMABLE + " FOR UPDATE OF r SKIP LOCKED")
-# Serializes claims of one thread across processes for the rest of the transaction.
-ADVISORY_LOCK = Sql("SELECT pg_try_advisory_xact_lock(hashtext(:thread_id)) AS locked")
-# Re-checks both conditions at write time: a claim can never take a run twice, nor start a
-# second run of a thread that is already running one.
-CLAIM_RUN = Sql(
+_CLAIM = (
     "UPDATE runs SET status = 'running', lease_owner = :owner, lease_expires_at = :lease, "
     "heartbeat_at = :now, started_at = :now, updated_at = :now, attempt = attempt + 1 "
-    "WHERE run_id = :run_id AND status = 'pending' AND NOT EXISTS (SELECT 1 FROM runs o "
-    "WHERE o.thread_id = :thread_id AND o.status = 'running') RETURNING *"
+    "WHERE run_id = ({next}) AND status = 'pending' RETURNING *"
+)
+# The oldest claimable run, taken in one statement. PostgreSQL: claimers in any number of
+# processes skip each other's candidate rows; two that pick runs of one thread collide on the
+# unique index of running runs per thread (migration 0006) and the loser retries.
+CLAIM = Sql(
+    _CLAIM.format(next=_NEXT_CLAIMABLE),
+    pg=_CLAIM.format(next=_NEXT_CLAIMABLE + " FOR UPDATE OF r SKIP LOCKED"),
 )
 HEARTBEAT = Sql(
     "UPDATE runs SET lease_expires_at = :lease, heartbeat_at = :now, "

@@ -17,7 +17,7 @@ from sqlalchemy import delete, func, select
 from runtime.errors import Conflict, NotFound
 from runtime.metrics import default_metrics
 from runtime.models import utcnow
-from runtime.rawsql import Tx
+from runtime.rawsql import INTEGRITY_ERRORS, Tx
 from runtime.runs import sql
 from runtime.runs.models import Approval, Run, Thread
 from runtime.runs.queue import RunQueue, queue_key
@@ -321,7 +321,10 @@ class RunStore:
                 self.queue.notify_tx(tx, queue_key)
             return active, kwargs, direct
 
-        active, kwargs, direct = await db.tx(create)
+        try:
+            active, kwargs, direct = await db.tx(create)
+        except INTEGRITY_ERRORS as exc:  # e.g. a run of the thread started meanwhile elsewhere
+            raise _Raced from exc
         if not (active or direct):
             self.queue.wake([queue_key])
         run = Run(

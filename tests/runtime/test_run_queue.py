@@ -10,6 +10,7 @@ from sqlalchemy.engine import Engine
 
 from runtime.db import make_async_engine, make_engine, sync_url
 from runtime.migrate import upgrade
+from runtime.rawsql import INTEGRITY_ERRORS, Sql
 from runtime.runs import PgListener, RunQueue, RunRequest, RunStore, Signals
 from runtime.runs.queue import queue_key
 from runtime.runs.signals import QUEUE_CHANNEL, RUNS_CHANNEL, notify_payloads
@@ -174,3 +175,15 @@ def test_notify_payloads_pack_keys_under_the_postgres_limit() -> None:
 def test_workers_and_waiters_hear_on_separate_channels() -> None:
     payloads = dict(notify_payloads(["run:1", "done:1", "queue", "cancel:2"]))
     assert payloads == {QUEUE_CHANNEL: "queue cancel:2", RUNS_CHANNEL: "run:1 done:1"}
+
+
+async def test_the_database_refuses_a_second_running_run_of_a_thread(queue: RunQueue) -> None:
+    store = RunStore(queue)
+    first = await _enqueue(store, "t")
+    second = await _enqueue(store, "t")
+    assert (await queue.claim("w")) is not None  # the first run of t is running now
+    force = Sql("UPDATE runs SET status = 'running' WHERE run_id = :run_id")
+    with pytest.raises(INTEGRITY_ERRORS):
+        await queue.db.tx(lambda tx: tx.execute(force, {"run_id": second}))
+    assert (await queue.get_run(first)).status == "running"  # type: ignore[union-attr]
+    assert (await queue.get_run(second)).status == "pending"  # type: ignore[union-attr]
