@@ -263,22 +263,31 @@ class RunQueue:
         if not events:
             return
         key = run_key(run_id)
-
-        def append(tx: Tx) -> None:
-            self.insert_events(tx, run_id, events)
-            self.notify_tx(tx, key)
-
-        await self.db.tx(append)
+        if self.is_postgres:  # one autocommit statement: the rows and their NOTIFY
+            (channel, payload), *_ = notify_payloads([key])
+            params = {**self._event_rows(run_id, events), "channel": channel, "keys": payload}
+            await self.db.tx(lambda tx: tx.one(sql.APPEND_EVENTS_AND_NOTIFY, params), write=False)
+        else:
+            await self.db.tx(lambda tx: self.insert_events(tx, run_id, events))
         self.signals.wake(key)
 
     def insert_events(self, tx: Tx, run_id: str, events: list[tuple[int, str, Any]]) -> None:
         """Insert events in ``tx`` (the caller commits and wakes readers)."""
+        if not events:
+            return
+        if self.is_postgres:
+            tx.execute(sql.INSERT_EVENT_ROWS, self._event_rows(run_id, events))
+            return
         now = self.db.ts(utcnow())
         rows = [
             {"run_id": run_id, "seq": seq, "event": name, "data": self.db.json(data), "now": now}
             for seq, name, data in events
         ]
         tx.executemany(sql.INSERT_EVENT, rows)
+
+    def _event_rows(self, run_id: str, events: list[tuple[int, str, Any]]) -> dict[str, Any]:
+        rows = [{"seq": seq, "event": name, "data": data} for seq, name, data in events]
+        return {"run_id": run_id, "rows": self.db.json(rows), "now": self.db.ts(utcnow())}
 
     async def read_events(self, run_id: str, after: int, limit: int = 500) -> list[StoredEvent]:
         params = {"run_id": run_id, "after": after, "limit": limit}

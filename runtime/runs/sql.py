@@ -14,6 +14,7 @@ from runtime.runs.models import Run, Thread
 __all__ = [
     "ACTIVE_RUNS",
     "ANY_PENDING",
+    "APPEND_EVENTS_AND_NOTIFY",
     "CLAIM",
     "COUNT_PENDING",
     "FINISH_RUN",
@@ -23,6 +24,7 @@ __all__ = [
     "HEARTBEAT",
     "INSERT_APPROVAL",
     "INSERT_EVENT",
+    "INSERT_EVENT_ROWS",
     "INSERT_RUN",
     "INSERT_RUNNING_RUN",
     "INSERT_THREAD",
@@ -163,6 +165,18 @@ FINISH_RUN = Sql(
 INSERT_EVENT = Sql(
     "INSERT INTO run_events (run_id, seq, event, data, created_at) "
     "VALUES (:run_id, :seq, :event, :data, :now)"
+)
+# PostgreSQL: a batch of events as one statement (one JSON array of rows), and a batch plus its
+# wake-up as one autocommit statement, atomic, notifying at its commit.
+_INSERT_EVENT_ROWS = (
+    "INSERT INTO run_events (run_id, seq, event, data, created_at) "
+    "SELECT :run_id, x.seq, x.event, x.data, :now "
+    "FROM json_to_recordset(:rows) AS x(seq int, event text, data json)"
+)
+INSERT_EVENT_ROWS = Sql(_INSERT_EVENT_ROWS)
+APPEND_EVENTS_AND_NOTIFY = Sql(
+    f"WITH stored AS ({_INSERT_EVENT_ROWS} RETURNING 1) "
+    "SELECT pg_notify(:channel, :keys) FROM (SELECT 1 FROM stored LIMIT 1) AS any_row"
 )
 READ_EVENTS = Sql(
     "SELECT seq, event, data FROM run_events WHERE run_id = :run_id AND seq > :after "
