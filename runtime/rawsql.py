@@ -61,8 +61,22 @@ class Sql:
     __slots__ = ("pg", "sqlite")
 
     def __init__(self, text: str, *, pg: str | None = None, sqlite: str | None = None) -> None:
-        self.sqlite = sqlite if sqlite is not None else text
+        self.sqlite: str | None = sqlite if sqlite is not None else text
         self.pg = _PARAM.sub(r"%(\1)s", (pg if pg is not None else text).replace("%", "%%"))
+
+    @classmethod
+    def postgres_only(cls, text: str) -> Sql:
+        """A statement SQLite cannot run (data-modifying CTEs, ``pg_notify``)."""
+        stmt = cls(text)
+        stmt.sqlite = None
+        return stmt
+
+    def text_for(self, pg: bool) -> str:
+        if pg:
+            return self.pg
+        if self.sqlite is None:
+            raise RuntimeError(f"PostgreSQL-only statement run on SQLite: {self.pg[:60]}")
+        return self.sqlite
 
     def __repr__(self) -> str:
         return f"Sql({self.sqlite!r})"
@@ -79,12 +93,12 @@ class Tx:
 
     def execute(self, sql: Sql, params: Mapping[str, Any] | None = None) -> int:
         """Run ``sql``; returns the number of rows it changed."""
-        self._cursor.execute(sql.pg if self._pg else sql.sqlite, params or {})
+        self._cursor.execute(sql.text_for(self._pg), params or {})
         return int(self._cursor.rowcount)
 
     def executemany(self, sql: Sql, rows: Sequence[Mapping[str, Any]]) -> None:
         if rows:
-            self._cursor.executemany(sql.pg if self._pg else sql.sqlite, rows)
+            self._cursor.executemany(sql.text_for(self._pg), rows)
 
     def one(self, sql: Sql, params: Mapping[str, Any] | None = None) -> Row | None:
         self.execute(sql, params)

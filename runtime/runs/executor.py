@@ -27,6 +27,7 @@ from runtime.runs.events import EventRow, EventWriter
 from runtime.runs.models import Run, Thread
 from runtime.runs.queue import RunQueue, cancel_key, done_key, queue_key, run_key
 from runtime.runs.serde import interrupt_json, to_jsonable
+from runtime.runs.signals import notify_payloads
 from runtime.runs.streaming import stream_graph
 from runtime.runs.usage import Pricer, UsageTracker
 from runtime.runs.webhooks import post_webhook
@@ -299,40 +300,58 @@ class RunExecutor:
         stamp = db.ts(now)
         done = [run_key(run.run_id), done_key(run.run_id)]
 
+        finished = {
+            "run_id": run.run_id,
+            "status": outcome.status,
+            "error": db.json(outcome.error),
+            "output": db.json(output),
+            "now": stamp,
+            **usage.totals(),
+        }
+        thread = {"thread_id": run.thread_id, "run_id": run.run_id}
+        thread_state = {
+            **thread,
+            "status": thread_status,
+            "values": db.json(values),
+            "interrupts": db.json(thread_interrupts),
+            "now": stamp,
+        }
+
         def settle(tx: Tx) -> list[str] | None:
-            finished = {
-                "run_id": run.run_id,
-                "status": outcome.status,
-                "error": db.json(outcome.error),
-                "output": db.json(output),
-                "now": stamp,
-                **usage.totals(),
-            }
-            if tx.execute(sql.FINISH_RUN, finished) != 1:
-                return None  # the run was deleted while it ran
-            queue.insert_events(tx, run.run_id, rest)
-            thread = {"thread_id": run.thread_id, "run_id": run.run_id}
-            tx.execute(
-                sql.SETTLE_THREAD,
-                {
-                    **thread,
-                    "status": thread_status,
-                    "values": db.json(values),
-                    "interrupts": db.json(thread_interrupts),
-                    "now": stamp,
-                },
-            )
+            if queue.is_postgres:  # one statement for the run, its events and its thread
+                (channel, payload), *_ = notify_payloads(done)
+                params = {
+                    **finished,
+                    **queue.event_rows(run.run_id, rest),
+                    "thread_id": run.thread_id,
+                    "thread_status": thread_status,
+                    "values": thread_state["values"],
+                    "interrupts": thread_state["interrupts"],
+                }
+                if not tx.scalar(sql.SETTLE_RUN, params):
+                    return None  # the run was deleted while it ran
+            else:
+                if tx.execute(sql.FINISH_RUN, finished) != 1:
+                    return None
+                queue.insert_events(tx, run.run_id, rest)
+                tx.execute(sql.SETTLE_THREAD, thread_state)
             if outcome.status == "success" and interrupts:
                 self._record_approvals(tx, run, interrupts, stamp)
             # Looked for after the thread UPDATE, which waits for a concurrent run creation on
             # this thread to commit: a run enqueued behind this one is seen here, or its
             # creation sees this run finished and wakes the queue itself.
-            keys = list(done)
-            if tx.one(sql.WAITING_RUN, thread) is not None:
-                tx.execute(sql.THREAD_BUSY, {**thread, "now": stamp})
-                keys.append(queue_key)
-            queue.notify_tx(tx, *keys)
-            return keys
+            if queue.is_postgres:  # the look and the run's own wake-up in one round trip
+                found = tx.one(
+                    sql.WAITING_RUN_AND_NOTIFY, {**thread, "channel": channel, "keys": payload}
+                )
+                waiting = found is not None and found["waiting"] is not None
+            else:
+                waiting = tx.one(sql.WAITING_RUN, thread) is not None
+            if not waiting:
+                return list(done)
+            tx.execute(sql.THREAD_BUSY, {**thread, "now": stamp})
+            queue.notify_tx(tx, queue_key)
+            return [*done, queue_key]
 
         keys = await db.tx(settle)
         if keys is None:

@@ -265,7 +265,7 @@ class RunQueue:
         key = run_key(run_id)
         if self.is_postgres:  # one autocommit statement: the rows and their NOTIFY
             (channel, payload), *_ = notify_payloads([key])
-            params = {**self._event_rows(run_id, events), "channel": channel, "keys": payload}
+            params = {**self.event_rows(run_id, events), "channel": channel, "keys": payload}
             await self.db.tx(lambda tx: tx.one(sql.APPEND_EVENTS_AND_NOTIFY, params), write=False)
         else:
             await self.db.tx(lambda tx: self.insert_events(tx, run_id, events))
@@ -276,7 +276,7 @@ class RunQueue:
         if not events:
             return
         if self.is_postgres:
-            tx.execute(sql.INSERT_EVENT_ROWS, self._event_rows(run_id, events))
+            tx.execute(sql.INSERT_EVENT_ROWS, self.event_rows(run_id, events))
             return
         now = self.db.ts(utcnow())
         rows = [
@@ -285,7 +285,8 @@ class RunQueue:
         ]
         tx.executemany(sql.INSERT_EVENT, rows)
 
-    def _event_rows(self, run_id: str, events: list[tuple[int, str, Any]]) -> dict[str, Any]:
+    def event_rows(self, run_id: str, events: list[tuple[int, str, Any]]) -> dict[str, Any]:
+        """Events as the ``:rows`` JSON array of the PostgreSQL batch statements."""
         rows = [{"seq": seq, "event": name, "data": data} for seq, name, data in events]
         return {"run_id": run_id, "rows": self.db.json(rows), "now": self.db.ts(utcnow())}
 

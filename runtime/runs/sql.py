@@ -33,10 +33,12 @@ __all__ = [
     "PENDING_INTERRUPTS",
     "READ_EVENTS",
     "RESOLVE_APPROVALS",
+    "SETTLE_RUN",
     "SETTLE_THREAD",
     "THREAD_BUSY",
     "THREAD_STATE",
     "WAITING_RUN",
+    "WAITING_RUN_AND_NOTIFY",
     "StoredEvent",
     "run_from_row",
     "thread_from_row",
@@ -161,6 +163,28 @@ FINISH_RUN = Sql(
     "WHERE run_id = :run_id"
 )
 
+# PostgreSQL: the run's end, its last events and its thread's state as one statement (the CTEs
+# share one snapshot; the events and the thread are written only if the run still exists).
+SETTLE_RUN = Sql.postgres_only(
+    "WITH fin AS (UPDATE runs SET status = :status, error = :error, output = :output, "
+    "finished_at = :now, updated_at = :now, lease_owner = NULL, lease_expires_at = NULL, "
+    "input_tokens = :input_tokens, output_tokens = :output_tokens, usd = :usd "
+    "WHERE run_id = :run_id RETURNING run_id), "
+    "ev AS (INSERT INTO run_events (run_id, seq, event, data, created_at) "
+    "SELECT :run_id, x.seq, x.event, x.data, :now "
+    "FROM json_to_recordset(:rows) AS x(seq int, event text, data json) "
+    "WHERE EXISTS (SELECT 1 FROM fin)), "
+    'th AS (UPDATE threads SET status = :thread_status, "values" = :values, '
+    "interrupts = :interrupts, updated_at = :now "
+    "WHERE thread_id = :thread_id AND EXISTS (SELECT 1 FROM fin)) "
+    "SELECT count(*) AS finished FROM fin",
+)
+# PostgreSQL: the look for a waiting run and the run's wake-up in one round trip.
+WAITING_RUN_AND_NOTIFY = Sql.postgres_only(
+    "SELECT (SELECT run_id FROM runs WHERE thread_id = :thread_id AND status = 'pending' "
+    "AND run_id <> :run_id LIMIT 1) AS waiting, pg_notify(:channel, :keys) AS notified",
+)
+
 # -- events -----------------------------------------------------------------------------------
 INSERT_EVENT = Sql(
     "INSERT INTO run_events (run_id, seq, event, data, created_at) "
@@ -173,8 +197,8 @@ _INSERT_EVENT_ROWS = (
     "SELECT :run_id, x.seq, x.event, x.data, :now "
     "FROM json_to_recordset(:rows) AS x(seq int, event text, data json)"
 )
-INSERT_EVENT_ROWS = Sql(_INSERT_EVENT_ROWS)
-APPEND_EVENTS_AND_NOTIFY = Sql(
+INSERT_EVENT_ROWS = Sql.postgres_only(_INSERT_EVENT_ROWS)
+APPEND_EVENTS_AND_NOTIFY = Sql.postgres_only(
     f"WITH stored AS ({_INSERT_EVENT_ROWS} RETURNING 1) "
     "SELECT pg_notify(:channel, :keys) FROM (SELECT 1 FROM stored LIMIT 1) AS any_row"
 )
@@ -201,4 +225,4 @@ RESOLVE_APPROVALS = Sql(
 
 # -- wake-ups (PostgreSQL) --------------------------------------------------------------------
 # One notification per transaction, its payload the space-separated wake-up keys.
-NOTIFY = Sql("SELECT pg_notify(:channel, :keys)")
+NOTIFY = Sql.postgres_only("SELECT pg_notify(:channel, :keys)")

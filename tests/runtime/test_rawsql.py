@@ -97,3 +97,12 @@ async def test_a_broken_postgres_connection_is_replaced(postgres_url: str) -> No
     finally:
         await db.close()
         admin.dispose()
+
+
+async def test_a_postgres_only_statement_is_refused_on_sqlite(sqlite_url: str) -> None:
+    db = RawDB.for_url(sqlite_url)
+    try:
+        with pytest.raises(RuntimeError, match="PostgreSQL-only"):
+            await db.tx(lambda tx: tx.execute(sql.NOTIFY, {"channel": "c", "keys": "k"}))
+    finally:
+        await db.close()
