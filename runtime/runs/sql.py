@@ -27,6 +27,7 @@ __all__ = [
     "INSERT_EVENT_ROWS",
     "INSERT_RUN",
     "INSERT_RUNNING_RUN",
+    "INSERT_RUN_AND_NOTIFY",
     "INSERT_THREAD",
     "MAX_SEQ",
     "NOTIFY",
@@ -37,6 +38,7 @@ __all__ = [
     "SETTLE_THREAD",
     "THREAD_BUSY",
     "THREAD_STATE",
+    "THREAD_STATE_PG",
     "WAITING_RUN",
     "WAITING_RUN_AND_NOTIFY",
     "StoredEvent",
@@ -91,6 +93,14 @@ INSERT_THREAD = Sql(
 )
 GET_THREAD = Sql("SELECT * FROM threads WHERE thread_id = :thread_id")
 THREAD_STATE = Sql("SELECT status, metadata FROM threads WHERE thread_id = :thread_id")
+# PostgreSQL: the thread, its active runs (oldest first) and whether any run waits, at once.
+THREAD_STATE_PG = Sql.postgres_only(
+    "SELECT t.status, t.metadata, ARRAY(SELECT r.run_id FROM runs r "
+    "WHERE r.thread_id = t.thread_id AND r.status IN ('pending', 'running') "
+    "ORDER BY r.created_at) AS active, "
+    "EXISTS (SELECT 1 FROM runs q WHERE q.status = 'pending') AS queued "
+    "FROM threads t WHERE t.thread_id = :thread_id"
+)
 FLIP_THREAD = Sql(
     "UPDATE threads SET status = 'busy', metadata = :metadata, updated_at = :now "
     "WHERE thread_id = :thread_id AND status = :was"
@@ -109,12 +119,17 @@ THREAD_BUSY = Sql(
 )
 
 # -- runs -------------------------------------------------------------------------------------
-INSERT_RUN = Sql(
+_INSERT_RUN = (
     "INSERT INTO runs (run_id, thread_id, assistant_id, graph_id, tenant, status, input, "
     "command, config, kwargs, metadata, multitask_strategy, attempt, input_tokens, "
     "output_tokens, usd, created_at, updated_at) VALUES (:run_id, :thread_id, :assistant_id, "
     ":graph_id, :tenant, 'pending', :input, :command, :config, :kwargs, :metadata, "
     ":multitask_strategy, 0, 0, 0, 0, :now, :now)"
+)
+INSERT_RUN = Sql(_INSERT_RUN)
+# PostgreSQL: the new run and the claimers' wake-up in one round trip.
+INSERT_RUN_AND_NOTIFY = Sql.postgres_only(
+    f"WITH created AS ({_INSERT_RUN} RETURNING 1) SELECT pg_notify(:channel, :keys) FROM created"
 )
 # A run created straight into a free in-process worker slot: no claim round, same lease rules.
 INSERT_RUNNING_RUN = Sql(

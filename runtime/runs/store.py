@@ -21,6 +21,7 @@ from runtime.rawsql import INTEGRITY_ERRORS, Tx
 from runtime.runs import sql
 from runtime.runs.models import Approval, Run, Thread
 from runtime.runs.queue import RunQueue, queue_key
+from runtime.runs.signals import QUEUE_CHANNEL
 from runtime.runs.sql import thread_from_row
 
 __all__ = ["DirectStart", "RunRequest", "RunStore", "approval_resolution"]
@@ -247,7 +248,11 @@ class RunStore:
         lease_until = now + dt.timedelta(seconds=slot.lease_s) if slot is not None else None
 
         def create(tx: Tx) -> tuple[list[str], dict[str, Any], bool]:
-            found = tx.one(sql.THREAD_STATE, {"thread_id": thread_id})
+            pg = db.is_postgres
+            found = tx.one(
+                sql.THREAD_STATE_PG if pg else sql.THREAD_STATE, {"thread_id": thread_id}
+            )
+            queued: bool | None = None  # whether any run waits in the queue (None: not read)
             if found is None:
                 if if_not_exists != "create":
                     raise NotFound(f"thread {thread_id} not found")
@@ -260,10 +265,14 @@ class RunStore:
                         "now": stamp,
                     },
                 )
-                was, thread_meta = "idle", dict[str, Any]()
+                was, thread_meta, active = "idle", dict[str, Any](), list[str]()
             else:
                 was, thread_meta = str(found["status"]), dict(db.loads(found["metadata"]) or {})
-            active = [r["run_id"] for r in tx.all(sql.ACTIVE_RUNS, {"thread_id": thread_id})]
+                if pg:  # read with the thread in one round trip
+                    active, queued = list(found["active"]), bool(found["queued"])
+                else:
+                    rows = tx.all(sql.ACTIVE_RUNS, {"thread_id": thread_id})
+                    active = [r["run_id"] for r in rows]
             if active and request.multitask_strategy == "reject":
                 raise Conflict(
                     f"thread {thread_id} is busy with run {active[0]}; use multitask_strategy "
@@ -282,10 +291,21 @@ class RunStore:
             flip = {"thread_id": thread_id, "was": was, "metadata": db.json(meta), "now": stamp}
             if tx.execute(sql.FLIP_THREAD, flip) != 1:
                 raise _Raced
-            direct = slot is not None and not active and tx.one(sql.ANY_PENDING) is None
+            direct = slot is not None and not active
+            if direct and queued is None:
+                queued = tx.one(sql.ANY_PENDING) is not None
+            direct = direct and not queued
+            # claimable now: wake a claimer (else the run ahead's end, or nobody: started here)
+            wake = not (active or direct)
+            if direct:
+                insert = sql.INSERT_RUNNING_RUN
+            else:
+                insert = sql.INSERT_RUN_AND_NOTIFY if pg and wake else sql.INSERT_RUN
             tx.execute(
-                sql.INSERT_RUNNING_RUN if direct else sql.INSERT_RUN,
+                insert,
                 {
+                    "channel": QUEUE_CHANNEL,
+                    "keys": queue_key,
                     "owner": slot.owner if slot is not None else None,
                     "lease": db.ts(lease_until),
                     "run_id": request.run_id,
@@ -317,8 +337,6 @@ class RunStore:
                         "run_id": request.run_id,
                     },
                 )
-            if not (active or direct):  # claimable now (else the run ahead's end wakes it)
-                self.queue.notify_tx(tx, queue_key)
             return active, kwargs, direct
 
         try:
