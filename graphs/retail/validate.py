@@ -179,6 +179,9 @@ def _check_payment(
 ) -> None:
     pm_id = action.payment_method_id
     method = methods.get(pm_id or "")
+    if pm_id is None:
+        bad("missing_payment_method", "no payment method was named for it", "§6.2")
+        return
     if method is None:
         bad(
             "unknown_payment_method",

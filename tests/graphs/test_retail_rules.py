@@ -153,6 +153,15 @@ def test_draft_notes_what_it_cannot_resolve() -> None:
         ),
         (
             Action(
+                kind=ActionKind.modify_items,
+                order_id="#W0000001",
+                item_ids=["111"],
+                new_item_ids=["112"],
+            ),
+            ["missing_payment_method"],
+        ),
+        (
+            Action(
                 kind=ActionKind.modify_payment,
                 order_id="#W0000001",
                 payment_method_id="gift_card_1",
