@@ -33,7 +33,11 @@ format: $(STAMP) ## Apply ruff formatting and safe fixes
 	$(BIN)/ruff check --fix .
 	$(BIN)/ruff format .
 
-typecheck: $(STAMP) ## mypy (strict on the packages)
+typecheck: $(STAMP) ## mypy (strict on the packages, seen under their installed names)
+	@rm -rf .typecheck && mkdir -p .typecheck/waypost
+	@for d in waypost/*; do ln -s "../../$$d" ".typecheck/waypost/$$(basename $$d)"; done
+	@for d in agents tools graphs domains retrieval runtime observability server api evals; do \
+		ln -s "../../$$d" ".typecheck/waypost/$$d"; done
 	$(BIN)/mypy
 
 bench: $(STAMP) ## Run the benchmarks and print their figures (docs/benchmarks.md)
@@ -46,6 +50,6 @@ eval: $(STAMP) ## Golden retail evals with scripted models, gated against the st
 		--model scripted:naive --baseline evals/baselines/retail_golden.naive.json --no-store
 
 clean: ## Remove caches (keeps .venv and the database)
-	rm -rf .pytest_cache .mypy_cache .ruff_cache
+	rm -rf .pytest_cache .mypy_cache .ruff_cache .typecheck
 
 .PHONY: help install demo test lint format typecheck bench eval clean

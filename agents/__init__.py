@@ -6,9 +6,8 @@ Typical use in a graph node::
     result = invoke_structured(chain.build(settings.models), Decision, messages)
 """
 
-from agents.pricing import PriceResult, lookup_price, price_usd
-from agents.registry import ModelInfo, get_chat_model, list_models, parse_model_name
-from agents.resilience import (
+from waypost.agents.registry import ModelInfo, get_chat_model, list_models, parse_model_name
+from waypost.agents.resilience import (
     Attempt,
     ChainResult,
     ModelChain,
@@ -17,14 +16,15 @@ from agents.resilience import (
     call_with_retries,
     to_model_error,
 )
-from agents.structured import (
+from waypost.agents.structured import (
     StepModels,
     StructuredResult,
     TokenUsage,
     ainvoke_structured,
     invoke_structured,
 )
-from agents.usage import UsageCollector, UsageRecord, UsageTotals
+from waypost.observability.pricing import PriceResult, lookup_price, price_usd
+from waypost.observability.usage import UsageCollector, UsageRecord, UsageTotals
 
 __all__ = [
     "Attempt",

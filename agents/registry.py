@@ -11,11 +11,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from langchain_core.language_models import BaseChatModel
-
-from agents.local.weights import LOCAL_MODELS, weights_status
-from agents.pricing import BUILTIN_PRICES, lookup_price
-from runtime.errors import ConfigError
-from runtime.settings import ModelPrice, ModelSettings
+from waypost.agents.local.weights import LOCAL_MODELS, weights_status
+from waypost.observability.pricing import BUILTIN_PRICES, lookup_price
+from waypost.runtime.errors import ConfigError
+from waypost.runtime.settings import ModelPrice, ModelSettings
 
 __all__ = ["PROVIDERS", "ModelInfo", "get_chat_model", "list_models", "parse_model_name"]
 
@@ -37,7 +36,7 @@ def get_chat_model(name: str, settings: ModelSettings) -> BaseChatModel:
     """A fresh chat model for ``name``, configured from ``settings`` (cheap: loads lazily)."""
     provider, model = parse_model_name(name)
     if provider == "local":
-        from agents.local.chat import LocalChatModel
+        from waypost.agents.local.chat import LocalChatModel
 
         return LocalChatModel.from_settings(model, settings)
     if provider == "openai":

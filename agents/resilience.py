@@ -19,15 +19,14 @@ from typing import Any, Generic, TypeVar
 
 from langchain_core.exceptions import OutputParserException
 from langchain_core.runnables import Runnable, RunnableConfig
-
-from runtime.errors import (
+from waypost.runtime.errors import (
     ModelError,
     ModelTimeout,
     ProviderError,
     StructuredOutputError,
     WaypostSignal,
 )
-from runtime.settings import ModelSettings
+from waypost.runtime.settings import ModelSettings
 
 __all__ = [
     "Attempt",

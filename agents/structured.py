@@ -24,9 +24,8 @@ from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import AIMessage, BaseMessage, HumanMessage
 from langchain_core.runnables import RunnableConfig
 from pydantic import BaseModel
-
-from agents._json_output import message_text, schema_name_and_json
-from agents.resilience import (
+from waypost.agents._json_output import message_text, schema_name_and_json
+from waypost.agents.resilience import (
     Attempt,
     ModelChain,
     NamedModel,
@@ -34,8 +33,8 @@ from agents.resilience import (
     acall_with_retries,
     call_with_retries,
 )
-from runtime.errors import ModelError, StructuredOutputError
-from runtime.settings import ModelSettings
+from waypost.runtime.errors import ModelError, StructuredOutputError
+from waypost.runtime.settings import ModelSettings
 
 __all__ = [
     "StepModels",
@@ -86,7 +85,7 @@ class StepModels:
     ) -> ModelChain:
         """A ModelChain of these models; ``resolve`` defaults to ``registry.get_chat_model``."""
         if resolve is None:
-            from agents.registry import get_chat_model
+            from waypost.agents.registry import get_chat_model
 
             resolve = get_chat_model
         models = [NamedModel(name, resolve(name, settings)) for name in self.names]

@@ -12,16 +12,15 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 from fastapi import FastAPI
-
-from api.errors import install_error_handlers
-from api.middleware import BodySizeLimit
-from api.routes import approvals, assistants, runs, system, threads, unsupported, workflows
-from api.services import open_services
-from graphs.registry import GraphRegistry, default_registry
-from runtime.metrics import metrics_app
-from runtime.runs.gauges import refresh_queue_gauges
-from runtime.settings import Settings, get_settings
-from runtime.tracing import close_tracing
+from waypost.api.errors import install_error_handlers
+from waypost.api.middleware import BodySizeLimit
+from waypost.api.routes import approvals, assistants, runs, system, threads, unsupported, workflows
+from waypost.graphs.registry import GraphRegistry, default_registry
+from waypost.observability.metrics import metrics_app
+from waypost.observability.tracing import close_tracing
+from waypost.runtime.settings import Settings, get_settings
+from waypost.server.gauges import refresh_queue_gauges
+from waypost.server.services import open_services
 
 __all__ = ["create_app"]
 

@@ -5,10 +5,9 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import Depends, Request
-
-from api.services import Services
-from runtime.errors import DatabaseError
-from runtime.settings import Settings, get_settings
+from waypost.runtime.errors import DatabaseError
+from waypost.runtime.settings import Settings, get_settings
+from waypost.server.services import Services
 
 __all__ = ["AppServices", "AppSettings", "app_settings", "get_services"]
 

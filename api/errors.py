@@ -14,9 +14,8 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
-
-from runtime.errors import RateLimited, WaypostError
-from runtime.runs.serde import to_jsonable
+from waypost.runtime.errors import RateLimited, WaypostError
+from waypost.server.serde import to_jsonable
 
 __all__ = ["error_body", "install_error_handlers"]
 

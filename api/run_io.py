@@ -12,10 +12,10 @@ import json
 from collections.abc import AsyncIterator, Iterable
 from typing import Any
 
-from api.services import Services
-from runtime.runs.models import Run
-from runtime.runs.queue import TERMINAL, done_key, run_key
-from runtime.runs.signals import Ticket
+from waypost.server.models import Run
+from waypost.server.queue import TERMINAL, done_key, run_key
+from waypost.server.services import Services
+from waypost.server.signals import Ticket
 
 __all__ = ["run_result", "sse_stream", "wait_for_run"]
 

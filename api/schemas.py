@@ -10,9 +10,8 @@ from __future__ import annotations
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
-
-from runtime.errors import ValidationFailed
-from runtime.runs.streaming import SUPPORTED_STREAM_MODES
+from waypost.runtime.errors import ValidationFailed
+from waypost.server.streaming import SUPPORTED_STREAM_MODES
 
 __all__ = [
     "AssistantSearch",

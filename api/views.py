@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from graphs.registry import WorkflowSpec
-from runtime.runs.models import Thread
-from runtime.runs.serde import interrupt_json, iso, to_jsonable
+from waypost.graphs.registry import WorkflowSpec
+from waypost.server.models import Thread
+from waypost.server.serde import interrupt_json, iso, to_jsonable
 
 __all__ = ["assistant_json", "checkpoint_json", "state_json", "thread_json"]
 

@@ -45,12 +45,11 @@ from langgraph.types import interrupt
 from langgraph_sdk import get_client
 from rich.console import Console
 from rich.table import Table
-
-from api.app import create_app
-from graphs.registry import GraphDeps, GraphRegistry, WorkflowSpec
-from runtime.checkpoint import open_async_checkpointer
-from runtime.loop import run as run_loop
-from runtime.settings import DatabaseSettings, Settings, WorkerSettings
+from waypost.api.app import create_app
+from waypost.graphs.registry import GraphDeps, GraphRegistry, WorkflowSpec
+from waypost.runtime.checkpoint import open_async_checkpointer
+from waypost.runtime.loop import run as run_loop
+from waypost.runtime.settings import DatabaseSettings, Settings, WorkerSettings
 
 
 class State(TypedDict, total=False):
@@ -109,7 +108,7 @@ def serve_api(port: int, database_url: str, concurrency: int, workers: bool) -> 
 
 def work(database_url: str, concurrency: int) -> None:
     """A worker subprocess: claims and executes runs until SIGTERM."""
-    from api.services import open_services
+    from waypost.server.services import open_services
 
     async def main() -> None:
         stop = asyncio.Event()

@@ -25,8 +25,7 @@ from typing import Any
 from langchain_core.messages import HumanMessage
 from rich.console import Console
 from rich.table import Table
-
-from agents.local.chat import LocalChatModel
+from waypost.agents.local.chat import LocalChatModel
 
 PROMPT = (
     "Explain in plain English what a database index is, why it speeds up reads, "

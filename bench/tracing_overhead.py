@@ -27,15 +27,16 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from runtime.db import make_engine, make_session_factory
-from runtime.metrics import WaypostMetrics
-from runtime.migrate import upgrade
-from runtime.settings import DatabaseSettings, LangfuseSettings
-from runtime.tracing import close_tracing
+from waypost.domains.retail.tools import load_tau2_db
+from waypost.graphs.plugins import migrate
+from waypost.observability.metrics import WaypostMetrics
+from waypost.observability.tracing import close_tracing
+from waypost.runtime.db import make_engine, make_session_factory
+from waypost.runtime.settings import DatabaseSettings, LangfuseSettings
+
 from tests.graphs.conftest import TINY_DB
 from tests.tracing.conftest import make_settings, run_cancel_case
 from tests.tracing.otlp_receiver import OtlpReceiver, SilentReceiver
-from tools.retail import load_tau2_db
 
 
 def main() -> None:
@@ -47,7 +48,7 @@ def main() -> None:
     tmp = Path(tempfile.mkdtemp(prefix="waypost-bench-"))
     url = f"sqlite:///{tmp / 'bench.db'}"
     engine = make_engine(DatabaseSettings(url=url))
-    upgrade(engine)
+    migrate(engine)
     factory = make_session_factory(engine)
     load_tau2_db(factory, copy.deepcopy(TINY_DB))
 

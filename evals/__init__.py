@@ -4,10 +4,10 @@ Entry point: ``waypost eval WORKFLOW --dataset D`` (``evals.cli_run.run_eval``).
 product imports this package; it imports graphs, agents, tools and runtime.
 """
 
-from evals.dataset import EvalCase, load_dataset
-from evals.gate import check_gate
-from evals.runner import CaseResult, run_cases
-from evals.scorecard import Scorecard, build_scorecard
+from waypost.evals.dataset import EvalCase, load_dataset
+from waypost.evals.gate import check_gate
+from waypost.evals.runner import CaseResult, run_cases
+from waypost.evals.scorecard import Scorecard, build_scorecard
 
 __all__ = [
     "CaseResult",

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from evals.dataset import EvalCase
+from waypost.evals.dataset import EvalCase
 
 __all__ = ["ApprovalMode", "ApprovalPolicy"]
 

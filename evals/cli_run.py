@@ -7,15 +7,14 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from rich.console import Console
-
-from evals.approvals import ApprovalMode, ApprovalPolicy
-from evals.dataset import EvalCase, load_dataset
-from evals.gate import GateResult, check_gate, read_baseline, write_baseline
-from evals.models import model_setup
-from evals.runner import CaseResult, run_cases
-from evals.scorecard import Scorecard, build_scorecard, print_scorecard, write_scorecard
-from evals.workflows import get_workflow
-from runtime.settings import Settings
+from waypost.evals.approvals import ApprovalMode, ApprovalPolicy
+from waypost.evals.dataset import EvalCase, load_dataset
+from waypost.evals.gate import GateResult, check_gate, read_baseline, write_baseline
+from waypost.evals.models import model_setup
+from waypost.evals.runner import CaseResult, run_cases
+from waypost.evals.scorecard import Scorecard, build_scorecard, print_scorecard, write_scorecard
+from waypost.evals.workflows import get_workflow
+from waypost.runtime.settings import Settings
 
 __all__ = ["PROJECT_ROOT", "EvalOptions", "EvalOutcome", "run_eval"]
 
@@ -111,8 +110,7 @@ def _push_langfuse(
     console: Console,
 ) -> None:
     import httpx
-
-    from evals.langfuse_push import push_from_settings
+    from waypost.evals.langfuse_push import push_from_settings
 
     try:
         run_name = push_from_settings(settings.langfuse, card, cases, results)
@@ -124,14 +122,14 @@ def _push_langfuse(
 
 
 def _store(card: Scorecard, settings: Settings, console: Console) -> None:
-    from evals.persist import save_scorecard
-    from runtime.db import make_engine, make_session_factory
-    from runtime.migrate import upgrade
+    from waypost.evals.persist import save_scorecard
+    from waypost.graphs.plugins import migrate
+    from waypost.runtime.db import make_engine, make_session_factory
 
     engine = make_engine(settings.database)
     try:
         if settings.database.auto_migrate:
-            upgrade(engine)
+            migrate(engine)
         row_id = save_scorecard(make_session_factory(engine), card)
         console.print(f"[dim]stored as eval_scorecards #{row_id}[/dim]")
     finally:

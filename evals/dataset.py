@@ -19,8 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
-
-from runtime.errors import ConfigError
+from waypost.runtime.errors import ConfigError
 
 __all__ = [
     "DEMO_WORLD",

@@ -10,10 +10,9 @@ from collections.abc import Callable, Mapping
 from typing import Any, ClassVar, Literal
 
 from pydantic import BaseModel
-
-from evals.dataset import EvalCase
-from evals.record import CaseRecord
-from evals.trajectory import trajectory_score
+from waypost.evals.dataset import EvalCase
+from waypost.evals.record import CaseRecord
+from waypost.evals.trajectory import trajectory_score
 
 __all__ = [
     "CostEvaluator",
@@ -237,7 +236,7 @@ class CostEvaluator(Evaluator):
 
 
 def _price(model: str, tokens_in: int, tokens_out: int) -> float:
-    from agents.pricing import price_usd
+    from waypost.observability.pricing import price_usd
 
     return price_usd(model, tokens_in, tokens_out).usd
 

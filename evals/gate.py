@@ -13,8 +13,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from evals.scorecard import Scorecard
-from runtime.errors import ConfigError
+from waypost.evals.scorecard import Scorecard
+from waypost.runtime.errors import ConfigError
 
 __all__ = [
     "DEFAULT_TOLERANCES",

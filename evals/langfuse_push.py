@@ -15,11 +15,10 @@ from datetime import UTC, datetime
 from typing import Any
 
 import httpx
-
-from evals.dataset import EvalCase
-from evals.runner import CaseResult
-from evals.scorecard import Scorecard
-from runtime.settings import LangfuseSettings
+from waypost.evals.dataset import EvalCase
+from waypost.evals.runner import CaseResult
+from waypost.evals.scorecard import Scorecard
+from waypost.runtime.settings import LangfuseSettings
 
 __all__ = ["LangfusePush", "push_from_settings"]
 

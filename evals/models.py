@@ -14,13 +14,12 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from langchain_core.language_models import BaseChatModel
-
-from evals.dataset import EvalCase
-from evals.oracle import GoldOracle, oracle_addendum
-from graphs.retail import make_structured_call
-from graphs.retail.graph import StructuredCall
-from runtime.errors import ConfigError
-from runtime.settings import Settings
+from waypost.domains.retail.graph import StructuredCall
+from waypost.domains.retail.workflow import make_structured_call
+from waypost.evals.dataset import EvalCase
+from waypost.evals.oracle import GoldOracle, oracle_addendum
+from waypost.runtime.errors import ConfigError
+from waypost.runtime.settings import Settings
 
 __all__ = ["ORACLES", "ModelSetup", "model_setup"]
 
@@ -73,7 +72,7 @@ class ModelSetup:
                 if self.chat_factory is not None:
                     self._chat = self.chat_factory(self.name)
                 else:
-                    from agents.registry import get_chat_model
+                    from waypost.agents.registry import get_chat_model
 
                     self._chat = get_chat_model(self.name, self.settings.models)
             return self._chat

@@ -23,9 +23,8 @@ from collections.abc import Mapping
 from typing import Any
 
 from pydantic import BaseModel, ValidationError
-
-from evals.dataset import EvalCase, ToolCall
-from graphs.retail.state import ACTION_TOOLS, ActionKind, RequestKind
+from waypost.domains.retail.state import ACTION_TOOLS, ActionKind, RequestKind
+from waypost.evals.dataset import EvalCase, ToolCall
 
 __all__ = ["ORACLE_LABEL", "GoldOracle", "OracleError", "action_from_call", "oracle_addendum"]
 

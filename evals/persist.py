@@ -10,9 +10,8 @@ from typing import Any
 
 from sqlalchemy import JSON, DateTime, Float, Integer, String, select
 from sqlalchemy.orm import Mapped, Session, mapped_column, sessionmaker
-
-from evals.scorecard import Scorecard
-from runtime.db import Base, session_scope
+from waypost.evals.scorecard import Scorecard
+from waypost.runtime.db import Base, session_scope
 
 __all__ = ["EvalScorecardRow", "latest_scorecards", "save_scorecard"]
 

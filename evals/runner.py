@@ -16,16 +16,15 @@ from pathlib import Path
 from pydantic import BaseModel, Field
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-
-from evals.approvals import ApprovalPolicy
-from evals.dataset import EvalCase
-from evals.evaluators import Evaluator, Score, default_evaluators
-from evals.models import ModelSetup
-from evals.oracle import OracleError
-from evals.record import CaseRecord
-from evals.workflows import CaseRun, EvalWorkflow
-from evals.worlds import WorldTemplates
-from runtime.errors import ModelError, WaypostError
+from waypost.evals.approvals import ApprovalPolicy
+from waypost.evals.dataset import EvalCase
+from waypost.evals.evaluators import Evaluator, Score, default_evaluators
+from waypost.evals.models import ModelSetup
+from waypost.evals.oracle import OracleError
+from waypost.evals.record import CaseRecord
+from waypost.evals.workflows import CaseRun, EvalWorkflow
+from waypost.evals.worlds import WorldTemplates
+from waypost.runtime.errors import ModelError, WaypostError
 
 __all__ = ["CaseResult", "failure_cause", "run_cases"]
 

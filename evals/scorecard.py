@@ -16,8 +16,7 @@ from typing import Any
 from pydantic import BaseModel, Field
 from rich.console import Console
 from rich.table import Table
-
-from evals.runner import CaseResult
+from waypost.evals.runner import CaseResult
 
 __all__ = [
     "CaseSummary",

@@ -14,20 +14,22 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from sqlalchemy.orm import Session, sessionmaker
-
-from evals.dataset import DEMO_WORLD
-from runtime.db import make_engine, make_session_factory
-from runtime.migrate import upgrade
-from runtime.settings import DatabaseSettings
-from tools.retail import export_tau2_db, load_tau2_db
-from tools.retail.demo_data import DEFAULT_SEED, generate_demo_db
-from tools.retail.loader import Tau2Db, read_tau2_db
+from waypost.domains.retail import domain as retail_domain
+from waypost.domains.retail.tools import export_tau2_db, load_tau2_db
+from waypost.domains.retail.tools.demo_data import DEFAULT_SEED, generate_demo_db
+from waypost.domains.retail.tools.loader import Tau2Db, read_tau2_db
+from waypost.evals.dataset import DEMO_WORLD
+from waypost.runtime.db import make_engine, make_session_factory
+from waypost.runtime.migrate import upgrade
+from waypost.runtime.settings import DatabaseSettings
 
 __all__ = ["CaseStore", "WorldTemplates", "world_data"]
 
-# The store needs only the tool ledger (0001) and the retail tables (0002): pinning the revision
-# keeps eval stores independent of migrations added later for the app's own tables.
-STORE_REVISION = "0002"
+RETAIL_MIGRATIONS = retail_domain.migrations or Path()
+
+# The store needs only the tool ledger (core 0001) and the retail branch: pinning them keeps
+# eval stores independent of migrations added later for the app's own tables.
+TOOL_LEDGER_REVISION = "0001"
 
 
 def world_data(world: str) -> Tau2Db:
@@ -65,7 +67,8 @@ class WorldTemplates:
                 path.unlink(missing_ok=True)
                 engine = make_engine(DatabaseSettings(url=f"sqlite:///{path}"))
                 try:
-                    upgrade(engine, STORE_REVISION)
+                    upgrade(engine, TOOL_LEDGER_REVISION)
+                    upgrade(engine, "retail@head", locations=[RETAIL_MIGRATIONS])
                     load_tau2_db(make_session_factory(engine), world_data(world))
                     with make_session_factory(engine)() as session:
                         self._initial[world] = export_tau2_db(session)

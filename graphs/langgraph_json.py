@@ -18,8 +18,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from graphs.registry import GraphDeps, GraphRegistry, WorkflowSpec
-from runtime.errors import ConfigError
+from waypost.graphs.registry import GraphDeps, GraphRegistry, WorkflowSpec
+from waypost.runtime.errors import ConfigError
 
 __all__ = ["load_langgraph_json", "register_langgraph_json"]
 

@@ -14,9 +14,8 @@ from typing import Any
 from langgraph.checkpoint.base import BaseCheckpointSaver
 from pydantic import BaseModel
 from sqlalchemy.orm import Session, sessionmaker
-
-from runtime.errors import Conflict, NotFound
-from runtime.settings import Settings
+from waypost.runtime.errors import Conflict, NotFound
+from waypost.runtime.settings import Settings
 
 __all__ = ["GraphDeps", "GraphRegistry", "WorkflowSpec", "default_registry"]
 
@@ -43,6 +42,8 @@ class WorkflowSpec:
     output_schema: type[BaseModel] | None = None
     version: str = "1"
     metadata: dict[str, Any] = field(default_factory=dict)
+    describe_step: Callable[[str, Any], str] | None = None
+    """One line about a node's update, for ``waypost run`` (the CLI knows no workflow)."""
 
 
 class GraphRegistry:
@@ -74,9 +75,11 @@ class GraphRegistry:
 
 
 def default_registry() -> GraphRegistry:
-    """A registry with the built-in workflows (imported lazily)."""
-    registry = GraphRegistry()
-    from graphs import builtin
+    """A registry with the workflows of every installed domain plug-in."""
+    from waypost.graphs.plugins import load_domains
 
-    builtin.register_all(registry)
+    registry = GraphRegistry()
+    for domain in load_domains():
+        for spec in domain.workflows():
+            registry.register(spec)
     return registry

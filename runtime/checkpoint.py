@@ -22,8 +22,7 @@ from typing import Any
 
 from langgraph.checkpoint.base import BaseCheckpointSaver
 from sqlalchemy.engine import make_url
-
-from runtime.db import is_sqlite, sync_url
+from waypost.runtime.db import is_sqlite, sync_url
 
 __all__ = ["ASYNC_PG_POOL_SIZE", "open_async_checkpointer", "open_checkpointer", "sqlite_path"]
 

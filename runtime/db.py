@@ -15,9 +15,8 @@ from sqlalchemy import MetaData, create_engine, event
 from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
-
-from runtime.errors import ConfigError
-from runtime.settings import DatabaseSettings
+from waypost.runtime.errors import ConfigError
+from waypost.runtime.settings import DatabaseSettings
 
 __all__ = [
     "Base",

@@ -11,8 +11,7 @@ from typing import Any
 
 from sqlalchemy import JSON, DateTime, Integer, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
-
-from runtime.db import Base
+from waypost.runtime.db import Base
 
 __all__ = ["ToolInvocation", "utcnow"]
 

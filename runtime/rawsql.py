@@ -32,10 +32,9 @@ from typing import Any, TypeVar
 
 import psycopg
 from sqlalchemy.engine import make_url
-
-from runtime.db import is_sqlite, sync_url
-from runtime.errors import ConfigError, DatabaseError
-from runtime.settings import DatabaseSettings
+from waypost.runtime.db import is_sqlite, sync_url
+from waypost.runtime.errors import ConfigError, DatabaseError
+from waypost.runtime.settings import DatabaseSettings
 
 __all__ = ["INTEGRITY_ERRORS", "RawDB", "Sql", "Tx"]
 

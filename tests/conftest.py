@@ -10,12 +10,14 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+
+# The CLI's rich consoles are built at import and wrap at 80 columns without a terminal.
+os.environ["COLUMNS"] = "200"
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import Engine
-
-from runtime.db import make_engine
-from runtime.migrate import upgrade
-from runtime.settings import DatabaseSettings, Settings
+from waypost.graphs.plugins import migrate
+from waypost.runtime.db import make_engine
+from waypost.runtime.settings import DatabaseSettings, Settings
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 SHARED_RETAIL = PROJECT_ROOT.parent / "shared" / "retail"
@@ -119,6 +121,6 @@ def settings(sqlite_url: str, tmp_path: Path) -> Settings:
 def migrated_engine(database_url: str) -> Iterator[Engine]:
     """An engine on a fresh database (SQLite and PostgreSQL), migrated to head."""
     engine = make_engine(DatabaseSettings(url=database_url))
-    upgrade(engine)
+    migrate(engine)
     yield engine
     engine.dispose()

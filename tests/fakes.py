@@ -39,9 +39,8 @@ from langchain_core.outputs import ChatGeneration, ChatResult
 from langchain_core.runnables import Runnable
 from langchain_core.utils.function_calling import convert_to_openai_tool
 from pydantic import BaseModel, Field, PrivateAttr
-
-from agents._json_output import message_text, schema_name_and_json, structured_runnable
-from runtime.errors import ModelTimeout, ProviderError
+from waypost.agents._json_output import message_text, schema_name_and_json, structured_runnable
+from waypost.runtime.errors import ModelTimeout, ProviderError
 
 __all__ = ["Fault", "ScriptedCall", "ScriptedChatModel", "scripted"]
 

@@ -1,7 +1,7 @@
 """Typed tools: pydantic arguments and results, a risk level, a registry that runs them
 idempotently, and an adapter to LangChain tools. Domain tool sets live in subpackages."""
 
-from tools.base import (
+from waypost.tools.base import (
     RiskLevel,
     Tool,
     ToolArgs,
@@ -11,8 +11,8 @@ from tools.base import (
     ToolSpec,
     tool,
 )
-from tools.langchain_adapter import as_langchain_tools
-from tools.registry import ToolRegistry
+from waypost.tools.langchain_adapter import as_langchain_tools
+from waypost.tools.registry import ToolRegistry
 
 __all__ = [
     "RiskLevel",

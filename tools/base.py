@@ -20,8 +20,7 @@ from typing import Any, Generic, TypeVar, get_type_hints
 from pydantic import BaseModel, ConfigDict, TypeAdapter
 from pydantic import ValidationError as PydanticValidationError
 from sqlalchemy.orm import Session, sessionmaker
-
-from runtime.errors import ValidationFailed
+from waypost.runtime.errors import ValidationFailed
 
 __all__ = [
     "RiskLevel",

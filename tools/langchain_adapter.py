@@ -12,9 +12,8 @@ from typing import Annotated, Any
 
 from langchain_core.tools import BaseTool, InjectedToolCallId, StructuredTool
 from pydantic import create_model
-
-from tools.base import Tool, ToolContext
-from tools.registry import ToolRegistry
+from waypost.tools.base import Tool, ToolContext
+from waypost.tools.registry import ToolRegistry
 
 __all__ = ["as_langchain_tools"]
 

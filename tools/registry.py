@@ -9,8 +9,7 @@ from typing import Any, TypeVar
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Session
-
-from runtime.errors import (
+from waypost.runtime.errors import (
     Conflict,
     NotFound,
     RetryableToolError,
@@ -18,8 +17,8 @@ from runtime.errors import (
     ValidationFailed,
     WaypostError,
 )
-from runtime.models import ToolInvocation, utcnow
-from tools.base import RiskLevel, Tool, ToolContext, ToolErrorInfo, ToolOutcome, ToolSpec
+from waypost.runtime.models import ToolInvocation, utcnow
+from waypost.tools.base import RiskLevel, Tool, ToolContext, ToolErrorInfo, ToolOutcome, ToolSpec
 
 __all__ = ["ToolRegistry"]
 

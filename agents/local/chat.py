@@ -19,9 +19,8 @@ from langchain_core.outputs import ChatGeneration, ChatResult
 from langchain_core.runnables import Runnable
 from langchain_core.utils.function_calling import convert_to_openai_tool
 from pydantic import BaseModel, ConfigDict, Field
-
-from agents._json_output import schema_name_and_json, structured_runnable
-from agents.local.protocol import (
+from waypost.agents._json_output import schema_name_and_json, structured_runnable
+from waypost.agents.local.protocol import (
     ToolSpec,
     parse_tool_reply,
     resolve_tool_choice,
@@ -29,9 +28,9 @@ from agents.local.protocol import (
     tool_reply_schema,
     tools_system_prompt,
 )
-from agents.local.server import LocalServer, ServerOptions, get_server
-from agents.local.weights import ensure_weights, get_local_spec
-from runtime.settings import ModelSettings
+from waypost.agents.local.server import LocalServer, ServerOptions, get_server
+from waypost.agents.local.weights import ensure_weights, get_local_spec
+from waypost.runtime.settings import ModelSettings
 
 __all__ = ["LocalChatModel"]
 

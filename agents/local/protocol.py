@@ -23,8 +23,7 @@ from langchain_core.messages import (
     ToolCall,
     ToolMessage,
 )
-
-from agents._json_output import message_text
+from waypost.agents._json_output import message_text
 
 __all__ = [
     "ToolSpec",

@@ -15,8 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import xllamacpp
-
-from runtime.errors import ModelTimeout, ProviderError
+from waypost.runtime.errors import ModelTimeout, ProviderError
 
 __all__ = ["LocalServer", "ServerOptions", "get_server"]
 

@@ -21,8 +21,7 @@ from pathlib import Path
 
 from rich.console import Console
 from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TransferSpeedColumn
-
-from runtime.errors import WeightsError
+from waypost.runtime.errors import WeightsError
 
 __all__ = [
     "LOCAL_MODELS",

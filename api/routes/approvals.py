@@ -5,11 +5,10 @@ from __future__ import annotations
 from typing import Any, Literal
 
 from fastapi import APIRouter, Query
-
-from api.deps import AppServices
-from api.schemas import DecisionBody
-from runtime.runs import run_json
-from runtime.runs.approvals import approval_json
+from waypost.api.deps import AppServices
+from waypost.api.schemas import DecisionBody
+from waypost.server import run_json
+from waypost.server.approvals import approval_json
 
 router = APIRouter(prefix="/approvals", tags=["approvals"])
 

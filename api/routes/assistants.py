@@ -5,12 +5,11 @@ from __future__ import annotations
 from typing import Any
 
 from fastapi import APIRouter, Response
-
-from api.deps import AppServices
-from api.schemas import AssistantSearch
-from api.services import assistant_uuid
-from api.views import assistant_json
-from runtime.runs.serde import to_jsonable
+from waypost.api.deps import AppServices
+from waypost.api.schemas import AssistantSearch
+from waypost.api.views import assistant_json
+from waypost.server.serde import to_jsonable
+from waypost.server.services import assistant_uuid
 
 router = APIRouter(prefix="/assistants", tags=["assistants"])
 

@@ -15,15 +15,14 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Header, Query, Response
 from fastapi.responses import JSONResponse, StreamingResponse
-
-from api.deps import AppServices
-from api.run_io import run_result, sse_stream, wait_for_run
-from api.schemas import CancelManyBody, RunCreate
-from api.services import Services
-from runtime.errors import Conflict, ValidationFailed
-from runtime.runs import RunRequest, run_json
-from runtime.runs.models import Run
-from runtime.runs.queue import TERMINAL, done_key
+from waypost.api.deps import AppServices
+from waypost.api.run_io import run_result, sse_stream, wait_for_run
+from waypost.api.schemas import CancelManyBody, RunCreate
+from waypost.runtime.errors import Conflict, ValidationFailed
+from waypost.server import RunRequest, run_json
+from waypost.server.models import Run
+from waypost.server.queue import TERMINAL, done_key
+from waypost.server.services import Services
 
 router = APIRouter(tags=["runs"])
 _background: set[asyncio.Task[Any]] = set()

@@ -7,9 +7,8 @@ from typing import Any
 from fastapi import APIRouter
 from fastapi.responses import JSONResponse
 from sqlalchemy import text
-
-from api.deps import AppServices
-from api.errors import error_body
+from waypost.api.deps import AppServices
+from waypost.api.errors import error_body
 
 router = APIRouter(tags=["system"])
 

@@ -5,9 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 from fastapi import APIRouter, Response
-
-from api.deps import AppServices
-from api.schemas import (
+from waypost.api.deps import AppServices
+from waypost.api.schemas import (
     HistoryBody,
     StateCheckpointBody,
     StateUpdateBody,
@@ -15,9 +14,9 @@ from api.schemas import (
     ThreadPatch,
     ThreadSearch,
 )
-from api.views import checkpoint_json, empty_state, state_json, thread_json
-from runtime.errors import Conflict, ValidationFailed
-from runtime.runs.models import Thread
+from waypost.api.views import checkpoint_json, empty_state, state_json, thread_json
+from waypost.runtime.errors import Conflict, ValidationFailed
+from waypost.server.models import Thread
 
 router = APIRouter(prefix="/threads", tags=["threads"])
 

@@ -10,8 +10,7 @@ from collections.abc import Callable, Coroutine
 from typing import Any
 
 from fastapi import APIRouter
-
-from runtime.errors import NotSupported
+from waypost.runtime.errors import NotSupported
 
 __all__ = ["router"]
 

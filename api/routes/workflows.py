@@ -13,16 +13,15 @@ from typing import Any
 
 from fastapi import APIRouter, Depends
 from pydantic import BaseModel
-
-from api.deps import get_services
-from api.run_io import wait_for_run
-from api.services import Services, assistant_uuid
-from api.tracing import trace_url_for
-from graphs.registry import GraphRegistry, WorkflowSpec
-from runtime.errors import WaypostError
-from runtime.runs import RunRequest
-from runtime.runs.approvals import approval_json
-from runtime.runs.serde import iso
+from waypost.api.deps import get_services
+from waypost.api.run_io import wait_for_run
+from waypost.graphs.registry import GraphRegistry, WorkflowSpec
+from waypost.runtime.errors import WaypostError
+from waypost.server import RunRequest
+from waypost.server.approvals import approval_json
+from waypost.server.run_hook import trace_url_for
+from waypost.server.serde import iso
+from waypost.server.services import Services, assistant_uuid
 
 __all__ = ["router", "workflow_router"]
 

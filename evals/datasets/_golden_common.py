@@ -5,8 +5,8 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
-from evals.dataset import DEMO_WORLD
-from tools.retail.demo_data import DEFAULT_SEED, generate_demo_db
+from waypost.domains.retail.tools.demo_data import DEFAULT_SEED, generate_demo_db
+from waypost.evals.dataset import DEMO_WORLD
 
 NEW_ADDRESSES = [
     {

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from evals.datasets._golden_common import (
+from waypost.evals.datasets._golden_common import (
     ORDERS,
     USERS,
     case_row,

@@ -15,13 +15,13 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-from evals.dataset import DEMO_WORLD, EvalCase
-from evals.datasets._golden_actions import action_cases
-from evals.datasets._golden_other import other_cases, refusal_cases
-from evals.evaluators import strip_nulls
-from evals.worlds import WorldTemplates
-from tools.base import ToolContext
-from tools.retail import build_retail_registry
+from waypost.domains.retail.tools import build_retail_registry
+from waypost.evals.dataset import DEMO_WORLD, EvalCase
+from waypost.evals.datasets._golden_actions import action_cases
+from waypost.evals.datasets._golden_other import other_cases, refusal_cases
+from waypost.evals.evaluators import strip_nulls
+from waypost.evals.worlds import WorldTemplates
+from waypost.tools.base import ToolContext
 
 __all__ = ["build_cases", "expected_changes", "main"]
 

@@ -2,6 +2,6 @@
 
 from __future__ import annotations
 
-from evals.workflows.base import CaseRun, EvalWorkflow, get_workflow, workflow_names
+from waypost.evals.workflows.base import CaseRun, EvalWorkflow, get_workflow, workflow_names
 
 __all__ = ["CaseRun", "EvalWorkflow", "get_workflow", "workflow_names"]

@@ -6,12 +6,12 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from evals.approvals import ApprovalPolicy
-from evals.dataset import EvalCase
-from evals.models import ModelSetup
-from evals.record import CaseRecord
-from evals.worlds import CaseStore
-from runtime.errors import ConfigError
+from waypost.evals.approvals import ApprovalPolicy
+from waypost.evals.dataset import EvalCase
+from waypost.evals.models import ModelSetup
+from waypost.evals.record import CaseRecord
+from waypost.evals.worlds import CaseStore
+from waypost.runtime.errors import ConfigError
 
 __all__ = ["CaseRun", "EvalWorkflow", "get_workflow", "workflow_names"]
 
@@ -43,14 +43,14 @@ def workflow_names() -> list[str]:
 def get_workflow(name: str, *, planner: str = "model") -> EvalWorkflow:
     """The eval adapter of workflow ``name`` (``planner``: retail planner mode)."""
     if name == "retail_support":
-        from evals.workflows.retail import RetailSupportWorkflow
-        from graphs.retail.graph import RetailGraphConfig
+        from waypost.domains.retail.graph import RetailGraphConfig
+        from waypost.evals.workflows.retail import RetailSupportWorkflow
 
         if planner not in ("model", "draft"):
             raise ConfigError("--planner must be 'model' or 'draft'")
         return RetailSupportWorkflow(RetailGraphConfig(planner=planner))  # type: ignore[arg-type]
     if name == "react_baseline":
-        from evals.workflows.react import ReactBaselineWorkflow
+        from waypost.evals.workflows.react import ReactBaselineWorkflow
 
         return ReactBaselineWorkflow()
     raise ConfigError(f"no eval adapter for workflow {name!r}; known: {workflow_names()}")

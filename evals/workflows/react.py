@@ -9,21 +9,19 @@ read back from its tool calls and tool results.
 from __future__ import annotations
 
 import warnings
-from pathlib import Path
 from typing import Any
 
 from langchain_core.messages import AIMessage, HumanMessage, ToolMessage
-
-from evals.dataset import WRITE_TOOLS
-from evals.record import CaseRecord, ExecutedCall, StepUsage
-from evals.workflows.base import CaseRun
-from tools.base import ToolContext
-from tools.langchain_adapter import as_langchain_tools
-from tools.retail import build_retail_registry
+from waypost.domains.retail import POLICY_PATH
+from waypost.domains.retail.tools import build_retail_registry
+from waypost.evals.dataset import WRITE_TOOLS
+from waypost.evals.record import CaseRecord, ExecutedCall, StepUsage
+from waypost.evals.workflows.base import CaseRun
+from waypost.tools.base import ToolContext
+from waypost.tools.langchain_adapter import as_langchain_tools
 
 __all__ = ["POLICY_PATH", "ReactBaselineWorkflow"]
 
-POLICY_PATH = Path(__file__).resolve().parents[2] / "graphs" / "retail" / "policy.md"
 RECURSION_LIMIT = 40  # ~20 model turns: a support case needs far fewer
 
 

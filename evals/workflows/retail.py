@@ -7,12 +7,11 @@ from typing import Any
 
 from langgraph.checkpoint.memory import InMemorySaver
 from langgraph.types import Command
-
-from evals.record import CaseRecord, ExecutedCall, StepUsage
-from evals.workflows.base import CaseRun
-from graphs.retail.graph import RetailGraphConfig, build_retail_graph
-from graphs.retail.store_client import StoreClient
-from tools.retail import build_retail_registry
+from waypost.domains.retail.graph import RetailGraphConfig, build_retail_graph
+from waypost.domains.retail.store_client import StoreClient
+from waypost.domains.retail.tools import build_retail_registry
+from waypost.evals.record import CaseRecord, ExecutedCall, StepUsage
+from waypost.evals.workflows.base import CaseRun
 
 __all__ = ["MAX_APPROVALS", "RetailSupportWorkflow"]
 

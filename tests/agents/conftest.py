@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 import pytest
-
-from agents.local.chat import LocalChatModel
+from waypost.agents.local.chat import LocalChatModel
 
 
 @pytest.fixture(scope="session")

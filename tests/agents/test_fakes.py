@@ -7,8 +7,8 @@ from langchain_core.exceptions import OutputParserException
 from langchain_core.messages import AIMessage, HumanMessage
 from langchain_core.tools import tool
 from pydantic import BaseModel
+from waypost.runtime.errors import ModelTimeout, ProviderError
 
-from runtime.errors import ModelTimeout, ProviderError
 from tests.fakes import Fault, ScriptedChatModel, scripted
 
 

@@ -10,13 +10,12 @@ import httpx
 import pytest
 from langchain_core.tools import tool
 from pydantic import BaseModel, SecretStr
-
-from agents.local.chat import LocalChatModel
-from agents.registry import get_chat_model
-from agents.resilience import ModelChain
-from agents.structured import invoke_structured
-from agents.usage import UsageCollector
-from runtime.settings import ModelSettings
+from waypost.agents.local.chat import LocalChatModel
+from waypost.agents.registry import get_chat_model
+from waypost.agents.resilience import ModelChain
+from waypost.agents.structured import invoke_structured
+from waypost.observability.usage import UsageCollector
+from waypost.runtime.settings import ModelSettings
 
 pytestmark = pytest.mark.local_model
 

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import pytest
 from langchain_core.messages import AIMessage
+from waypost.observability.pricing import price_usd
+from waypost.observability.usage import UsageCollector
+from waypost.runtime.settings import ModelPrice
 
-from agents.pricing import price_usd
-from agents.usage import UsageCollector
-from runtime.settings import ModelPrice
 from tests.fakes import scripted
 
 

@@ -6,8 +6,7 @@ import json
 
 import pytest
 from langchain_core.messages import AIMessage, HumanMessage, SystemMessage, ToolMessage
-
-from agents.local.protocol import (
+from waypost.agents.local.protocol import (
     ToolSpec,
     parse_tool_reply,
     resolve_tool_choice,

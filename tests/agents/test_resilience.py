@@ -7,9 +7,9 @@ import time
 import httpx
 import openai
 import pytest
+from waypost.agents.resilience import ModelChain, RetryPolicy, call_with_retries, to_model_error
+from waypost.runtime.errors import ModelTimeout, ProviderError
 
-from agents.resilience import ModelChain, RetryPolicy, call_with_retries, to_model_error
-from runtime.errors import ModelTimeout, ProviderError
 from tests.fakes import Fault, scripted
 
 
@@ -133,8 +133,8 @@ def test_local_model_timeout_is_not_retried() -> None:
     """A timed-out local call keeps the model's single slot busy: retrying would only queue."""
     import threading
 
-    from agents.resilience import RetryPolicy, call_with_retries
-    from runtime.errors import ModelTimeout
+    from waypost.agents.resilience import RetryPolicy, call_with_retries
+    from waypost.runtime.errors import ModelTimeout
 
     release = threading.Event()
     calls: list[int] = []

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import pytest
 from pydantic import BaseModel, Field
+from waypost.agents.resilience import ModelChain, NamedModel, RetryPolicy
+from waypost.agents.structured import StepModels, ainvoke_structured, invoke_structured
+from waypost.runtime.errors import StructuredOutputError
+from waypost.runtime.settings import ModelSettings
 
-from agents.resilience import ModelChain, NamedModel, RetryPolicy
-from agents.structured import StepModels, ainvoke_structured, invoke_structured
-from runtime.errors import StructuredOutputError
-from runtime.settings import ModelSettings
 from tests.fakes import Fault, ScriptedChatModel, scripted
 
 FAST = RetryPolicy(timeout_s=5, max_retries=1, backoff_s=0.0)

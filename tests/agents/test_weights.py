@@ -6,9 +6,8 @@ import hashlib
 from pathlib import Path
 
 import pytest
-
-from agents.local import weights
-from agents.local.weights import (
+from waypost.agents.local import weights
+from waypost.agents.local.weights import (
     LocalModelSpec,
     WeightPart,
     ensure_weights,
@@ -16,7 +15,7 @@ from agents.local.weights import (
     locate_parts,
     weights_status,
 )
-from runtime.errors import WeightsError
+from waypost.runtime.errors import WeightsError
 
 
 def _fake_spec(

@@ -8,10 +8,10 @@ import httpx
 import pytest
 from langgraph_sdk import get_client
 from langgraph_sdk.client import LangGraphClient
+from waypost.api.app import create_app
+from waypost.graphs.registry import GraphRegistry
+from waypost.runtime.settings import DatabaseSettings, Settings, WorkerSettings
 
-from api.app import create_app
-from graphs.registry import GraphRegistry
-from runtime.settings import DatabaseSettings, Settings, WorkerSettings
 from tests.api.sample_graphs import make_registry
 from tests.api.server import serve
 

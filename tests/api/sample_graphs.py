@@ -13,8 +13,7 @@ from langgraph.config import get_stream_writer
 from langgraph.graph import END, START, StateGraph, add_messages
 from langgraph.types import interrupt
 from pydantic import BaseModel
-
-from graphs.registry import GraphDeps, GraphRegistry, WorkflowSpec
+from waypost.graphs.registry import GraphDeps, GraphRegistry, WorkflowSpec
 
 
 class StepsState(TypedDict, total=False):

@@ -7,11 +7,11 @@ from pathlib import Path
 
 import pytest
 from langgraph_sdk import get_client
+from waypost.api.app import create_app
+from waypost.graphs.langgraph_json import load_langgraph_json, register_langgraph_json
+from waypost.graphs.registry import GraphRegistry
+from waypost.runtime.errors import ConfigError
 
-from api.app import create_app
-from graphs.langgraph_json import load_langgraph_json, register_langgraph_json
-from graphs.registry import GraphRegistry
-from runtime.errors import ConfigError
 from tests.api.conftest import make_settings
 from tests.api.server import serve
 

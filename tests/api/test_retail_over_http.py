@@ -12,26 +12,26 @@ from typing import Any
 import httpx
 import pytest
 from sqlalchemy import select
+from waypost.api.app import create_app
+from waypost.domains.retail.tools import export_tau2_db, load_tau2_db
+from waypost.domains.retail.workflow import build as build_retail
+from waypost.domains.retail.workflow import retail_support_spec
+from waypost.graphs.plugins import migrate
+from waypost.graphs.registry import GraphDeps, GraphRegistry
+from waypost.observability.ledger import LedgerEntry
+from waypost.runtime.db import make_engine, make_session_factory
 
-from api.app import create_app
-from graphs.registry import GraphDeps, GraphRegistry
-from graphs.retail import build as build_retail
-from graphs.retail import retail_support_spec
-from runtime.db import make_engine, make_session_factory
-from runtime.ledger import LedgerEntry
-from runtime.migrate import upgrade
 from tests.api.conftest import make_settings
 from tests.api.server import serve
 from tests.fakes import ScriptedChatModel
 from tests.graphs.conftest import CANCEL_INTAKE, CANCEL_MESSAGE, CANCEL_PLAN, TINY_DB
-from tools.retail import export_tau2_db, load_tau2_db
 
 
 @pytest.fixture
 def retail_server(tmp_path: Path) -> Iterator[tuple[str, Any]]:
-    url = f"sqlite:///{tmp_path / 'api.db'}"
+    url = f"sqlite:///{tmp_path / 'waypost.api.db'}"
     engine = make_engine(make_settings(url).database)
-    upgrade(engine)
+    migrate(engine)
     factory = make_session_factory(engine)
     load_tau2_db(factory, copy.deepcopy(TINY_DB))
     model = ScriptedChatModel(responses=[CANCEL_INTAKE, CANCEL_PLAN])

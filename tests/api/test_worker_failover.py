@@ -23,11 +23,11 @@ from typing import Any
 import pytest
 from langgraph_sdk import get_client
 from sqlalchemy import Engine, create_engine, text
+from waypost.api.app import create_app
+from waypost.graphs.langgraph_json import register_langgraph_json
+from waypost.graphs.registry import GraphRegistry
+from waypost.runtime.db import sync_url
 
-from api.app import create_app
-from graphs.langgraph_json import register_langgraph_json
-from graphs.registry import GraphRegistry
-from runtime.db import sync_url
 from tests.api.conftest import make_settings
 from tests.api.server import serve
 from tests.api.worker_proc import WorkerProcess, worker_process

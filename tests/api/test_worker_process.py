@@ -8,10 +8,10 @@ from pathlib import Path
 
 import pytest
 from langgraph_sdk import get_client
+from waypost.api.app import create_app
+from waypost.graphs.langgraph_json import register_langgraph_json
+from waypost.graphs.registry import GraphRegistry
 
-from api.app import create_app
-from graphs.langgraph_json import register_langgraph_json
-from graphs.registry import GraphRegistry
 from tests.api.conftest import make_settings
 from tests.api.server import serve
 from tests.api.worker_proc import WorkerProcess

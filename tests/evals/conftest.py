@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import pytest
+from waypost.evals.dataset import EvalCase, load_dataset
 
-from evals.dataset import EvalCase, load_dataset
 from tests.conftest import PROJECT_ROOT
 
 SMOKE = PROJECT_ROOT / "evals" / "datasets" / "retail_smoke.jsonl"

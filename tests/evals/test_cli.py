@@ -41,7 +41,7 @@ def test_eval_command_gates_and_prints_flipped_cases(settings, tmp_path, monkeyp
     assert first.exit_code == 0, first.output
     assert "baseline written" in first.output
 
-    monkeypatch.setattr("graphs.retail.graph.validate_plan", lambda *a, **k: [])
+    monkeypatch.setattr("waypost.domains.retail.graph.validate_plan", lambda *a, **k: [])
     second = runner.invoke(_app(), args, env={"COLUMNS": "200"})
     assert second.exit_code == 1, second.output
     assert "pass -> fail" in second.output and "refuse-cancel-delivered" in second.output

@@ -5,9 +5,9 @@ from __future__ import annotations
 import json
 
 import pytest
+from waypost.evals.dataset import load_dataset, tau2_message
+from waypost.runtime.errors import ConfigError
 
-from evals.dataset import load_dataset, tau2_message
-from runtime.errors import ConfigError
 from tests.conftest import SHARED_RETAIL
 from tests.evals.conftest import GOLDEN
 

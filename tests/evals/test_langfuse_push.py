@@ -6,13 +6,12 @@ import json
 
 import httpx
 from pydantic import SecretStr
-
-from evals.evaluators import Score
-from evals.langfuse_push import push_from_settings
-from evals.record import CaseRecord
-from evals.runner import CaseResult
-from evals.scorecard import build_scorecard
-from runtime.settings import LangfuseSettings
+from waypost.evals.evaluators import Score
+from waypost.evals.langfuse_push import push_from_settings
+from waypost.evals.record import CaseRecord
+from waypost.evals.runner import CaseResult
+from waypost.evals.scorecard import build_scorecard
+from waypost.runtime.settings import LangfuseSettings
 
 
 def test_push_sends_dataset_items_traces_scores_and_run_links(smoke_cases) -> None:

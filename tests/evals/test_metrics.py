@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import pytest
-
-from evals.dataset import EvalCase, Expected, ToolCall
-from evals.evaluators import DbStateMatch, RequiredFacts, StatusMatch, strip_nulls
-from evals.record import CaseRecord, ExecutedCall
-from evals.scorecard import percentile, wilson_interval
-from evals.trajectory import trajectory_score
+from waypost.evals.dataset import EvalCase, Expected, ToolCall
+from waypost.evals.evaluators import DbStateMatch, RequiredFacts, StatusMatch, strip_nulls
+from waypost.evals.record import CaseRecord, ExecutedCall
+from waypost.evals.scorecard import percentile, wilson_interval
+from waypost.evals.trajectory import trajectory_score
 
 INITIAL = {
     "orders": {"#W1": {"status": "pending", "cancel_reason": None}, "#W2": {"status": "x"}},

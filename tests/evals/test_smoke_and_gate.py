@@ -13,16 +13,16 @@ import json
 import pytest
 from rich.console import Console
 from sqlalchemy import select
+from waypost.evals.approvals import ApprovalPolicy
+from waypost.evals.cli_run import EvalOptions, run_eval
+from waypost.evals.gate import check_gate, read_baseline, write_baseline
+from waypost.evals.models import model_setup
+from waypost.evals.persist import EvalScorecardRow
+from waypost.evals.runner import run_cases
+from waypost.evals.scorecard import build_scorecard
+from waypost.evals.workflows import get_workflow
+from waypost.runtime.db import make_engine, make_session_factory
 
-from evals.approvals import ApprovalPolicy
-from evals.cli_run import EvalOptions, run_eval
-from evals.gate import check_gate, read_baseline, write_baseline
-from evals.models import model_setup
-from evals.persist import EvalScorecardRow
-from evals.runner import run_cases
-from evals.scorecard import build_scorecard
-from evals.workflows import get_workflow
-from runtime.db import make_engine, make_session_factory
 from tests.evals.conftest import SMOKE
 
 
@@ -73,7 +73,7 @@ def test_gate_passes_on_the_baseline_and_catches_a_disabled_validator(
     _, again = _card(smoke_cases, settings)
     assert check_gate(again, read_baseline(baseline)).ok
 
-    monkeypatch.setattr("graphs.retail.graph.validate_plan", lambda *a, **k: [])
+    monkeypatch.setattr("waypost.domains.retail.graph.validate_plan", lambda *a, **k: [])
     _, broken = _card(smoke_cases, settings)
     gate = check_gate(broken, read_baseline(baseline))
     assert not gate.ok
@@ -102,7 +102,7 @@ def test_run_eval_writes_scorecards_stores_them_and_exits_nonzero_on_regression(
     assert doc["tolerances"]["pass_rate"] == 0.0 and doc["metrics"]["pass_rate"] == 1.0
     assert "pass rate" in first.paths[1].read_text()
 
-    monkeypatch.setattr("graphs.retail.graph.validate_plan", lambda *a, **k: [])
+    monkeypatch.setattr("waypost.domains.retail.graph.validate_plan", lambda *a, **k: [])
     second = run_eval(EvalOptions(**{**opts, "limit": None}), settings, console)
     assert second.exit_code == 1
     assert second.gate is not None and second.gate.flipped == []  # new cases are not flips

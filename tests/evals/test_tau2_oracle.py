@@ -7,11 +7,11 @@ is a harness or workflow bug (or a validator that rejects a reference action).
 from __future__ import annotations
 
 import pytest
+from waypost.evals.dataset import load_dataset
+from waypost.evals.models import model_setup
+from waypost.evals.runner import run_cases
+from waypost.evals.workflows import get_workflow
 
-from evals.dataset import load_dataset
-from evals.models import model_setup
-from evals.runner import run_cases
-from evals.workflows import get_workflow
 from tests.conftest import SHARED_RETAIL
 
 pytestmark = [

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import pytest
+from waypost.evals.models import model_setup
+from waypost.evals.runner import run_cases
+from waypost.evals.workflows import get_workflow
+from waypost.runtime.errors import ConfigError
 
-from evals.models import model_setup
-from evals.runner import run_cases
-from evals.workflows import get_workflow
-from runtime.errors import ConfigError
 from tests.fakes import ScriptedChatModel
 from tests.graphs.conftest import CANCEL_INTAKE
 

@@ -10,15 +10,15 @@ from typing import Any
 import pytest
 from langgraph.checkpoint.memory import InMemorySaver
 from sqlalchemy.orm import Session, sessionmaker
+from waypost.domains.retail.graph import RetailGraphConfig, build_retail_graph
+from waypost.domains.retail.store_client import StoreClient
+from waypost.domains.retail.tools import build_retail_registry, export_tau2_db, load_tau2_db
+from waypost.domains.retail.workflow import make_structured_call
+from waypost.graphs.plugins import migrate
+from waypost.runtime.db import make_engine, make_session_factory
+from waypost.runtime.settings import DatabaseSettings, Settings
 
-from graphs.retail import make_structured_call
-from graphs.retail.graph import RetailGraphConfig, build_retail_graph
-from graphs.retail.store_client import StoreClient
-from runtime.db import make_engine, make_session_factory
-from runtime.migrate import upgrade
-from runtime.settings import DatabaseSettings, Settings
 from tests.fakes import ScriptedChatModel
-from tools.retail import build_retail_registry, export_tau2_db, load_tau2_db
 
 ADDRESS = {
     "address1": "1 Main St",
@@ -133,7 +133,7 @@ CANCEL_PLAN = {
 @pytest.fixture
 def store_factory(tmp_path: Path) -> Iterator[sessionmaker[Session]]:
     engine = make_engine(DatabaseSettings(url=f"sqlite:///{tmp_path / 'store.db'}"))
-    upgrade(engine)
+    migrate(engine)
     factory = make_session_factory(engine)
     load_tau2_db(factory, copy.deepcopy(TINY_DB))
     yield factory

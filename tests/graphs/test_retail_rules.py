@@ -5,11 +5,11 @@ from __future__ import annotations
 import copy
 
 import pytest
+from waypost.domains.retail.intake import fallback_intake, merge_patterns, pattern_facts
+from waypost.domains.retail.resolve import draft_plan, pick_variant
+from waypost.domains.retail.state import Action, ActionKind, CustomerRequest, Intake, RequestKind
+from waypost.domains.retail.validate import validate_plan
 
-from graphs.retail.intake import fallback_intake, merge_patterns, pattern_facts
-from graphs.retail.resolve import draft_plan, pick_variant
-from graphs.retail.state import Action, ActionKind, CustomerRequest, Intake, RequestKind
-from graphs.retail.validate import validate_plan
 from tests.graphs.conftest import TINY_DB
 
 USER = TINY_DB["users"]["ada_byron_1815"]

@@ -7,11 +7,10 @@ from collections.abc import AsyncIterator
 
 import pytest
 from sqlalchemy.engine import Engine
-
-from runtime.db import make_async_engine
-from runtime.runs import RunQueue, RunRequest, RunStore, Signals
-from runtime.runs.events import EventWriter
-from runtime.settings import DatabaseSettings
+from waypost.runtime.db import make_async_engine
+from waypost.runtime.settings import DatabaseSettings
+from waypost.server import RunQueue, RunRequest, RunStore, Signals
+from waypost.server.events import EventWriter
 
 
 @pytest.fixture

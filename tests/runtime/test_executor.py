@@ -11,12 +11,11 @@ from typing import Annotated, Any, TypedDict
 import pytest
 from langgraph.graph import END, START, StateGraph
 from sqlalchemy.engine import Engine
-
-from runtime.checkpoint import open_async_checkpointer
-from runtime.db import make_async_engine
-from runtime.runs import RunExecutor, RunQueue, RunRequest, RunStore, Signals, WorkerPool
-from runtime.runs.models import Run
-from runtime.settings import DatabaseSettings, WorkerSettings
+from waypost.runtime.checkpoint import open_async_checkpointer
+from waypost.runtime.db import make_async_engine
+from waypost.runtime.settings import DatabaseSettings, WorkerSettings
+from waypost.server import RunExecutor, RunQueue, RunRequest, RunStore, Signals, WorkerPool
+from waypost.server.models import Run
 
 
 class State(TypedDict, total=False):

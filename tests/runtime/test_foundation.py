@@ -4,12 +4,12 @@ import logging
 
 import pytest
 from sqlalchemy import inspect, text
-
-from runtime.db import async_url, sync_url
-from runtime.errors import ConfigError, InvalidState, StructuredOutputError, WaypostError
-from runtime.logging import JsonFormatter, _RunContextFilter, bind_run
-from runtime.migrate import current_revision, head_revision, upgrade
-from runtime.settings import Settings
+from waypost.graphs.plugins import migrate, migration_locations
+from waypost.runtime.db import async_url, sync_url
+from waypost.runtime.errors import ConfigError, InvalidState, StructuredOutputError, WaypostError
+from waypost.runtime.logging import JsonFormatter, _RunContextFilter, bind_run
+from waypost.runtime.migrate import current_heads, heads, upgrade
+from waypost.runtime.settings import Settings
 
 
 def test_settings_read_nested_env(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -46,15 +46,49 @@ def test_errors_have_stable_codes() -> None:
     assert StructuredOutputError("x").code == "structured_output_failed"
 
 
-def test_migrations_reach_head_and_are_idempotent(migrated_engine) -> None:
-    assert current_revision(migrated_engine) == head_revision(migrated_engine)
-    assert "tool_invocations" in inspect(migrated_engine).get_table_names()
-    before, after = upgrade(migrated_engine)
+def test_migrations_reach_every_head_and_are_idempotent(migrated_engine) -> None:
+    newest = heads(migrated_engine, migration_locations())
+    assert "retail_0001" in newest  # the retail domain's own branch
+    assert current_heads(migrated_engine) == newest
+    assert {"tool_invocations", "runs", "retail_orders"} <= set(
+        inspect(migrated_engine).get_table_names()
+    )
+    before, after = migrate(migrated_engine)
     assert before == after
 
 
+def test_core_migrations_know_no_domain(database_url: str) -> None:
+    from waypost.runtime.db import make_engine
+    from waypost.runtime.settings import DatabaseSettings
+
+    engine = make_engine(DatabaseSettings(url=database_url))
+    try:
+        upgrade(engine)  # core only: no domain location given
+        names = set(inspect(engine).get_table_names())
+        assert "runs" in names and not any(n.startswith("retail_") for n in names)
+    finally:
+        engine.dispose()
+
+
+def test_a_database_from_before_the_retail_branch_upgrades(sqlite_url: str) -> None:
+    """Older databases made the retail tables in core revision 0002 and are stamped 0006."""
+    from waypost.runtime.db import make_engine
+    from waypost.runtime.settings import DatabaseSettings
+
+    engine = make_engine(DatabaseSettings(url=sqlite_url))
+    try:
+        migrate(engine)
+        with engine.begin() as conn:  # what such a database looks like: one core head only
+            conn.execute(text("DELETE FROM alembic_version WHERE version_num = 'retail_0001'"))
+        assert current_heads(engine) == {"0006"} or "retail_0001" not in current_heads(engine)
+        migrate(engine)  # adopts the existing retail tables instead of failing on them
+        assert "retail_0001" in current_heads(engine)
+    finally:
+        engine.dispose()
+
+
 def test_sqlite_uses_wal_and_busy_timeout(settings: Settings) -> None:
-    from runtime.db import make_engine
+    from waypost.runtime.db import make_engine
 
     engine = make_engine(settings.database)
     with engine.connect() as conn:

@@ -8,14 +8,13 @@ from collections.abc import AsyncIterator
 import pytest
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
-
-from runtime.db import make_engine
-from runtime.errors import ConfigError, DatabaseError
-from runtime.rawsql import RawDB, Sql, Tx
-from runtime.runs import sql
-from runtime.runs.models import Thread
-from runtime.runs.sql import thread_from_row
-from runtime.settings import DatabaseSettings
+from waypost.runtime.db import make_engine
+from waypost.runtime.errors import ConfigError, DatabaseError
+from waypost.runtime.rawsql import RawDB, Sql, Tx
+from waypost.runtime.settings import DatabaseSettings
+from waypost.server import sql
+from waypost.server.models import Thread
+from waypost.server.sql import thread_from_row
 
 
 @pytest.fixture

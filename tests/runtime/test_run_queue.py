@@ -7,14 +7,13 @@ from collections.abc import AsyncIterator
 
 import pytest
 from sqlalchemy.engine import Engine
-
-from runtime.db import make_async_engine, make_engine, sync_url
-from runtime.migrate import upgrade
-from runtime.rawsql import INTEGRITY_ERRORS, Sql
-from runtime.runs import PgListener, RunQueue, RunRequest, RunStore, Signals
-from runtime.runs.queue import queue_key
-from runtime.runs.signals import QUEUE_CHANNEL, RUNS_CHANNEL, notify_payloads
-from runtime.settings import DatabaseSettings, WorkerSettings
+from waypost.graphs.plugins import migrate
+from waypost.runtime.db import make_async_engine, make_engine, sync_url
+from waypost.runtime.rawsql import INTEGRITY_ERRORS, Sql
+from waypost.runtime.settings import DatabaseSettings, WorkerSettings
+from waypost.server import PgListener, RunQueue, RunRequest, RunStore, Signals
+from waypost.server.queue import queue_key
+from waypost.server.signals import QUEUE_CHANNEL, RUNS_CHANNEL, notify_payloads
 
 
 @pytest.fixture
@@ -58,7 +57,7 @@ async def test_runs_of_one_thread_execute_one_at_a_time(queue: RunQueue) -> None
     assert await queue.claim("w") is None  # t1 is busy with the first run
     await queue.request_cancel([first])
     async with queue.sessions() as session:  # the worker settles the cancelled run
-        from runtime.runs.models import Run
+        from waypost.server.models import Run
 
         row = await session.get(Run, first)
         assert row is not None and row.cancel_requested == "interrupt"
@@ -112,7 +111,7 @@ async def test_listen_notify_wakes_another_process(postgres_url: str) -> None:
     """Two queues with separate connections and signals stand in for two processes."""
     database_url = postgres_url
     sync_engine = make_engine(DatabaseSettings(url=database_url))
-    upgrade(sync_engine)
+    migrate(sync_engine)
     sync_engine.dispose()
     conninfo = sync_url(database_url).replace("postgresql+psycopg", "postgresql")
     engine_a = make_async_engine(DatabaseSettings(url=database_url))

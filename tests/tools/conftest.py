@@ -11,17 +11,17 @@ from typing import Any
 import pytest
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, sessionmaker
+from waypost.domains.retail.tools import load_tau2_db
+from waypost.graphs.plugins import migrate
+from waypost.runtime.db import make_engine, make_session_factory
+from waypost.runtime.settings import DatabaseSettings
+from waypost.tools import ToolContext
 
-from runtime.db import make_engine, make_session_factory
-from runtime.migrate import upgrade
-from runtime.settings import DatabaseSettings
 from tests.conftest import SHARED_RETAIL
-from tools import ToolContext
-from tools.retail import load_tau2_db
 
 DB_JSON = SHARED_RETAIL / "db.json"
 TASKS = SHARED_RETAIL / "tasks_train.jsonl"
-TOOLS_JSON = SHARED_RETAIL / "tools.json"
+TOOLS_JSON = SHARED_RETAIL / "waypost.tools.json"
 
 
 def require_reference() -> None:
@@ -43,7 +43,7 @@ def reference_template(
     """A migrated SQLite file holding ``db.json``, built once per session."""
     path = tmp_path_factory.mktemp("retail") / "template.db"
     engine = make_engine(DatabaseSettings(url=f"sqlite:///{path}"))
-    upgrade(engine)
+    migrate(engine)
     load_tau2_db(make_session_factory(engine), reference_db)
     engine.dispose()  # the last connection checkpoints the WAL into the file
     return path

@@ -9,13 +9,18 @@ import pytest
 from langchain_core.messages import ToolMessage
 from pydantic import BaseModel
 from sqlalchemy.orm import Session, sessionmaker
+from waypost.domains.retail.tools import (
+    RETAIL_TOOLS,
+    build_retail_registry,
+    export_tau2_db,
+    seed_store,
+)
+from waypost.graphs.plugins import migrate
+from waypost.runtime.db import make_engine, make_session_factory
+from waypost.runtime.settings import DatabaseSettings
+from waypost.tools import RiskLevel, ToolContext, as_langchain_tools
 
-from runtime.db import make_engine, make_session_factory
-from runtime.migrate import upgrade
-from runtime.settings import DatabaseSettings
 from tests.tools.conftest import TOOLS_JSON
-from tools import RiskLevel, ToolContext, as_langchain_tools
-from tools.retail import RETAIL_TOOLS, build_retail_registry, export_tau2_db, seed_store
 
 WRITE_TOOLS = {
     "cancel_pending_order",
@@ -31,7 +36,7 @@ WRITE_TOOLS = {
 @pytest.fixture
 def demo_factory(tmp_path: Path) -> sessionmaker[Session]:
     engine = make_engine(DatabaseSettings(url=f"sqlite:///{tmp_path / 'demo.db'}"))
-    upgrade(engine)
+    migrate(engine)
     factory = make_session_factory(engine)
     seed_store(factory, None, force=False)
     return factory

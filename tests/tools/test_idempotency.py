@@ -9,13 +9,17 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, sessionmaker
-
-from runtime.db import make_session_factory
-from runtime.errors import InvalidState
-from runtime.models import ToolInvocation
-from tools import RiskLevel, ToolArgs, ToolContext, ToolRegistry, tool
-from tools.retail import RETAIL_TOOLS, build_retail_registry, export_tau2_db, seed_store
-from tools.retail.store import User
+from waypost.domains.retail.tools import (
+    RETAIL_TOOLS,
+    build_retail_registry,
+    export_tau2_db,
+    seed_store,
+)
+from waypost.domains.retail.tools.store import User
+from waypost.runtime.db import make_session_factory
+from waypost.runtime.errors import InvalidState
+from waypost.runtime.models import ToolInvocation
+from waypost.tools import RiskLevel, ToolArgs, ToolContext, ToolRegistry, tool
 
 
 @pytest.fixture

@@ -8,13 +8,12 @@ from typing import Any
 
 import pytest
 from sqlalchemy.orm import Session, sessionmaker
-
-from runtime.db import make_engine, make_session_factory
-from runtime.migrate import upgrade
-from runtime.settings import DatabaseSettings
-from tools import ToolContext, ToolOutcome
-from tools.retail import build_retail_registry, export_tau2_db, seed_store
-from tools.retail.store import PaymentMethod
+from waypost.domains.retail.tools import build_retail_registry, export_tau2_db, seed_store
+from waypost.domains.retail.tools.store import PaymentMethod
+from waypost.graphs.plugins import migrate
+from waypost.runtime.db import make_engine, make_session_factory
+from waypost.runtime.settings import DatabaseSettings
+from waypost.tools import ToolContext, ToolOutcome
 
 REGISTRY = build_retail_registry()
 
@@ -23,7 +22,7 @@ REGISTRY = build_retail_registry()
 def store(tmp_path_factory: pytest.TempPathFactory) -> sessionmaker[Session]:
     path: Path = tmp_path_factory.mktemp("errors") / "store.db"
     engine = make_engine(DatabaseSettings(url=f"sqlite:///{path}"))
-    upgrade(engine)
+    migrate(engine)
     factory = make_session_factory(engine)
     seed_store(factory, None, force=False)
     return factory

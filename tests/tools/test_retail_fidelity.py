@@ -13,9 +13,9 @@ from typing import Any
 
 import pytest
 from sqlalchemy.orm import Session, sessionmaker
+from waypost.domains.retail.tools import build_retail_registry, export_tau2_db
 
 from tests.tools.conftest import TASKS, make_ctx
-from tools.retail import build_retail_registry, export_tau2_db
 
 pytestmark = pytest.mark.reference
 

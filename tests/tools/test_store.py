@@ -11,28 +11,28 @@ from sqlalchemy import update
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, sessionmaker
 from typer.testing import CliRunner
-
-from runtime.db import make_engine, make_session_factory
-from runtime.errors import Conflict, ValidationFailed
-from runtime.migrate import upgrade
-from runtime.settings import DatabaseSettings
-from tests.tools.conftest import DB_JSON
-from tools import ToolContext
-from tools.retail import (
+from waypost.domains.retail.tools import (
     build_retail_registry,
     export_tau2_db,
     load_tau2_db,
     seed_store,
     store_counts,
 )
-from tools.retail.demo_data import generate_demo_db
-from tools.retail.store import User
+from waypost.domains.retail.tools.demo_data import generate_demo_db
+from waypost.domains.retail.tools.store import User
+from waypost.graphs.plugins import migrate
+from waypost.runtime.db import make_engine, make_session_factory
+from waypost.runtime.errors import Conflict, ValidationFailed
+from waypost.runtime.settings import DatabaseSettings
+from waypost.tools import ToolContext
+
+from tests.tools.conftest import DB_JSON
 
 
 @pytest.fixture
 def sqlite_store(tmp_path: Path) -> sessionmaker[Session]:
     engine = make_engine(DatabaseSettings(url=f"sqlite:///{tmp_path / 'store.db'}"))
-    upgrade(engine)
+    migrate(engine)
     return make_session_factory(engine)
 
 
@@ -157,9 +157,10 @@ def test_tools_work_on_the_demo_store(sqlite_store: sessionmaker[Session]) -> No
 
 
 def test_cli_store_seed_and_stats(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    from runtime.settings import get_settings
+    from waypost.domains.retail import cli as store_cli
+    from waypost.runtime.settings import get_settings
+
     from waypost.cli import app
-    from waypost.cli import store as store_cli
 
     monkeypatch.setenv("WAYPOST_DATABASE__URL", f"sqlite:///{tmp_path / 'cli.db'}")
     get_settings.cache_clear()

@@ -13,22 +13,28 @@ import pytest
 from langgraph.checkpoint.memory import InMemorySaver
 from langgraph.types import Command
 from sqlalchemy.orm import Session, sessionmaker
+from waypost.domains.retail.graph import build_retail_graph
+from waypost.domains.retail.store_client import StoreClient
+from waypost.domains.retail.tools import build_retail_registry, load_tau2_db
+from waypost.domains.retail.workflow import make_structured_call
+from waypost.graphs.plugins import migrate
+from waypost.observability.ledger import LedgerWriter, RunContext
+from waypost.observability.ledger_collector import LedgerCollector
+from waypost.observability.metrics import WaypostMetrics
+from waypost.observability.tracing import ApprovalDecision, close_tracing, trace_run
+from waypost.runtime.db import make_engine, make_session_factory
+from waypost.runtime.models import utcnow
+from waypost.runtime.settings import (
+    DatabaseSettings,
+    LangfuseSettings,
+    ModelPrice,
+    ModelSettings,
+    Settings,
+)
 
-from agents.ledger import LedgerCollector
-from graphs.retail import make_structured_call
-from graphs.retail.graph import build_retail_graph
-from graphs.retail.store_client import StoreClient
-from runtime.db import make_engine, make_session_factory
-from runtime.ledger import LedgerWriter, RunContext
-from runtime.metrics import WaypostMetrics
-from runtime.migrate import upgrade
-from runtime.models import utcnow
-from runtime.settings import DatabaseSettings, LangfuseSettings, ModelPrice, ModelSettings, Settings
-from runtime.tracing import ApprovalDecision, close_tracing, trace_run
 from tests.fakes import ScriptedChatModel
 from tests.graphs.conftest import CANCEL_INTAKE, CANCEL_MESSAGE, CANCEL_PLAN, TINY_DB
 from tests.tracing.otlp_receiver import OtlpReceiver
-from tools.retail import build_retail_registry, load_tau2_db
 
 MODEL = "openai:scripted-mini"
 REVIEWER = "reviewer-7"
@@ -50,7 +56,7 @@ def make_settings(db_url: str, langfuse: LangfuseSettings | None = None) -> Sett
 @pytest.fixture
 def db_factory(tmp_path: Path) -> Iterator[sessionmaker[Session]]:
     engine = make_engine(DatabaseSettings(url=f"sqlite:///{tmp_path / 'w.db'}"))
-    upgrade(engine)
+    migrate(engine)
     factory = make_session_factory(engine)
     load_tau2_db(factory, copy.deepcopy(TINY_DB))
     yield factory

@@ -9,25 +9,25 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+from waypost.api.app import create_app
+from waypost.domains.retail.tools import load_tau2_db
+from waypost.domains.retail.workflow import build as build_retail
+from waypost.domains.retail.workflow import retail_support_spec
+from waypost.graphs.plugins import migrate
+from waypost.graphs.registry import GraphDeps, GraphRegistry
+from waypost.observability.tracing import close_tracing, trace_id_for
+from waypost.runtime.db import make_engine, make_session_factory
+from waypost.runtime.settings import DatabaseSettings, Settings, WorkerSettings
 
-from api.app import create_app
-from graphs.registry import GraphDeps, GraphRegistry
-from graphs.retail import build as build_retail
-from graphs.retail import retail_support_spec
-from runtime.db import make_engine, make_session_factory
-from runtime.migrate import upgrade
-from runtime.settings import DatabaseSettings, Settings, WorkerSettings
-from runtime.tracing import close_tracing, trace_id_for
 from tests.api.server import serve
 from tests.graphs.conftest import CANCEL_MESSAGE, TINY_DB
 from tests.tracing.conftest import langfuse_for, scripted_model
-from tools.retail import load_tau2_db
 
 
 async def test_api_run_and_resume_share_one_trace_with_the_decision(
     receiver: Any, tmp_path: Path
 ) -> None:
-    url = f"sqlite:///{tmp_path / 'api.db'}"
+    url = f"sqlite:///{tmp_path / 'waypost.api.db'}"
     settings = Settings(
         env="test",
         database=DatabaseSettings(url=url),
@@ -36,7 +36,7 @@ async def test_api_run_and_resume_share_one_trace_with_the_decision(
         _env_file=None,  # type: ignore[call-arg]
     )
     engine = make_engine(settings.database)
-    upgrade(engine)
+    migrate(engine)
     load_tau2_db(make_session_factory(engine), copy.deepcopy(TINY_DB))
     model = scripted_model()
 

@@ -6,17 +6,17 @@ import copy
 import json
 
 import pytest
+import waypost.domains.retail.workflow as retail
 from typer.testing import CliRunner
+from waypost.domains.retail.tools import load_tau2_db
+from waypost.graphs.plugins import migrate
+from waypost.observability.ledger import run_totals
+from waypost.observability.tracing import trace_id_for
+from waypost.runtime.db import make_engine, make_session_factory
+from waypost.runtime.settings import DatabaseSettings, get_settings
 
-import graphs.retail as retail
-from runtime.db import make_engine, make_session_factory
-from runtime.ledger import run_totals
-from runtime.migrate import upgrade
-from runtime.settings import DatabaseSettings, get_settings
-from runtime.tracing import trace_id_for
 from tests.graphs.conftest import CANCEL_MESSAGE, TINY_DB
 from tests.tracing.conftest import MODEL, langfuse_for, make_settings, scripted_model
-from tools.retail import load_tau2_db
 from waypost.cli.run import execute_locally
 from waypost.cli.runs import app as runs_app
 
@@ -24,7 +24,7 @@ from waypost.cli.runs import app as runs_app
 def test_run_then_runs_show(tmp_path, receiver, monkeypatch: pytest.MonkeyPatch) -> None:
     url = f"sqlite:///{tmp_path / 'cli.db'}"
     engine = make_engine(DatabaseSettings(url=url))
-    upgrade(engine)
+    migrate(engine)
     load_tau2_db(make_session_factory(engine), copy.deepcopy(TINY_DB))
     model = scripted_model()
     monkeypatch.setattr(retail, "_registry_model", lambda _name, _settings: model)

@@ -6,9 +6,9 @@ import json
 
 import pytest
 from sqlalchemy.orm import Session, sessionmaker
+from waypost.observability.ledger import run_entries
+from waypost.observability.tracing import resolve_config, trace_id_for
 
-from runtime.ledger import run_entries
-from runtime.tracing import resolve_config, trace_id_for
 from tests.tracing.conftest import (
     MODEL,
     PII_MESSAGE,
@@ -154,7 +154,7 @@ def test_tracing_is_off_without_keys(db_factory) -> None:
 
 
 def test_config_falls_back_to_langfuse_env() -> None:
-    from runtime.settings import LangfuseSettings
+    from waypost.runtime.settings import LangfuseSettings
 
     env = {
         "LANGFUSE_PUBLIC_KEY": "pk",

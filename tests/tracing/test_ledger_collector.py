@@ -8,11 +8,17 @@ import pytest
 from langchain_core.runnables import RunnableLambda
 from langgraph.types import Command
 from sqlalchemy.orm import Session, sessionmaker
+from waypost.observability.ledger import (
+    LedgerEvent,
+    LedgerWriter,
+    RunContext,
+    run_entries,
+    run_totals,
+)
+from waypost.observability.ledger_collector import LedgerCollector
+from waypost.observability.tracing import observe_tool_call, trace_run
+from waypost.observability.tracing._handler import generation_details
 
-from agents.ledger import LedgerCollector
-from runtime.ledger import LedgerEvent, LedgerWriter, RunContext, run_entries, run_totals
-from runtime.tracing import observe_tool_call, trace_run
-from runtime.tracing._handler import generation_details
 from tests.fakes import Fault, scripted
 from tests.tracing.conftest import MODEL, langfuse_for, make_settings
 
@@ -97,13 +103,13 @@ def test_ledger_write_failure_does_not_break_the_run() -> None:
 
 async def test_async_invocations_share_one_trace(receiver, db_factory) -> None:
     from langgraph.checkpoint.memory import InMemorySaver
+    from waypost.domains.retail.graph import build_retail_graph
+    from waypost.domains.retail.store_client import StoreClient
+    from waypost.domains.retail.tools import build_retail_registry
+    from waypost.domains.retail.workflow import make_structured_call
 
-    from graphs.retail import make_structured_call
-    from graphs.retail.graph import build_retail_graph
-    from graphs.retail.store_client import StoreClient
     from tests.graphs.conftest import CANCEL_MESSAGE
     from tests.tracing.conftest import scripted_model
-    from tools.retail import build_retail_registry
 
     settings = make_settings("sqlite://", langfuse_for(receiver))
     model = scripted_model()

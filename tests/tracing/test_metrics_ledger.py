@@ -8,9 +8,9 @@ from collections import defaultdict
 import httpx
 from prometheus_client.parser import text_string_to_metric_families
 from sqlalchemy import func, select
+from waypost.observability.ledger import LedgerEntry, run_entries, run_totals
+from waypost.observability.metrics import WaypostMetrics, metrics_app
 
-from runtime.ledger import LedgerEntry, run_entries, run_totals
-from runtime.metrics import WaypostMetrics, metrics_app
 from tests.tracing.conftest import MODEL, make_settings, run_cancel_case
 
 

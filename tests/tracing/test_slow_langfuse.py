@@ -12,8 +12,8 @@ import time
 from collections.abc import Iterator
 
 import pytest
+from waypost.observability.tracing import close_tracing
 
-from runtime.tracing import close_tracing
 from tests.tracing.conftest import make_settings, run_cancel_case
 from tests.tracing.otlp_receiver import SilentReceiver
 
@@ -32,7 +32,7 @@ def silent() -> Iterator[SilentReceiver]:
 
 
 def test_dead_langfuse_adds_bounded_time(silent, db_factory) -> None:
-    from runtime.settings import LangfuseSettings
+    from waypost.runtime.settings import LangfuseSettings
 
     dead = make_settings(
         "sqlite://",

@@ -7,10 +7,10 @@ import sys
 import typer
 from rich.markup import escape
 
-from runtime.errors import WaypostError
 from waypost import __version__
 from waypost.cli import db
 from waypost.cli._common import console, err_console
+from waypost.runtime.errors import WaypostError
 
 __all__ = ["app", "main"]
 

@@ -5,10 +5,10 @@ from __future__ import annotations
 from rich.console import Console
 from sqlalchemy.engine import Engine
 
-from runtime.db import make_engine
-from runtime.logging import configure_logging
-from runtime.migrate import current_revision, head_revision, upgrade
-from runtime.settings import Settings, get_settings
+from waypost.graphs.plugins import migrate, needs_migration
+from waypost.runtime.db import make_engine
+from waypost.runtime.logging import configure_logging
+from waypost.runtime.settings import Settings, get_settings
 
 __all__ = ["console", "ensure_database", "err_console", "load_settings"]
 
@@ -25,7 +25,8 @@ def load_settings() -> Settings:
 def ensure_database(settings: Settings) -> Engine:
     """An engine on the configured database, migrated to head when ``auto_migrate`` is on."""
     engine = make_engine(settings.database)
-    if settings.database.auto_migrate and current_revision(engine) != head_revision(engine):
-        before, after = upgrade(engine)
-        err_console.print(f"[dim]database migrated {before or 'empty'} -> {after}[/dim]")
+    if settings.database.auto_migrate and needs_migration(engine):
+        before, after = migrate(engine)
+        was = ", ".join(before) or "empty"
+        err_console.print(f"[dim]database migrated {was} -> {', '.join(after)}[/dim]")
     return engine

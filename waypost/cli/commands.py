@@ -6,7 +6,7 @@ from pathlib import Path
 
 import typer
 
-from runtime.errors import ConfigError
+from waypost.runtime.errors import ConfigError
 
 
 def _not_yet(name: str) -> None:
@@ -14,9 +14,11 @@ def _not_yet(name: str) -> None:
 
 
 def register(app: typer.Typer) -> None:
-    from waypost.cli import store as store_cli
+    from waypost.graphs.plugins import load_domains, load_object
 
-    app.add_typer(store_cli.app, name="store")
+    for domain in load_domains():  # a domain's own command groups (retail: `waypost store`)
+        for name, ref in domain.commands.items():
+            app.add_typer(load_object(ref), name=name)
 
     from waypost.cli import models as models_cli
 

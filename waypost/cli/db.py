@@ -1,31 +1,47 @@
-"""`waypost db ...`: schema migrations."""
+"""`waypost db ...`: schema migrations (the core tables and every installed domain's)."""
 
 from __future__ import annotations
 
 import typer
 
-from runtime.db import make_engine
-from runtime.migrate import current_revision, head_revision, upgrade
 from waypost.cli._common import console, load_settings
+from waypost.graphs.plugins import migration_locations
+from waypost.runtime.db import make_engine
+from waypost.runtime.migrate import current_heads, heads, upgrade
 
 app = typer.Typer(help="Database schema.", no_args_is_help=True)
 
 
+def _names(revisions: list[str] | set[str]) -> str:
+    return ", ".join(sorted(revisions)) or "empty"
+
+
 @app.command("upgrade")
-def upgrade_cmd(revision: str = typer.Argument("head", help="Target revision.")) -> None:
-    """Apply migrations up to REVISION (default: head)."""
+def upgrade_cmd(
+    revision: str = typer.Argument("heads", help="Target revision (default: every head)."),
+) -> None:
+    """Apply migrations up to REVISION (default: the head of every branch)."""
     settings = load_settings()
     engine = make_engine(settings.database)
-    before, after = upgrade(engine, revision)
+    try:
+        before, after = upgrade(engine, revision, locations=migration_locations())
+    finally:
+        engine.dispose()
     if before == after:
-        console.print(f"database already at [bold]{after}[/bold]")
+        console.print(f"database already at [bold]{_names(after)}[/bold]")
     else:
-        console.print(f"database upgraded [bold]{before or 'empty'}[/bold] -> [bold]{after}[/bold]")
+        console.print(
+            f"database upgraded [bold]{_names(before)}[/bold] -> [bold]{_names(after)}[/bold]"
+        )
 
 
 @app.command("current")
 def current_cmd() -> None:
-    """Show the database's revision and the latest available."""
+    """Show the database's revisions and the newest available."""
     settings = load_settings()
     engine = make_engine(settings.database)
-    console.print(f"current: {current_revision(engine) or 'empty'}  head: {head_revision(engine)}")
+    try:
+        now, newest = current_heads(engine), heads(engine, migration_locations())
+    finally:
+        engine.dispose()
+    console.print(f"current: {_names(now)}  heads: {_names(newest)}")

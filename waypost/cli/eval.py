@@ -6,8 +6,8 @@ from pathlib import Path
 
 import typer
 
-from runtime.errors import ConfigError
 from waypost.cli._common import console, load_settings
+from waypost.runtime.errors import ConfigError
 
 __all__ = ["register"]
 
@@ -51,7 +51,7 @@ def register(app: typer.Typer) -> None:
 
         Exits 1 when a gated metric drops beyond its tolerance in the baseline file.
         """
-        from evals.cli_run import EvalOptions, run_eval
+        from waypost.evals.cli_run import EvalOptions, run_eval
 
         if approvals not in _APPROVALS:
             raise ConfigError(f"--approvals must be one of {_APPROVALS}")

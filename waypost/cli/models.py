@@ -12,13 +12,13 @@ from pydantic import BaseModel, Field
 from rich.markup import escape
 from rich.table import Table
 
-from agents.local.weights import ensure_weights, get_local_spec
-from agents.registry import get_chat_model, list_models, parse_model_name
-from agents.resilience import ModelChain, NamedModel, RetryPolicy
-from agents.structured import invoke_structured
-from agents.usage import UsageCollector
-from runtime.errors import WaypostError
+from waypost.agents.local.weights import ensure_weights, get_local_spec
+from waypost.agents.registry import get_chat_model, list_models, parse_model_name
+from waypost.agents.resilience import ModelChain, NamedModel, RetryPolicy
+from waypost.agents.structured import invoke_structured
 from waypost.cli._common import console, err_console, load_settings
+from waypost.observability.usage import UsageCollector
+from waypost.runtime.errors import WaypostError
 
 P = ParamSpec("P")
 R = TypeVar("R")

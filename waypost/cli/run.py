@@ -20,17 +20,17 @@ from rich.panel import Panel
 from rich.prompt import Confirm
 from rich.table import Table
 
-from agents.ledger import LedgerCollector
-from graphs.registry import GraphDeps, default_registry
-from runtime.checkpoint import open_checkpointer
-from runtime.db import make_session_factory
-from runtime.errors import ValidationFailed
-from runtime.ledger import LedgerWriter, RunContext
-from runtime.metrics import default_metrics
-from runtime.models import utcnow
-from runtime.settings import Settings
-from runtime.tracing import ApprovalDecision, resolve_config, trace_id_for, trace_run
 from waypost.cli._common import console, ensure_database, err_console, load_settings
+from waypost.graphs.registry import GraphDeps, default_registry
+from waypost.observability.ledger import LedgerWriter, RunContext
+from waypost.observability.ledger_collector import LedgerCollector
+from waypost.observability.metrics import default_metrics
+from waypost.observability.tracing import ApprovalDecision, resolve_config, trace_id_for, trace_run
+from waypost.runtime.checkpoint import open_checkpointer
+from waypost.runtime.db import make_session_factory
+from waypost.runtime.errors import ValidationFailed
+from waypost.runtime.models import utcnow
+from waypost.runtime.settings import Settings
 
 __all__ = ["execute_locally", "parse_input"]
 
@@ -297,8 +297,8 @@ def register(app: typer.Typer) -> None:
         as_json: bool = typer.Option(False, "--json", help="Machine-readable output."),
     ) -> None:
         """Retail support demo: seeds the demo store if empty and runs a sample case."""
-        from graphs.retail.demo import sample_case
-        from tools.retail import seed_store
+        from waypost.domains.retail.demo import sample_case
+        from waypost.domains.retail.tools import seed_store
 
         settings = _with_model(load_settings(), model)
         engine = ensure_database(settings)

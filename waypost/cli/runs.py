@@ -12,12 +12,12 @@ import sys
 import typer
 from rich.table import Table
 
-from runtime.db import make_session_factory
-from runtime.errors import NotFound
-from runtime.ledger import LedgerEntry, RunTotals, run_entries, run_totals
-from runtime.settings import Settings
-from runtime.tracing import resolve_config, trace_id_for
 from waypost.cli._common import console, ensure_database, load_settings
+from waypost.observability.ledger import LedgerEntry, RunTotals, run_entries, run_totals
+from waypost.observability.tracing import resolve_config, trace_id_for
+from waypost.runtime.db import make_session_factory
+from waypost.runtime.errors import NotFound
+from waypost.runtime.settings import Settings
 
 __all__ = ["app", "run_report", "trace_url_for"]
 

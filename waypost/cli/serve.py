@@ -7,11 +7,11 @@ import contextlib
 import signal
 from pathlib import Path
 
-from graphs.registry import GraphRegistry, default_registry
-from runtime.db import is_sqlite
-from runtime.loop import run as run_loop
-from runtime.settings import Settings
 from waypost.cli._common import console, ensure_database, err_console, load_settings
+from waypost.graphs.registry import GraphRegistry, default_registry
+from waypost.runtime.db import is_sqlite
+from waypost.runtime.loop import run as run_loop
+from waypost.runtime.settings import Settings
 
 __all__ = ["build_registry", "run_server", "run_worker"]
 
@@ -20,7 +20,7 @@ def build_registry(config: Path | None) -> GraphRegistry:
     """Built-in workflows plus the graphs of a ``langgraph.json`` when given."""
     registry = default_registry()
     if config is not None:
-        from graphs.langgraph_json import register_langgraph_json
+        from waypost.graphs.langgraph_json import register_langgraph_json
 
         register_langgraph_json(registry, config)
     return registry
@@ -38,7 +38,7 @@ def run_server(
     """Serve the API with uvicorn; the lifespan starts the in-process workers."""
     import uvicorn
 
-    from api.app import create_app
+    from waypost.api.app import create_app
 
     settings, registry = _prepare(config)
     app = create_app(settings, registry, workers=workers, concurrency=concurrency)
@@ -52,7 +52,7 @@ def run_server(
 
 def run_worker(concurrency: int | None, config: Path | None) -> None:
     """Run queue workers until SIGINT/SIGTERM; in-flight runs go back to the queue."""
-    from api.services import open_services
+    from waypost.server.services import open_services
 
     settings, registry = _prepare(config)
     if is_sqlite(settings.database.url):

@@ -1,7 +1,7 @@
 """runs: threads, runs, run events, approvals (the durable run queue behind the HTTP API)
 
 Revision ID: 0003
-Revises: 0002
+Revises: 0001
 Create Date: 2026-11-26
 """
 
@@ -9,7 +9,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0003"
-down_revision = "0002"
+down_revision = "0001"
 branch_labels = None
 depends_on = None
 

@@ -21,9 +21,8 @@ from langchain_core.runnables import RunnableConfig
 from langgraph.graph import END, START, StateGraph
 from sqlalchemy import create_engine, text
 from sqlalchemy.orm import Session, sessionmaker
-
-from runtime.db import sync_url
-from tools import RiskLevel, ToolArgs, ToolContext, ToolRegistry, tool
+from waypost.runtime.db import sync_url
+from waypost.tools import RiskLevel, ToolArgs, ToolContext, ToolRegistry, tool
 
 STEP_ID = "charge"
 BEFORE_S = float(os.environ.get("FAILOVER_BEFORE_S", "0.1"))

@@ -1,0 +1,1 @@
+"""Domain packages: each brings its tools, tables and migrations, policy, workflows and evals."""

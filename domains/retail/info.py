@@ -1,0 +1,40 @@
+"""Answers to information requests, computed from the store snapshot (§1.4)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from waypost.domains.retail.resolve import match_items
+from waypost.domains.retail.state import Intake, RequestKind
+
+__all__ = ["answer_questions", "order_total"]
+
+
+def order_total(order: dict[str, Any]) -> float:
+    return round(sum(float(it["price"]) for it in order.get("items", [])), 2)
+
+
+def answer_questions(
+    intake: Intake, orders: dict[str, dict[str, Any]], products: dict[str, dict[str, Any]]
+) -> list[str]:
+    """One sentence per order the information requests concern: status, total, tracking."""
+    lines: list[str] = []
+    for req in intake.requests:
+        if req.kind is not RequestKind.order_info:
+            continue
+        if req.order_id and req.order_id in orders:
+            targets = [orders[req.order_id]]
+        elif req.items:
+            targets = [o for o in orders.values() if match_items(req.items, o.get("items", []))]
+        else:
+            targets = list(orders.values())
+        for order in targets:
+            tracking = [t for f in order.get("fulfillments", []) for t in f.get("tracking_id", [])]
+            line = (
+                f"Order {order['order_id']} is {order.get('status')}, total "
+                f"${order_total(order):.2f}"
+            )
+            if tracking:
+                line += f", tracking number {', '.join(tracking)}"
+            lines.append(line + ".")
+    return lines

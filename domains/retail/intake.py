@@ -1,0 +1,203 @@
+"""Intake: structured extraction of identity and requests from the case text.
+
+Code extracts what patterns can prove (emails, order ids, zip codes, user ids); the model
+extracts the rest (names, what is asked) under a JSON-schema constraint. Extracted identity
+strings must occur in the text: a value the text does not contain is a validation error that
+the model is re-asked about, so the model cannot invent an identity.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from pydantic import field_validator
+from waypost.domains.retail.state import CustomerRequest, Identity, Intake, RequestKind
+
+__all__ = [
+    "INTAKE_SYSTEM",
+    "fallback_intake",
+    "grounded_intake_model",
+    "intake_messages",
+    "merge_patterns",
+    "pattern_facts",
+]
+
+_EMAIL = re.compile(r"[\w.+-]+@[\w-]+\.[\w.]+")
+_ORDER = re.compile(r"#W\d{7}")
+_ZIP = re.compile(r"(?<!\d)\d{5}(?!\d)")
+_PERSON_WORDS = ("human", "person", "representative", "real agent", "manager", "supervisor")
+_EVIDENCE: dict[RequestKind, tuple[str, ...]] = {
+    RequestKind.cancel_order: ("cancel",),
+    RequestKind.return_items: ("return", "refund", "send back", "send it back"),
+    RequestKind.exchange_items: (
+        "exchange",
+        "swap",
+        "change",
+        "switch",
+        "replace",
+        "instead",
+        "upgrade",
+        "different",
+        "modify",
+    ),
+    RequestKind.modify_items: (
+        "exchange",
+        "swap",
+        "change",
+        "switch",
+        "replace",
+        "instead",
+        "upgrade",
+        "different",
+        "modify",
+    ),
+    RequestKind.modify_order_address: ("address", "ship", "deliver", "move"),
+    RequestKind.modify_user_address: ("address", "move", "moved"),
+    RequestKind.modify_payment: ("pay", "card", "paypal", "gift"),
+}
+# "I'm Ada Byron", "this is Ada Byron", "my name is Ada Byron": the fallback's name pattern.
+_SELF_INTRO = re.compile(r"\b(?:I am|I'm|this is|my name is)\s+([A-Z][a-z]+)\s+([A-Z][a-z]+)")
+_USER_ID = re.compile(r"\b[a-z]+_[a-z]+_\d{4}\b")
+
+INTAKE_SYSTEM = """You read a customer's message to an online store's support desk and extract:
+- identity: email, first_name, last_name, zip, user_id, exactly as written (null if absent);
+- requests: one entry per thing the customer wants. kind is one of:
+  cancel_order, modify_items (change options of items in a pending order),
+  modify_order_address, modify_payment, return_items, exchange_items (delivered order),
+  modify_user_address, order_info (a question about orders or products),
+  human_agent (asks for a person), other (anything a store agent cannot do).
+  order_id: the order id if written ('#W' and 7 digits). items: product names concerned.
+  wanted: the new options wanted, in the customer's words. reason: why. payment: the payment
+  method the customer wants to use or be refunded to. all_items: true if every item is meant.
+- address: a new address if the customer gives one.
+Copy words from the message; never invent values.
+
+Example message: "Hi, I'm Ada Byron, zip 10001. Please return the blender from order #W1234567
+to my gift card, and swap my green kettle for a red one."
+Example output: {"identity": {"email": null, "first_name": "Ada", "last_name": "Byron",
+"zip": "10001", "user_id": null}, "requests": [{"kind": "return_items", "order_id": "#W1234567",
+"items": ["blender"], "wanted": null, "reason": null, "payment": "gift card", "all_items": false},
+{"kind": "exchange_items", "order_id": null, "items": ["kettle"], "wanted": "red", "reason": null,
+"payment": null, "all_items": false}], "address": null}"""
+
+
+def pattern_facts(message: str) -> dict[str, Any]:
+    """Facts that patterns prove: emails, order ids, zip codes, user ids."""
+    zips = _ZIP.findall(re.sub(r"#W\d{7}|\d{6,}", " ", message))
+    return {
+        "emails": _EMAIL.findall(message),
+        "order_ids": _ORDER.findall(message),
+        "zip": zips[0] if zips else None,
+        "user_ids": _USER_ID.findall(message),
+    }
+
+
+def _occurs(value: str, text: str) -> bool:
+    return value.strip().lower() in text.lower()
+
+
+def grounded_intake_model(message: str) -> type[Intake]:
+    """An ``Intake`` subclass whose identity values must occur in ``message``.
+
+    An invented identity value is a validation error, so the structured-output layer re-asks
+    the model with it; an invented order id is dropped.
+    """
+
+    class GroundedIntake(Intake):
+        @field_validator("identity")
+        @classmethod
+        def _identity_in_text(cls, identity: Identity) -> Identity:
+            for name in ("email", "first_name", "last_name", "zip", "user_id"):
+                value = getattr(identity, name)
+                if value and not _occurs(value, message):
+                    raise ValueError(f"identity.{name}={value!r} does not occur in the message")
+            return identity
+
+        @field_validator("requests")
+        @classmethod
+        def _orders_in_text(cls, requests: list[CustomerRequest]) -> list[CustomerRequest]:
+            # An order id the message does not contain is dropped, not re-asked: small models
+            # repeat the same id on a re-ask, and code re-attaches the ids the text does hold.
+            return [
+                r
+                if not r.order_id or r.order_id in message
+                else r.model_copy(update={"order_id": None})
+                for r in requests
+            ]
+
+    GroundedIntake.__name__ = "Intake"
+    return GroundedIntake
+
+
+def intake_messages(message: str) -> list[tuple[str, str]]:
+    return [("system", INTAKE_SYSTEM), ("human", message)]
+
+
+def _evidenced(kind: RequestKind, message: str) -> bool:
+    words = _EVIDENCE.get(kind)
+    return words is None or any(w in message.lower() for w in words)
+
+
+def merge_patterns(intake: Intake, message: str) -> Intake:
+    """Fill identity from proven patterns and drop values the text does not contain."""
+    facts = pattern_facts(message)
+    ident = intake.identity.model_copy()
+    for name in ("email", "first_name", "last_name", "zip", "user_id"):
+        value = getattr(ident, name)
+        if value and not _occurs(value, message):
+            setattr(ident, name, None)
+    if not ident.email and facts["emails"]:
+        ident.email = facts["emails"][0]
+    if not ident.zip and facts["zip"]:
+        ident.zip = facts["zip"]
+    if not ident.user_id and facts["user_ids"]:
+        ident.user_id = facts["user_ids"][0]
+    requests = [r for r in intake.requests if not r.order_id or r.order_id in message]
+    # A transfer is for what the actions cannot do (policy §9): keep an "other" request only
+    # when it is the whole case, and a human_agent one only when the customer asks for a person.
+    actionable = [r for r in requests if r.kind not in (RequestKind.other, RequestKind.human_agent)]
+    asks_person = any(w in message.lower() for w in _PERSON_WORDS)
+    # A consequential request needs a word for it in the message: a small model sometimes adds
+    # a second, unasked kind of change for the same items.
+    evidenced = [r for r in requests if _evidenced(r.kind, message)]
+    if evidenced:
+        requests = evidenced
+    requests = [
+        r
+        for r in requests
+        if r.kind is not RequestKind.other or not actionable
+        if r.kind is not RequestKind.human_agent or asks_person or not actionable
+    ]
+    mentioned = {r.order_id for r in requests if r.order_id}
+    if len(facts["order_ids"]) == 1 and requests and not mentioned:
+        requests = [r.model_copy(update={"order_id": facts["order_ids"][0]}) for r in requests]
+    return intake.model_copy(update={"identity": ident, "requests": requests})
+
+
+def fallback_intake(message: str) -> Intake:
+    """Pattern-only intake, used when no model could produce a valid one."""
+    facts = pattern_facts(message)
+    named = _SELF_INTRO.search(message)
+    ident = Identity(
+        email=facts["emails"][0] if facts["emails"] else None,
+        first_name=named.group(1) if named else None,
+        last_name=named.group(2) if named else None,
+        zip=facts["zip"],
+        user_id=facts["user_ids"][0] if facts["user_ids"] else None,
+    )
+    words = message.lower()
+    kind = RequestKind.other
+    for key, k in (
+        ("cancel", RequestKind.cancel_order),
+        ("return", RequestKind.return_items),
+        ("exchange", RequestKind.exchange_items),
+        ("address", RequestKind.modify_order_address),
+    ):
+        if key in words:
+            kind = k
+            break
+    reqs = [CustomerRequest(kind=kind, order_id=o) for o in facts["order_ids"]] or [
+        CustomerRequest(kind=kind)
+    ]
+    return Intake(identity=ident, requests=reqs)

@@ -1,0 +1,274 @@
+"""Deterministic resolution of the customer's requests into a draft plan.
+
+Intake gives requests in the customer's words ("the mechanical keyboard", "clicky switches",
+"refund to PayPal"). This module maps them onto records: which order, which order items,
+which variant, which payment method. It needs no model; the planner starts from its draft.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+from waypost.domains.retail.state import Action, ActionKind, CustomerRequest, Intake, RequestKind
+
+__all__ = ["Draft", "draft_plan", "match_items", "norm", "pick_variant"]
+
+_KIND_TO_ACTION = {
+    RequestKind.cancel_order: ActionKind.cancel_order,
+    RequestKind.modify_items: ActionKind.modify_items,
+    RequestKind.modify_order_address: ActionKind.modify_order_address,
+    RequestKind.modify_payment: ActionKind.modify_payment,
+    RequestKind.return_items: ActionKind.return_items,
+    RequestKind.exchange_items: ActionKind.exchange_items,
+    RequestKind.modify_user_address: ActionKind.modify_user_address,
+}
+_NEEDS_PENDING = {
+    ActionKind.cancel_order,
+    ActionKind.modify_items,
+    ActionKind.modify_order_address,
+    ActionKind.modify_payment,
+}
+_NEEDS_DELIVERED = {ActionKind.return_items, ActionKind.exchange_items}
+_STOP = {"the", "a", "an", "my", "of", "and", "to", "for", "with", "one", "new", "in", "on", "it"}
+
+
+def norm(text: str) -> str:
+    """Lowercase, hyphens and punctuation folded: 'T-Shirt' and 'tshirt' compare equal."""
+    text = text.lower().replace("-", "")
+    return re.sub(r"[^a-z0-9.]+", " ", text).strip()
+
+
+def _tokens(text: str) -> set[str]:
+    out = set()
+    for tok in norm(text).split():
+        if tok in _STOP:
+            continue
+        out.add(tok[:-1] if len(tok) > 3 and tok.endswith("s") else tok)
+    return out
+
+
+@dataclass
+class Draft:
+    actions: list[Action] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)  # requests that could not be resolved
+
+
+def _named_in(name: str, message: str) -> bool:
+    """The product name, or its head noun ('Smart Thermostat' -> 'thermostat'), in the text."""
+    text = f" {norm(message)} "
+    words = norm(name).split()
+    return bool(words) and (
+        f" {' '.join(words)} " in text or f" {words[-1]} " in text or f" {words[-1]}s " in text
+    )
+
+
+def match_items(phrases: list[str], items: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Order items whose product name shares a word with one of ``phrases``."""
+    out = []
+    for item in items:
+        name = _tokens(item["name"])
+        if any(name & _tokens(p) for p in phrases):
+            out.append(item)
+    return out
+
+
+def pick_variant(
+    item: dict[str, Any], product: dict[str, Any], wanted: str | None
+) -> dict[str, Any] | None:
+    """The available variant that best fits ``wanted``: mentioned values win, others stay."""
+    wanted_n = f" {norm(wanted or '')} "
+    variants: list[dict[str, Any]] = [
+        v
+        for v in product.get("variants", {}).values()
+        if v.get("available") and v["item_id"] != item["item_id"]
+    ]
+    if not variants:
+        return None
+    if "cheapest" in wanted_n or "lowest price" in wanted_n:
+        return dict(min(variants, key=lambda v: float(v["price"])))
+    if "most expensive" in wanted_n or "priciest" in wanted_n:
+        return dict(max(variants, key=lambda v: float(v["price"])))
+    current = item.get("options", {})
+
+    def score(v: dict[str, Any]) -> tuple[float, float]:
+        s = 0.0
+        for key, value in v.get("options", {}).items():
+            mentioned = f" {norm(str(value))} " in wanted_n
+            same = str(current.get(key)) == str(value)
+            if mentioned and not same:
+                s += 3
+            elif mentioned:
+                s += 1
+            elif same:
+                s += 0.5
+            else:
+                s -= 1
+        return (s, -float(v["price"]))
+
+    def asked_changes(v: dict[str, Any]) -> int:
+        return sum(
+            1
+            for key, value in v.get("options", {}).items()
+            if str(current.get(key)) != str(value) and f" {norm(str(value))} " in wanted_n
+        )
+
+    if wanted and not any(asked_changes(v) for v in variants):
+        return None  # nothing available has what the customer asked for: do not guess
+    best: dict[str, Any] = max(variants, key=score)
+    return best
+
+
+def _payment_method(
+    text: str | None, user: dict[str, Any], order: dict[str, Any] | None
+) -> str | None:
+    methods = user.get("payment_methods", {})
+    t = norm(text or "")
+    for source, words in (
+        ("gift_card", ("gift",)),
+        ("paypal", ("paypal", "pay pal")),
+        ("credit_card", ("credit", "card")),
+    ):
+        if any(w in t for w in words):
+            for pm_id, pm in methods.items():
+                if pm.get("source") == source:
+                    return str(pm_id)
+    history = (order or {}).get("payment_history", [])
+    return str(history[0]["payment_method_id"]) if history else None
+
+
+def _cancel_reason(req: CustomerRequest, message: str) -> str:
+    text = norm(f"{req.reason or ''} {message}")
+    return "ordered by mistake" if "mistake" in text else "no longer needed"
+
+
+def _candidate_orders(
+    kind: ActionKind, req: CustomerRequest, orders: dict[str, dict[str, Any]]
+) -> list[dict[str, Any]]:
+    if req.order_id and req.order_id in orders:
+        return [orders[req.order_id]]
+    wanted_status = "pending" if kind in _NEEDS_PENDING else "delivered"
+    pool = [o for o in orders.values() if o.get("status") == wanted_status]
+    if req.items:
+        pool = [o for o in pool if match_items(req.items, o.get("items", []))]
+    return pool
+
+
+def draft_plan(
+    intake: Intake,
+    *,
+    message: str,
+    user: dict[str, Any],
+    orders: dict[str, dict[str, Any]],
+    products: dict[str, dict[str, Any]],
+) -> Draft:
+    """Map each request onto records; merges item changes per order (policy §4.2)."""
+    draft = Draft()
+    merged: dict[tuple[ActionKind, str], Action] = {}
+    for req in intake.requests:
+        if req.kind is RequestKind.human_agent or req.kind is RequestKind.other:
+            draft.actions.append(
+                Action(kind=ActionKind.transfer, summary=req.reason or message[:300])
+            )
+            continue
+        kind = _KIND_TO_ACTION.get(req.kind)
+        if kind is None:
+            continue  # information requests are answered in the reply
+        if kind is ActionKind.modify_user_address:
+            if intake.address is None:
+                draft.notes.append("a new default address was asked for but not given")
+            else:
+                draft.actions.append(Action(kind=kind, address=intake.address))
+            continue
+        candidates = _candidate_orders(kind, req, orders)
+        if not candidates:
+            draft.notes.append(
+                f"no suitable order found for {req.kind.value}"
+                + (f" of {', '.join(req.items)}" if req.items else "")
+            )
+            continue
+        targets = candidates if (req.all_items or len(candidates) == 1) else candidates[:1]
+        for order in targets:
+            if kind is ActionKind.modify_order_address:
+                if intake.address is None:
+                    draft.notes.append(f"no new address given for order {order['order_id']}")
+                else:
+                    draft.actions.append(
+                        Action(kind=kind, order_id=order["order_id"], address=intake.address)
+                    )
+                continue
+            action = _action_for(kind, req, order, user, products, message, draft)
+            if action is None:
+                continue
+            key = (kind, order["order_id"])
+            if (
+                kind
+                in (ActionKind.modify_items, ActionKind.exchange_items, ActionKind.return_items)
+                and key in merged
+            ):
+                prev = merged[key]
+                prev.item_ids.extend(action.item_ids)
+                prev.new_item_ids.extend(action.new_item_ids)
+                continue
+            merged[key] = action
+            draft.actions.append(action)
+    return draft
+
+
+def _action_for(
+    kind: ActionKind,
+    req: CustomerRequest,
+    order: dict[str, Any],
+    user: dict[str, Any],
+    products: dict[str, dict[str, Any]],
+    message: str,
+    draft: Draft,
+) -> Action | None:
+    order_id = order["order_id"]
+    if kind is ActionKind.cancel_order:
+        return Action(kind=kind, order_id=order_id, reason=_cancel_reason(req, message))
+    if kind is ActionKind.modify_payment:
+        pm = _payment_method(req.payment, user, None)
+        if pm is None:
+            draft.notes.append(f"no payment method given to pay order {order_id}")
+            return None
+        return Action(kind=kind, order_id=order_id, payment_method_id=pm)
+    items = order.get("items", [])
+    chosen = items if (req.all_items or not req.items) else match_items(req.items, items)
+    if not chosen:
+        draft.notes.append(f"no item matching {req.items} in order {order_id}")
+        return None
+    payment = _payment_method(req.payment, user, order)
+    if kind is ActionKind.return_items:
+        return Action(
+            kind=kind,
+            order_id=order_id,
+            item_ids=[i["item_id"] for i in chosen],
+            payment_method_id=payment,
+        )
+    named = {id(i) for i in chosen} if req.items else set()
+    # Customers often name several items in one sentence and the intake may keep only one:
+    # other items of the order named in the message are candidates too. An item only changes
+    # when the customer asked for one of its variant's option values, so extra candidates are
+    # harmless.
+    extra = [i for i in items if id(i) not in named and _named_in(i["name"], message)]
+    old_ids, new_ids = [], []
+    for item in [*chosen, *extra] if req.items else chosen:
+        wanted = f"{req.wanted or ''} {message}"
+        variant = pick_variant(item, products.get(item["product_id"], {}), wanted)
+        if variant is None:
+            if id(item) in named:
+                draft.notes.append(f"no available {item['name']} matches what you asked for")
+            continue
+        old_ids.append(item["item_id"])
+        new_ids.append(variant["item_id"])
+    if not old_ids:
+        return None
+    return Action(
+        kind=kind,
+        order_id=order_id,
+        item_ids=old_ids,
+        new_item_ids=new_ids,
+        payment_method_id=payment,
+    )

@@ -1,0 +1,1 @@
+"""Observability: usage accounting and prices, the ledger, Prometheus metrics, Langfuse tracing."""

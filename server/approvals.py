@@ -1,0 +1,139 @@
+"""The approvals inbox: list pending actions, decide them, resume the paused run.
+
+A decision is one transaction: the approval flips ``pending -> <decision>`` and its thread flips
+``interrupted -> busy``, both with conditional ``UPDATE``s whose row counts are checked, and the
+resume run (``Command(resume={interrupt id: {"decision", "comment", "arguments"}})``) is inserted.
+Of any number of concurrent decisions exactly one commits; the rest get ``Conflict`` (409).
+"""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any, Literal
+
+from sqlalchemy import select, update
+from waypost.runtime.errors import Conflict, NotFound
+from waypost.runtime.models import utcnow
+from waypost.server.models import Approval, Run, Thread
+from waypost.server.queue import RunQueue, queue_key
+from waypost.server.serde import iso
+
+__all__ = ["ApprovalService", "Decision", "approval_json"]
+
+Decision = Literal["approve", "reject", "edit"]
+_STATUS: dict[str, str] = {"approve": "approved", "reject": "rejected", "edit": "edited"}
+
+
+def approval_json(approval: Approval) -> dict[str, Any]:
+    return {
+        "id": approval.id,
+        "run_id": approval.run_id,
+        "thread_id": approval.thread_id,
+        "workflow": approval.workflow,
+        "interrupt_id": approval.interrupt_id,
+        "status": approval.status,
+        "payload": approval.payload,
+        "decision": approval.decision,
+        "decided_by": approval.decided_by,
+        "decided_at": iso(approval.decided_at),
+        "resume_run_id": approval.resume_run_id,
+        "created_at": iso(approval.created_at),
+    }
+
+
+class ApprovalService:
+    def __init__(self, queue: RunQueue) -> None:
+        self.queue = queue
+        self.sessions = queue.sessions
+
+    async def list(
+        self,
+        *,
+        status: str | None = None,
+        workflow: str | None = None,
+        thread_id: str | None = None,
+        limit: int = 50,
+        offset: int = 0,
+    ) -> list[Approval]:
+        query = select(Approval).order_by(Approval.created_at.desc())
+        if status:
+            query = query.where(Approval.status == status)
+        if workflow:
+            query = query.where(Approval.workflow == workflow)
+        if thread_id:
+            query = query.where(Approval.thread_id == thread_id)
+        async with self.sessions() as session:
+            return list((await session.execute(query.limit(limit).offset(offset))).scalars())
+
+    async def get(self, approval_id: str) -> Approval:
+        async with self.sessions() as session:
+            approval = await session.get(Approval, approval_id)
+        if approval is None:
+            raise NotFound(f"approval {approval_id} not found")
+        return approval
+
+    async def decide(
+        self,
+        approval_id: str,
+        decision: Decision,
+        *,
+        comment: str | None = None,
+        arguments: dict[str, Any] | None = None,
+        decided_by: str = "anonymous",
+    ) -> tuple[Approval, Run]:
+        """Record the decision and enqueue the resume run; Conflict if someone decided first."""
+        resume = {"decision": decision, "comment": comment, "arguments": arguments}
+        now = utcnow()
+        async with self.sessions() as session:
+            claimed = await session.execute(
+                update(Approval)
+                .where(Approval.id == approval_id, Approval.status == "pending")
+                .values(
+                    status=_STATUS[decision], decision=resume, decided_by=decided_by, decided_at=now
+                )
+            )
+            if claimed.rowcount != 1:  # type: ignore[attr-defined]
+                await session.rollback()
+                current = await self.get(approval_id)  # NotFound when it does not exist
+                raise Conflict(
+                    f"approval {approval_id} was already decided ({current.status})",
+                    details={"status": current.status},
+                )
+            approval = await session.get(Approval, approval_id, populate_existing=True)
+            assert approval is not None
+            flipped = await session.execute(
+                update(Thread)
+                .where(Thread.thread_id == approval.thread_id, Thread.status == "interrupted")
+                .values({Thread.status: "busy", Thread.updated_at: now})
+            )
+            if flipped.rowcount != 1:  # type: ignore[attr-defined]
+                await session.rollback()
+                raise Conflict(
+                    f"thread {approval.thread_id} is not waiting for a decision",
+                    details={"thread_id": approval.thread_id},
+                )
+            paused = await session.get(Run, approval.run_id)
+            if paused is None:
+                await session.rollback()
+                raise NotFound(f"run {approval.run_id} not found")
+            value: Any = {approval.interrupt_id: resume} if approval.interrupt_id else resume
+            run = Run(
+                run_id=str(uuid.uuid4()),
+                thread_id=approval.thread_id,
+                assistant_id=paused.assistant_id,
+                graph_id=paused.graph_id,
+                tenant=paused.tenant,
+                status="pending",
+                input=None,
+                command={"resume": value},
+                config=paused.config,
+                kwargs={"stream_mode": ["values"]},
+                meta={**(paused.meta or {}), "approval_id": approval_id},
+                multitask_strategy="reject",
+                created_at=now,
+                updated_at=now,
+            )
+            session.add(run)
+            approval.resume_run_id = run.run_id
+            await self.queue.commit_and_wake(session, queue_key)
+            return approval, run

@@ -1,0 +1,182 @@
+"""The process-wide services the routes use, built once in the app lifespan.
+
+``Services`` owns the async engine, the official checkpointer, the run queue and store, the
+approvals service, compiled graphs and (optionally) the in-process worker pool and the PostgreSQL
+LISTEN connection. Routes reach it through ``api.deps``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import uuid
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from typing import Any
+
+from langgraph.checkpoint.base import BaseCheckpointSaver
+from sqlalchemy.ext.asyncio import AsyncEngine
+from waypost.graphs.plugins import migrate, needs_migration
+from waypost.graphs.registry import GraphDeps, GraphRegistry, WorkflowSpec
+from waypost.runtime.checkpoint import open_async_checkpointer
+from waypost.runtime.db import make_async_engine, make_engine, make_session_factory, sync_url
+from waypost.runtime.errors import NotFound
+from waypost.runtime.rawsql import RawDB
+from waypost.runtime.settings import Settings
+from waypost.server import (
+    PgListener,
+    RunExecutor,
+    RunQueue,
+    RunStore,
+    Signals,
+    WorkerPool,
+)
+from waypost.server.approvals import ApprovalService
+from waypost.server.run_hook import make_run_hook
+from waypost.server.signals import QUEUE_CHANNEL, RUNS_CHANNEL
+from waypost.server.usage import Pricer
+
+__all__ = ["ASSISTANT_NAMESPACE", "GraphCache", "Services", "assistant_uuid", "open_services"]
+
+ASSISTANT_NAMESPACE = uuid.UUID("6f1c2b1e-5a7d-4c63-9a52-2d0f3b9e7a10")
+
+
+def assistant_uuid(graph_id: str) -> str:
+    """A stable assistant id per graph, as the LangGraph server derives its system assistants."""
+    return str(uuid.uuid5(ASSISTANT_NAMESPACE, graph_id))
+
+
+class GraphCache:
+    """Compiles each registry workflow once per process with the shared checkpointer."""
+
+    def __init__(self, registry: GraphRegistry, deps: GraphDeps) -> None:
+        self.registry = registry
+        self.deps = deps
+        self._graphs: dict[str, Any] = {}
+        self._lock = asyncio.Lock()
+        self._by_uuid = {assistant_uuid(n): n for n in registry.names()}
+
+    def spec(self, assistant_id: str) -> WorkflowSpec:
+        """The workflow named by a graph id or by its derived assistant uuid."""
+        name = self._by_uuid.get(assistant_id, assistant_id)
+        if name not in self.registry:
+            raise NotFound(
+                f"assistant {assistant_id} not found", details={"available": self.registry.names()}
+            )
+        return self.registry.get(name)
+
+    async def graph(self, graph_id: str) -> Any:
+        if graph_id not in self._graphs:
+            async with self._lock:
+                if graph_id not in self._graphs:
+                    spec = self.spec(graph_id)
+                    self._graphs[graph_id] = await asyncio.to_thread(spec.build, self.deps)
+        return self._graphs[graph_id]
+
+
+@dataclass
+class Services:
+    settings: Settings
+    registry: GraphRegistry
+    engine: AsyncEngine
+    checkpointer: BaseCheckpointSaver[Any]
+    signals: Signals
+    queue: RunQueue
+    store: RunStore
+    approvals: ApprovalService
+    graphs: GraphCache
+    executor: RunExecutor
+    workers: WorkerPool | None = None
+    extras: dict[str, Any] = field(default_factory=dict)
+
+
+def make_pricer(settings: Settings) -> Pricer:
+    """USD for an LLM call from the shared price table (provider prefix guessed if missing)."""
+    from waypost.observability.pricing import price_usd
+
+    def pricer(model: str, input_tokens: int, output_tokens: int) -> float:
+        candidates = [model] if ":" in model else [model, f"openai:{model}", f"anthropic:{model}"]
+        for name in candidates:
+            result = price_usd(name, input_tokens, output_tokens, settings.models.prices)
+            if result.known:
+                return result.usd
+        return 0.0
+
+    return pricer
+
+
+def migrate_if_needed(settings: Settings) -> None:
+    engine = make_engine(settings.database)
+    try:
+        if needs_migration(engine):
+            migrate(engine)
+    finally:
+        engine.dispose()
+
+
+@contextlib.asynccontextmanager
+async def open_services(
+    settings: Settings,
+    registry: GraphRegistry,
+    *,
+    workers: bool = True,
+    concurrency: int | None = None,
+    api: bool = True,
+) -> AsyncIterator[Services]:
+    """Start everything a server (or a standalone worker) needs; stop it all on exit.
+
+    ``api=False`` (``waypost worker``): nothing in the process waits for runs to finish or
+    streams their events, so it does not listen for those notifications.
+    """
+    if settings.database.auto_migrate:
+        await asyncio.to_thread(migrate_if_needed, settings)
+    async with contextlib.AsyncExitStack() as stack:
+        engine = make_async_engine(settings.database)
+        stack.push_async_callback(engine.dispose)
+        sync_engine = make_engine(settings.database)
+        stack.callback(sync_engine.dispose)
+        checkpointer = await stack.enter_async_context(
+            open_async_checkpointer(settings.database.url)
+        )
+        signals = Signals()
+        queue = RunQueue(engine, signals, settings.worker, db=RawDB(settings.database))
+        stack.push_async_callback(queue.close)
+        if queue.is_postgres:
+            conninfo = sync_url(settings.database.url).replace("postgresql+psycopg", "postgresql")
+            channels = ((QUEUE_CHANNEL,) if workers else ()) + ((RUNS_CHANNEL,) if api else ())
+            listener = PgListener(conninfo, signals, channels or (QUEUE_CHANNEL,))
+            await listener.start()
+            stack.push_async_callback(listener.stop)
+        deps = GraphDeps(
+            settings=settings,
+            checkpointer=checkpointer,
+            session_factory=make_session_factory(sync_engine),
+        )
+        graphs = GraphCache(registry, deps)
+        executor = RunExecutor(
+            queue,
+            graphs.graph,
+            pricer=make_pricer(settings),
+            hook=make_run_hook(settings, make_session_factory(sync_engine)),
+        )
+        services = Services(
+            settings=settings,
+            registry=registry,
+            engine=engine,
+            checkpointer=checkpointer,
+            signals=signals,
+            queue=queue,
+            store=RunStore(queue),
+            approvals=ApprovalService(queue),
+            graphs=graphs,
+            executor=executor,
+        )
+        if workers:
+            pool = WorkerPool(
+                queue, executor, concurrency=concurrency or settings.worker.concurrency
+            )
+            await pool.start()
+            stack.push_async_callback(pool.stop)
+            services.workers = pool
+            services.store.direct = pool  # runs that can start at once skip the claim round
+        yield services
