@@ -2,8 +2,8 @@
 
 The ledger is the source of truth for cost accounting, quotas, ``/metrics`` and
 ``waypost runs show``; Langfuse gets the same figures but is optional and may be down.
-Callbacks in ``agents`` produce ``LedgerEvent``s (they know the price table); a
-``LedgerWriter`` bound to one run turns them into rows. ``runtime`` stays free of ``agents``.
+``UsageCollector`` (``observability/usage.py``) produces ``LedgerEvent``s; a
+``LedgerWriter`` bound to one run turns them into rows.
 """
 
 from __future__ import annotations
@@ -100,7 +100,7 @@ class PricedCall:
 
 
 class CallPricer(Protocol):
-    """Prices an LLM call from its callback data (implemented by ``agents.ledger``)."""
+    """Prices an LLM call from its callback data (``UsageCollector`` implements it)."""
 
     def price_call(
         self, serialized: dict[str, Any] | None, metadata: dict[str, Any] | None, response: Any

@@ -1,8 +1,16 @@
-"""Per-call usage accounting: one ``UsageRecord`` per LLM call, collected by a callback handler.
+"""Usage accounting: one ``UsageCollector`` per run counts every LLM and tool call.
 
-Pass a ``UsageCollector`` in ``config={"callbacks": [collector]}`` (the worker does this for each
-run); it reads the model from LangChain's ``ls_*`` metadata, tokens from ``usage_metadata`` (or
-the provider's ``llm_output``), the graph node from ``langgraph_node``, and prices the call.
+It is the one callback that feeds everything that reports usage, so they can never disagree:
+
+- ``records``/``totals()``: per-call tokens, USD and latency (the run's heartbeat and final row,
+  ``GET /runs/{id}``, eval scorecards);
+- ``sink``: one ``LedgerEvent`` per LLM and tool call, ok or failed (the usage ledger behind
+  ``waypost runs show``, ``/metrics`` and quotas);
+- ``price_call``: the Langfuse handler prices generations through it, with the same model
+  name, tokens and price table as the ledger rows.
+
+Model names come from LangChain's ``ls_provider``/``ls_model_name`` metadata, tokens from
+``usage_metadata`` (or the provider's ``llm_output``), the graph node from ``langgraph_node``.
 """
 
 from __future__ import annotations
@@ -15,12 +23,20 @@ from typing import Any
 from uuid import UUID
 
 from langchain_core.callbacks import BaseCallbackHandler
-from langchain_core.messages import BaseMessage
+from langchain_core.messages import BaseMessage, ToolMessage
 from langchain_core.outputs import ChatGeneration, LLMResult
+from waypost.observability.ledger import LedgerEvent, LedgerSink, PricedCall
 from waypost.observability.pricing import price_usd
 from waypost.runtime.settings import ModelPrice
 
-__all__ = ["UsageCollector", "UsageRecord", "UsageTotals"]
+__all__ = [
+    "UsageCollector",
+    "UsageRecord",
+    "UsageTotals",
+    "error_code_of",
+    "model_name_from_metadata",
+    "tokens_from_result",
+]
 
 
 @dataclass(frozen=True)
@@ -60,12 +76,32 @@ class UsageTotals:
             self.all_priced and record.price_known,
         )
 
+    def as_run_columns(self) -> dict[str, Any]:
+        """The ``runs`` row's usage columns."""
+        return {
+            "input_tokens": self.input_tokens,
+            "output_tokens": self.output_tokens,
+            "usd": round(self.usd, 8),
+        }
+
 
 @dataclass
 class _Pending:
     model: str
     node: str | None
     started: float
+    named: bool  # the model's name came from LangChain's ls_* metadata
+
+
+def _response_model(response: LLMResult) -> str | None:
+    """The model a provider says served the call (``response_metadata``), if any."""
+    for gens in response.generations:
+        for gen in gens:
+            meta = getattr(getattr(gen, "message", None), "response_metadata", None) or {}
+            name = meta.get("model_name") or meta.get("model")
+            if name:
+                return str(name)
+    return None
 
 
 def model_name_from_metadata(metadata: Mapping[str, Any] | None, fallback: str) -> str:
@@ -100,11 +136,20 @@ def tokens_from_result(response: LLMResult) -> tuple[int, int]:
     return inp, out
 
 
-class UsageCollector(BaseCallbackHandler):
-    """Records a ``UsageRecord`` per successful chat-model call (thread-safe)."""
+def error_code_of(error: BaseException) -> str:
+    """The stable ``code`` of a Waypost error, else the exception's class name."""
+    code = getattr(error, "code", None)
+    return str(code) if isinstance(code, str) and code else type(error).__name__
 
-    # Model and tool calls only: a sync handler that does not ignore chain events is handed
-    # every node's start and end on a worker thread, for nothing.
+
+class UsageCollector(BaseCallbackHandler):
+    """Records every LLM call (and, with a ``sink``, every LLM and tool call) of a run.
+
+    Thread-safe: a graph's nodes may call models from worker threads.
+    """
+
+    # Model and tool calls only: a handler that does not ignore chain events is handed every
+    # node's start and end, for nothing.
     @property
     def ignore_chain(self) -> bool:
         return True
@@ -118,13 +163,50 @@ class UsageCollector(BaseCallbackHandler):
         return True
 
     def __init__(
-        self, *, prices: Mapping[str, ModelPrice] | None = None, step: str | None = None
+        self,
+        *,
+        prices: Mapping[str, ModelPrice] | None = None,
+        sink: LedgerSink | None = None,
+        step: str | None = None,
     ) -> None:
         self.prices = dict(prices or {})
+        self.sink = sink
         self.step = step
         self.records: list[UsageRecord] = []
         self._pending: dict[UUID, _Pending] = {}
+        self._tools: dict[UUID, tuple[str, str, float]] = {}
         self._lock = threading.Lock()
+
+    # -- pricing (shared with the Langfuse handler) ----------------------------------------
+
+    def priced(self, model: str, input_tokens: int, output_tokens: int) -> PricedCall:
+        """Model, tokens and the USD split of a call, from this collector's price table."""
+        price = price_usd(model, input_tokens, output_tokens, self.prices).price
+        if price is None and ":" not in model:  # a bare provider model name, e.g. gpt-4o-mini
+            for provider in ("openai", "anthropic"):
+                price = price_usd(f"{provider}:{model}", 0, 0, self.prices).price
+                if price is not None:
+                    break
+        if price is None:
+            return PricedCall(model, input_tokens, output_tokens, 0.0, 0.0, price_known=False)
+        return PricedCall(
+            model,
+            input_tokens,
+            output_tokens,
+            input_tokens * price.input_per_mtok / 1e6,
+            output_tokens * price.output_per_mtok / 1e6,
+            price_known=True,
+        )
+
+    def price_call(
+        self, serialized: dict[str, Any] | None, metadata: dict[str, Any] | None, response: Any
+    ) -> PricedCall:
+        """The ``CallPricer`` protocol: one LLM result, priced as the ledger will record it."""
+        fallback = str((serialized or {}).get("name") or "unknown")
+        model = model_name_from_metadata(metadata, fallback)
+        return self.priced(model, *tokens_from_result(response))
+
+    # -- LLM calls -------------------------------------------------------------------------
 
     def on_chat_model_start(
         self,
@@ -153,7 +235,9 @@ class UsageCollector(BaseCallbackHandler):
     ) -> None:
         fallback = str((serialized or {}).get("name") or "unknown")
         node = (metadata or {}).get("langgraph_node")
-        pending = _Pending(model_name_from_metadata(metadata, fallback), node, time.perf_counter())
+        named = bool((metadata or {}).get("ls_model_name"))
+        model = model_name_from_metadata(metadata, fallback)
+        pending = _Pending(model, node, time.perf_counter(), named)
         with self._lock:
             self._pending[run_id] = pending
 
@@ -162,27 +246,98 @@ class UsageCollector(BaseCallbackHandler):
             pending = self._pending.pop(run_id, None)
         if pending is None:
             return
-        inp, out = tokens_from_result(response)
-        price = price_usd(pending.model, inp, out, self.prices)
+        model = pending.model if pending.named else _response_model(response) or pending.model
+        priced = self.priced(model, *tokens_from_result(response))
         record = UsageRecord(
-            model=pending.model,
-            input_tokens=inp,
-            output_tokens=out,
+            model=model,
+            input_tokens=priced.input_tokens,
+            output_tokens=priced.output_tokens,
             latency_ms=(time.perf_counter() - pending.started) * 1000,
-            usd=price.usd,
-            price_known=price.known,
+            usd=priced.usd,
+            price_known=priced.price_known,
             node=pending.node,
             step=self.step,
         )
         with self._lock:
             self.records.append(record)
+        if self.sink is not None:
+            self.sink.record(
+                LedgerEvent(
+                    kind="llm",
+                    name=record.model,
+                    node=record.node or "",
+                    input_tokens=record.input_tokens,
+                    output_tokens=record.output_tokens,
+                    usd=record.usd,
+                    price_known=record.price_known,
+                    latency_ms=record.latency_ms,
+                )
+            )
 
     def on_llm_error(self, error: BaseException, *, run_id: UUID, **kwargs: Any) -> None:
         with self._lock:
-            self._pending.pop(run_id, None)
+            pending = self._pending.pop(run_id, None)
+        if pending is None or self.sink is None:
+            return
+        self.sink.record(
+            LedgerEvent(
+                kind="llm",
+                name=pending.model,
+                node=pending.node or "",
+                price_known=price_usd(pending.model, 0, 0, self.prices).known,
+                latency_ms=(time.perf_counter() - pending.started) * 1000,
+                status="error",
+                error_code=error_code_of(error),
+            )
+        )
+
+    # -- tool calls ------------------------------------------------------------------------
+
+    def on_tool_start(
+        self,
+        serialized: dict[str, Any],
+        input_str: str,
+        *,
+        run_id: UUID,
+        metadata: dict[str, Any] | None = None,
+        **kwargs: Any,
+    ) -> None:
+        name = str(kwargs.get("name") or (serialized or {}).get("name") or "tool")
+        node = str((metadata or {}).get("langgraph_node") or "")
+        with self._lock:
+            self._tools[run_id] = (name, node, time.perf_counter())
+
+    def on_tool_end(self, output: Any, *, run_id: UUID, **kwargs: Any) -> None:
+        error_code = None
+        if isinstance(output, ToolMessage) and output.status == "error":
+            artifact = output.artifact if isinstance(output.artifact, dict) else {}
+            error_code = str(artifact.get("error_code") or "tool_error")
+        self._tool_done(run_id, error_code)
+
+    def on_tool_error(self, error: BaseException, *, run_id: UUID, **kwargs: Any) -> None:
+        self._tool_done(run_id, error_code_of(error))
+
+    def _tool_done(self, run_id: UUID, error_code: str | None) -> None:
+        with self._lock:
+            started = self._tools.pop(run_id, None)
+        if started is None or self.sink is None:
+            return
+        name, node, t0 = started
+        self.sink.record(
+            LedgerEvent(
+                kind="tool",
+                name=name,
+                node=node,
+                latency_ms=(time.perf_counter() - t0) * 1000,
+                status="error" if error_code else "ok",
+                error_code=error_code,
+            )
+        )
+
+    # -- totals ----------------------------------------------------------------------------
 
     def totals(self) -> UsageTotals:
-        """Sums over every record so far."""
+        """Sums over every LLM call recorded so far."""
         totals = UsageTotals()
         with self._lock:
             for record in self.records:

@@ -18,6 +18,7 @@ from contextlib import AbstractContextManager, nullcontext
 from typing import Any
 
 from langgraph.types import Command
+from waypost.observability.usage import UsageCollector
 from waypost.runtime.logging import bind_run
 from waypost.runtime.models import utcnow
 from waypost.runtime.rawsql import Tx
@@ -28,15 +29,17 @@ from waypost.server.queue import RunQueue, cancel_key, done_key, queue_key, run_
 from waypost.server.serde import interrupt_json, to_jsonable
 from waypost.server.signals import notify_payloads
 from waypost.server.streaming import stream_graph
-from waypost.server.usage import Pricer, UsageTracker
 from waypost.server.webhooks import post_webhook
 
-__all__ = ["GraphResolver", "RunExecutor", "RunHook", "run_json"]
+__all__ = ["GraphResolver", "RunExecutor", "RunHook", "UsageFactory", "run_json"]
 
 GraphResolver = Callable[[str], Awaitable[Any]]  # graph id -> compiled graph
+# The run's one usage collector (ledger sink included): its totals go to the heartbeat and the
+# run row, its events to the ledger, and the tracing hook prices generations through it.
+UsageFactory = Callable[["Run"], UsageCollector]
 # Wraps one execution (first run or resume) and may extend its config, e.g. with tracing
-# callbacks: ``hook(run, config)`` returns a context manager yielding the config to use.
-RunHook = Callable[["Run", dict[str, Any]], AbstractContextManager[dict[str, Any]]]
+# callbacks: ``hook(run, config, usage)`` returns a context manager yielding the config to use.
+RunHook = Callable[["Run", dict[str, Any], UsageCollector], AbstractContextManager[dict[str, Any]]]
 log = logging.getLogger(__name__)
 
 
@@ -73,12 +76,12 @@ class RunExecutor:
         queue: RunQueue,
         resolve_graph: GraphResolver,
         *,
-        pricer: Pricer | None = None,
+        usage: UsageFactory | None = None,
         hook: RunHook | None = None,
     ) -> None:
         self.queue = queue
         self.resolve_graph = resolve_graph
-        self.pricer = pricer
+        self.usage = usage or (lambda run: UsageCollector())
         self.hook = hook
         self._background: set[asyncio.Task[Any]] = set()
 
@@ -86,8 +89,10 @@ class RunExecutor:
         with bind_run(run_id=run.run_id, thread_id=run.thread_id, workflow=run.graph_id):
             await self._execute(run, owner)
 
-    def _hooked(self, run: Run, config: dict[str, Any]) -> AbstractContextManager[dict[str, Any]]:
-        return self.hook(run, config) if self.hook is not None else nullcontext(config)
+    def _hooked(
+        self, run: Run, config: dict[str, Any], usage: UsageCollector
+    ) -> AbstractContextManager[dict[str, Any]]:
+        return self.hook(run, config, usage) if self.hook is not None else nullcontext(config)
 
     async def _execute(self, run: Run, owner: str) -> None:
         first_seq = 0 if run.attempt <= 1 else await self.queue.next_seq(run.run_id)
@@ -97,12 +102,12 @@ class RunExecutor:
         if first_seq == 0:
             # buffered, not flushed alone: it goes out with the first chunk (one write fewer)
             events.buffer("metadata", {"run_id": run.run_id, "attempt": run.attempt})
-        usage = UsageTracker(self.pricer)
+        usage = self.usage(run)
         outcome = _Outcome()
         graph: Any = None
         config = self._config(run, usage)
         last_values: dict[str, Any] = {"values": None}
-        with self._hooked(run, config) as config:
+        with self._hooked(run, config, usage) as config:
             try:
                 graph = await self.resolve_graph(run.graph_id)
                 await self._roll_back(graph, run, config)
@@ -147,7 +152,7 @@ class RunExecutor:
                 session, run_key(run.run_id), done_key(run.run_id), queue_key
             )
 
-    def _config(self, run: Run, usage: UsageTracker) -> dict[str, Any]:
+    def _config(self, run: Run, usage: UsageCollector) -> dict[str, Any]:
         config = dict(run.config or {})
         configurable = {
             **(config.get("configurable") or {}),
@@ -215,7 +220,7 @@ class RunExecutor:
         run: Run,
         owner: str,
         task: asyncio.Task[None],
-        usage: UsageTracker,
+        usage: UsageCollector,
         outcome: _Outcome,
         events: EventWriter,
     ) -> None:
@@ -232,7 +237,7 @@ class RunExecutor:
                 waiter.cancel()
             if task.done():
                 break
-            action = await self.queue.heartbeat(run.run_id, owner, usage.totals())
+            action = await self.queue.heartbeat(run.run_id, owner, usage.totals().as_run_columns())
             if action:
                 outcome.lost = action == "lost"
                 outcome.cancel_action = None if outcome.lost else action
@@ -261,7 +266,7 @@ class RunExecutor:
         run: Run,
         graph: Any,
         outcome: _Outcome,
-        usage: UsageTracker,
+        usage: UsageCollector,
         last_values: Any,
         rest: list[EventRow],
     ) -> None:
@@ -305,7 +310,7 @@ class RunExecutor:
             "error": db.json(outcome.error),
             "output": db.json(output),
             "now": stamp,
-            **usage.totals(),
+            **usage.totals().as_run_columns(),
         }
         thread = {"thread_id": run.thread_id, "run_id": run.run_id}
         thread_state = {

@@ -13,14 +13,14 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 from waypost.observability.ledger import LedgerWriter, RunContext
-from waypost.observability.ledger_collector import LedgerCollector
 from waypost.observability.metrics import default_metrics
 from waypost.observability.tracing import ApprovalDecision, resolve_config, trace_id_for, trace_run
+from waypost.observability.usage import UsageCollector
 from waypost.runtime.settings import Settings
-from waypost.server.executor import RunHook
+from waypost.server.executor import RunHook, UsageFactory
 from waypost.server.models import Approval, Run
 
-__all__ = ["make_run_hook", "trace_url_for"]
+__all__ = ["make_run_hook", "make_usage_factory", "trace_url_for"]
 
 
 def trace_url_for(settings: Settings, thread_id: str) -> str | None:
@@ -49,12 +49,11 @@ def _decision_for(session_factory: sessionmaker[Session], run: Run) -> ApprovalD
     )
 
 
-def make_run_hook(settings: Settings, session_factory: sessionmaker[Session]) -> RunHook:
+def make_usage_factory(settings: Settings, session_factory: sessionmaker[Session]) -> UsageFactory:
+    """Each run's one ``UsageCollector``: ledger rows as calls happen, totals for the run row."""
     metrics = default_metrics()
-    tracing_on = resolve_config(settings.langfuse) is not None
 
-    @contextmanager
-    def hook(run: Run, config: dict[str, Any]) -> Iterator[dict[str, Any]]:
+    def usage_for(run: Run) -> UsageCollector:
         context = RunContext(
             run_id=run.run_id,
             thread_id=run.thread_id,
@@ -63,7 +62,17 @@ def make_run_hook(settings: Settings, session_factory: sessionmaker[Session]) ->
             trace_id=trace_id_for(run.thread_id),
         )
         writer = LedgerWriter(session_factory, context, observers=[metrics.observe_ledger])
-        collector = LedgerCollector(writer, prices=settings.models.prices)
+        return UsageCollector(sink=writer, prices=settings.models.prices)
+
+    return usage_for
+
+
+def make_run_hook(settings: Settings, session_factory: sessionmaker[Session]) -> RunHook:
+    metrics = default_metrics()
+    tracing_on = resolve_config(settings.langfuse) is not None
+
+    @contextmanager
+    def hook(run: Run, config: dict[str, Any], usage: UsageCollector) -> Iterator[dict[str, Any]]:
         with trace_run(
             settings,
             run_key=run.thread_id,
@@ -72,7 +81,7 @@ def make_run_hook(settings: Settings, session_factory: sessionmaker[Session]) ->
             user_id=run.tenant,
             run_id=run.run_id,
             assistant=run.assistant_id,
-            ledger=collector,
+            pricer=usage,  # the executor put it in the callbacks already
             metrics=metrics,
             # only a trace shows it: no query when Langfuse is off
             approval=_decision_for(session_factory, run) if tracing_on else None,

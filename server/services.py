@@ -32,9 +32,8 @@ from waypost.server import (
     WorkerPool,
 )
 from waypost.server.approvals import ApprovalService
-from waypost.server.run_hook import make_run_hook
+from waypost.server.run_hook import make_run_hook, make_usage_factory
 from waypost.server.signals import QUEUE_CHANNEL, RUNS_CHANNEL
-from waypost.server.usage import Pricer
 
 __all__ = ["ASSISTANT_NAMESPACE", "GraphCache", "Services", "assistant_uuid", "open_services"]
 
@@ -90,21 +89,6 @@ class Services:
     extras: dict[str, Any] = field(default_factory=dict)
 
 
-def make_pricer(settings: Settings) -> Pricer:
-    """USD for an LLM call from the shared price table (provider prefix guessed if missing)."""
-    from waypost.observability.pricing import price_usd
-
-    def pricer(model: str, input_tokens: int, output_tokens: int) -> float:
-        candidates = [model] if ":" in model else [model, f"openai:{model}", f"anthropic:{model}"]
-        for name in candidates:
-            result = price_usd(name, input_tokens, output_tokens, settings.models.prices)
-            if result.known:
-                return result.usd
-        return 0.0
-
-    return pricer
-
-
 def migrate_if_needed(settings: Settings) -> None:
     engine = make_engine(settings.database)
     try:
@@ -156,7 +140,7 @@ async def open_services(
         executor = RunExecutor(
             queue,
             graphs.graph,
-            pricer=make_pricer(settings),
+            usage=make_usage_factory(settings, make_session_factory(sync_engine)),
             hook=make_run_hook(settings, make_session_factory(sync_engine)),
         )
         services = Services(

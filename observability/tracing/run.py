@@ -145,7 +145,7 @@ def trace_run(
 ) -> Iterator[RunTracing]:
     """Open tracing for one invocation (first run or resume) of ``workflow``.
 
-    ``ledger`` (e.g. ``agents.ledger.LedgerCollector``) is added to the callbacks and, if it
+    ``ledger`` (a ``UsageCollector`` with a ledger sink) is added to the callbacks and, if it
     can ``price_call``, prices the Langfuse generations. ``approval`` is recorded in the trace
     before a resume. Exceptions propagate unchanged; Langfuse problems are only logged.
     """

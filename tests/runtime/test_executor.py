@@ -164,7 +164,7 @@ async def test_hook_wraps_each_execution(parts: dict[str, Any]) -> None:
         return graph
 
     @contextlib.contextmanager
-    def hook(run: Run, config: dict[str, Any]) -> Iterator[dict[str, Any]]:
+    def hook(run: Run, config: dict[str, Any], usage: Any) -> Iterator[dict[str, Any]]:
         seen.append(("enter", run.run_id))
         yield {**config, "tags": ["traced"]}
         seen.append(("exit", run.run_id))

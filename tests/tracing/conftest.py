@@ -19,9 +19,9 @@ from waypost.domains.retail.tools import build_retail_registry, load_tau2_db
 from waypost.domains.retail.workflow import make_structured_call
 from waypost.graphs.plugins import migrate
 from waypost.observability.ledger import LedgerWriter, RunContext
-from waypost.observability.ledger_collector import LedgerCollector
 from waypost.observability.metrics import WaypostMetrics
 from waypost.observability.tracing import ApprovalDecision, close_tracing, trace_run
+from waypost.observability.usage import UsageCollector
 from waypost.runtime.db import make_engine, make_session_factory
 from waypost.runtime.models import utcnow
 from waypost.runtime.settings import (
@@ -133,7 +133,7 @@ def run_cancel_case(
     )
     base = {"configurable": {"thread_id": thread_id}}
     result = CaseResult(state={}, run_key=run_key, thread_id=thread_id, writer=writer)
-    collector = LedgerCollector(writer, prices=settings.models.prices)
+    collector = UsageCollector(sink=writer, prices=settings.models.prices)
     if not instrument:  # the bare graph: no ledger, metrics or tracing callbacks at all
         graph.invoke({"message": message}, base)
         result.state = graph.invoke(Command(resume={"decision": "approve"}), base)

@@ -1,4 +1,5 @@
-"""LedgerCollector: failed calls, unpriced models and tool errors become honest ledger rows."""
+"""A UsageCollector with a ledger sink: failed calls, unpriced models and tool errors become
+honest ledger rows."""
 
 from __future__ import annotations
 
@@ -15,9 +16,9 @@ from waypost.observability.ledger import (
     run_entries,
     run_totals,
 )
-from waypost.observability.ledger_collector import LedgerCollector
 from waypost.observability.tracing import observe_tool_call, trace_run
 from waypost.observability.tracing._handler import generation_details
+from waypost.observability.usage import UsageCollector
 
 from tests.fakes import Fault, scripted
 from tests.tracing.conftest import MODEL, langfuse_for, make_settings
@@ -34,7 +35,10 @@ def test_failed_llm_call_is_an_error_row_with_its_code() -> None:
     with pytest.raises(Exception, match="bad request"):
         model.invoke(
             "hi",
-            config={"callbacks": [LedgerCollector(sink)], "metadata": {"langgraph_node": "plan"}},
+            config={
+                "callbacks": [UsageCollector(sink=sink)],
+                "metadata": {"langgraph_node": "plan"},
+            },
         )
     (event,) = sink
     assert (event.kind, event.name, event.node, event.status, event.error_code) == (
@@ -49,14 +53,14 @@ def test_failed_llm_call_is_an_error_row_with_its_code() -> None:
 
 def test_unknown_model_is_flagged_not_free() -> None:
     sink = Sink()
-    collector = LedgerCollector(sink)
+    collector = UsageCollector(sink=sink)
     scripted("hello there", name="openai:mystery-model").invoke(
         "hi", config={"callbacks": [collector]}
     )
     (event,) = sink
     assert event.price_known is False and event.usd == 0 and event.output_tokens > 0
     assert collector.totals().all_priced is False
-    details = generation_details(collector._priced(event.name, 10, 5))
+    details = generation_details(collector.priced(event.name, 10, 5))
     assert "cost_details" not in details and details["metadata"] == {"price_known": False}
 
 
@@ -70,7 +74,7 @@ def test_tool_errors_and_outside_a_run(db_factory: sessionmaker[Session]) -> Non
             obs.finish({"ok": 1})
         return "done"
 
-    RunnableLambda(node).invoke(None, config={"callbacks": [LedgerCollector(sink)]})
+    RunnableLambda(node).invoke(None, config={"callbacks": [UsageCollector(sink=sink)]})
     assert [(e.name, e.status, e.error_code) for e in sink] == [
         ("refund", "error", "invalid_state"),
         ("lookup", "ok", None),
@@ -119,8 +123,8 @@ async def test_async_invocations_share_one_trace(receiver, db_factory) -> None:
         checkpointer=InMemorySaver(),
     )
     base = {"configurable": {"thread_id": "t-async"}}
-    collector = LedgerCollector(
-        LedgerWriter(db_factory, RunContext(run_id="r-async")), prices=settings.models.prices
+    collector = UsageCollector(
+        sink=LedgerWriter(db_factory, RunContext(run_id="r-async")), prices=settings.models.prices
     )
     common = dict(
         run_key="r-async", thread_id="t-async", workflow="retail_support", ledger=collector

@@ -23,9 +23,9 @@ from rich.table import Table
 from waypost.cli._common import console, ensure_database, err_console, load_settings
 from waypost.graphs.registry import GraphDeps, default_registry
 from waypost.observability.ledger import LedgerWriter, RunContext
-from waypost.observability.ledger_collector import LedgerCollector
 from waypost.observability.metrics import default_metrics
 from waypost.observability.tracing import ApprovalDecision, resolve_config, trace_id_for, trace_run
+from waypost.observability.usage import UsageCollector
 from waypost.runtime.checkpoint import open_checkpointer
 from waypost.runtime.db import make_session_factory
 from waypost.runtime.errors import ValidationFailed
@@ -109,7 +109,7 @@ def execute_locally(
         RunContext(run_id=run_id, thread_id=thread_id, workflow=workflow, trace_id=trace_id),
         observers=[metrics.observe_ledger],
     )
-    collector = LedgerCollector(writer, prices=settings.models.prices)
+    collector = UsageCollector(sink=writer, prices=settings.models.prices)
     traced: dict[str, Any] = dict(
         run_key=run_id,
         thread_id=thread_id,
