@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from waypost.graphs.kit import Decision, DecisionKind
 from waypost.runtime.errors import ValidationFailed
 from waypost.server.streaming import SUPPORTED_STREAM_MODES
 
@@ -202,10 +203,20 @@ class CancelManyBody(_Body):
 
 
 class DecisionBody(_Body):
-    decision: Literal["approve", "reject", "edit"]
+    """A reviewer's decision (the kit's ``Decision``; the decider is the caller, not a field)."""
+
+    decision: DecisionKind
     comment: str | None = Field(default=None, max_length=4000)
     arguments: dict[str, Any] | None = None
     decided_by: str | None = Field(default=None, max_length=128)
+
+    def to_decision(self, decided_by: str) -> Decision:
+        return Decision(
+            decision=self.decision,
+            comment=self.comment,
+            arguments=self.arguments,
+            decided_by=decided_by,
+        )
 
     @model_validator(mode="after")
     def _edit_needs_arguments(self) -> DecisionBody:

@@ -28,6 +28,7 @@ from waypost.runtime.migrate import is_current, upgrade
 
 __all__ = [
     "ENTRY_POINT_GROUP",
+    "DemoCase",
     "Domain",
     "load_domains",
     "load_object",
@@ -55,7 +56,18 @@ class Domain:
     eval_adapter: str | None = None
     """``"pkg.evals:adapter"``: the domain's ``waypost.evals`` adapter (only evals loads it)."""
     demo: str | None = None
-    """``"pkg.demo:run"``: what ``waypost demo`` runs when this domain is the first with one."""
+    """``"pkg.demo:prepare"``: ``(session_factory, message | None) -> DemoCase``, what
+    ``waypost demo`` runs when this domain is the first with one."""
+
+
+@dataclass(frozen=True)
+class DemoCase:
+    """A ready-to-run demo: which workflow, its input, the text shown as the customer's."""
+
+    workflow: str
+    payload: dict[str, Any]
+    text: str
+    notice: str | None = None
 
 
 def load_object(ref: str) -> Any:

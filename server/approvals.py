@@ -9,19 +9,17 @@ Of any number of concurrent decisions exactly one commits; the rest get ``Confli
 from __future__ import annotations
 
 import uuid
-from typing import Any, Literal
+from typing import Any
 
 from sqlalchemy import select, update
+from waypost.graphs.kit import Decision
 from waypost.runtime.errors import Conflict, NotFound
 from waypost.runtime.models import utcnow
 from waypost.server.models import Approval, Run, Thread
 from waypost.server.queue import RunQueue, queue_key
 from waypost.server.serde import iso
 
-__all__ = ["ApprovalService", "Decision", "approval_json"]
-
-Decision = Literal["approve", "reject", "edit"]
-_STATUS: dict[str, str] = {"approve": "approved", "reject": "rejected", "edit": "edited"}
+__all__ = ["ApprovalService", "approval_json"]
 
 
 def approval_json(approval: Approval) -> dict[str, Any]:
@@ -72,24 +70,17 @@ class ApprovalService:
             raise NotFound(f"approval {approval_id} not found")
         return approval
 
-    async def decide(
-        self,
-        approval_id: str,
-        decision: Decision,
-        *,
-        comment: str | None = None,
-        arguments: dict[str, Any] | None = None,
-        decided_by: str = "anonymous",
-    ) -> tuple[Approval, Run]:
+    async def decide(self, approval_id: str, decision: Decision) -> tuple[Approval, Run]:
         """Record the decision and enqueue the resume run; Conflict if someone decided first."""
-        resume = {"decision": decision, "comment": comment, "arguments": arguments}
+        resume = decision.resume_value()
+        decided_by = decision.decided_by or "anonymous"
         now = utcnow()
         async with self.sessions() as session:
             claimed = await session.execute(
                 update(Approval)
                 .where(Approval.id == approval_id, Approval.status == "pending")
                 .values(
-                    status=_STATUS[decision], decision=resume, decided_by=decided_by, decided_at=now
+                    status=decision.status, decision=resume, decided_by=decided_by, decided_at=now
                 )
             )
             if claimed.rowcount != 1:  # type: ignore[attr-defined]

@@ -13,6 +13,7 @@ from collections.abc import Sequence
 from typing import Any, Protocol
 
 from sqlalchemy import delete, func, select
+from waypost.graphs.kit import Decision
 from waypost.observability.metrics import default_metrics
 from waypost.runtime.errors import Conflict, NotFound
 from waypost.runtime.models import utcnow
@@ -27,7 +28,6 @@ __all__ = ["DirectStart", "RunRequest", "RunStore", "approval_resolution"]
 
 ACTIVE = ("pending", "running")
 _NO_RESUME: Any = object()
-_DECISION_STATUS = {"approve": "approved", "reject": "rejected", "edit": "edited"}
 
 
 class RunRequest:
@@ -68,8 +68,15 @@ def approval_resolution(resume: Any) -> tuple[str, dict[str, Any]]:
     """
     if resume is _NO_RESUME:
         return "superseded", {"reason": "the thread received new input"}
-    verdict = resume.get("decision") if isinstance(resume, dict) else None
-    return _DECISION_STATUS.get(str(verdict), "approved"), {"resume": resume}
+    if (
+        isinstance(resume, dict)
+        and len(resume) == 1
+        and isinstance(next(iter(resume.values())), dict)
+    ):
+        resume_value = next(iter(resume.values()))  # {interrupt id: decision}
+    else:
+        resume_value = resume
+    return Decision.parse(resume_value).status, {"resume": resume}
 
 
 class DirectStart(Protocol):

@@ -106,7 +106,9 @@ class ToolRegistry:
     ) -> ToolOutcome:
         """Validate and run one tool call; typed errors come back as error outcomes.
 
-        Write and irreversible tools are idempotent per ``(ctx.run_id, tool_call_id)``.
+        Write and irreversible tools are idempotent per ``(ctx.run_id, tool_call_id)``: the
+        scope and the call's id (workflows use ``thread/turn`` as the scope). A replay with the
+        same arguments returns the recorded outcome; different arguments are a ``Conflict``.
         Unexpected exceptions (bugs) propagate.
         """
         try:
@@ -123,7 +125,7 @@ class ToolRegistry:
             )
         recorded = self._lookup(ctx, tool_call_id)
         if recorded is not None:
-            return self._replay(tool, tool_call_id, recorded)
+            return self._replay(tool, tool_call_id, recorded, args)
         return self._retrying(
             tool, tool_call_id, lambda: self._run_recorded(tool, args, ctx, tool_call_id)
         )
@@ -172,7 +174,7 @@ class ToolRegistry:
             recorded = self._lookup(ctx, call_id)
             if recorded is None:
                 raise
-            return self._replay(tool, call_id, recorded)
+            return self._replay(tool, call_id, recorded, args)
         return ToolOutcome(tool_name=tool.name, tool_call_id=call_id, ok=True, result=dumped)
 
     def _record_error(
@@ -200,7 +202,7 @@ class ToolRegistry:
             recorded = self._lookup(ctx, call_id)
             if recorded is None:
                 raise
-            return self._replay(tool, call_id, recorded)
+            return self._replay(tool, call_id, recorded, None)
         return ToolOutcome(tool_name=tool.name, tool_call_id=call_id, ok=False, error=info)
 
     def _retrying(self, tool: AnyTool, call_id: str, attempt: Callable[[], T]) -> T | ToolOutcome:
@@ -228,11 +230,23 @@ class ToolRegistry:
             return _find_invocation(session, ctx.run_id, call_id)
 
     @staticmethod
-    def _replay(tool: AnyTool, call_id: str, recorded: ToolInvocation) -> ToolOutcome:
+    def _replay(
+        tool: AnyTool, call_id: str, recorded: ToolInvocation, args: Any | None
+    ) -> ToolOutcome:
+        """The recorded outcome of the same call; a different call under the same key is a
+        ``Conflict`` outcome, never the other call's success."""
+        conflict = None
         if recorded.tool_name != tool.name:
             conflict = Conflict(
-                f"tool call {call_id!r} of this run was already used for {recorded.tool_name!r}"
+                f"tool call {call_id!r} in this scope was already used for {recorded.tool_name!r}",
+                details={"recorded_tool": recorded.tool_name},
             )
+        elif args is not None and recorded.arguments != args.model_dump(mode="json"):
+            conflict = Conflict(
+                f"tool call {call_id!r} in this scope was already made with other arguments",
+                details={"recorded_arguments": recorded.arguments},
+            )
+        if conflict is not None:
             return ToolOutcome(
                 tool_name=tool.name, tool_call_id=call_id, ok=False, error=_error_info(conflict)
             )

@@ -37,10 +37,6 @@ async def get_approval(approval_id: str, services: AppServices) -> dict[str, Any
 async def decide(approval_id: str, body: DecisionBody, services: AppServices) -> dict[str, Any]:
     """Approve, reject or edit; the paused run resumes on a worker. 409 if already decided."""
     approval, run = await services.approvals.decide(
-        approval_id,
-        body.decision,
-        comment=body.comment,
-        arguments=body.arguments,
-        decided_by=body.decided_by or "anonymous",
+        approval_id, body.to_decision(body.decided_by or "anonymous")
     )
     return {"approval": approval_json(approval), "run": run_json(run)}

@@ -19,9 +19,9 @@ POLICY_PATH = Path(__file__).parent / "policy.md"
 
 
 def _workflows() -> Sequence[WorkflowSpec]:
-    from waypost.domains.retail.workflow import retail_support_spec
+    from waypost.domains.retail.workflow import retail_agent_spec, retail_support_spec
 
-    return [retail_support_spec()]
+    return [retail_support_spec(), retail_agent_spec()]
 
 
 domain = Domain(
@@ -31,5 +31,5 @@ domain = Domain(
     migrations=Path(__file__).parent / "migrations",
     commands={"store": "waypost.domains.retail.cli:app"},
     eval_adapter="waypost.domains.retail.evals:adapter",
-    demo="waypost.domains.retail.demo:run_demo",
+    demo="waypost.domains.retail.demo:prepare_demo",
 )

@@ -5,9 +5,10 @@ from __future__ import annotations
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 from waypost.domains.retail.tools.store import Order, User
+from waypost.graphs.plugins import DemoCase
 from waypost.runtime.errors import NotFound
 
-__all__ = ["sample_case"]
+__all__ = ["prepare_demo", "sample_case"]
 
 
 def sample_case(session_factory: sessionmaker[Session]) -> str:
@@ -26,4 +27,18 @@ def sample_case(session_factory: sessionmaker[Session]) -> str:
     return (
         f"Hi, this is {user.first_name} {user.last_name}, zip code {user.zip}. "
         f"Please cancel my order {order.order_id}: I ordered it by mistake."
+    )
+
+
+def prepare_demo(session_factory: sessionmaker[Session], message: str | None) -> DemoCase:
+    """Seed the demo store when it is empty, then a sample case (or the user's own text)."""
+    from waypost.domains.retail.tools import seed_store
+
+    counts = seed_store(session_factory, None, force=False)
+    text = message or sample_case(session_factory)
+    return DemoCase(
+        workflow="retail_support",
+        payload={"message": text},
+        text=text,
+        notice=f"demo store seeded: {counts}" if counts else None,
     )

@@ -1,28 +1,33 @@
-"""The ``retail_support`` state machine.
+"""The ``retail_support`` state machine: one turn of a support conversation.
 
-    intake -> authenticate -> gather -> plan -> validate -+-> approve <-> execute -> reply
-                  |                       ^               |                 ^
-                  +-> reply (no identity) +-- violations -+-> reply --------+
+    begin -> intake -> authenticate -> gather -> plan -> validate -+-> approve <-> execute -> reply
+                           |                      ^                |                 ^
+                           +-> reply (who are you?) +- violations -+-> reply --------+
 
+A thread is a conversation and every run on it is a turn (``begin``: the kit's turn id,
+per-turn lists reset, the customer's new words appended to ``messages``). What earlier turns
+established carries over: a known customer is not asked again, and a turn that only answers a
+question (name and zip, which order) continues the requests the previous turn asked about.
 Judgement steps (intake, plan) use the model layer with structured output; every other step is
-code. ``approve`` pauses with ``interrupt()`` before each consequential action; ``execute``
-calls the store tool idempotently, keyed by thread and action, so a replayed step never acts
-twice.
+code. ``approve`` asks through the kit's approval protocol before each consequential action
+(the tools' risk levels and the retail approval policy decide which); ``execute`` runs the
+tool idempotently per (thread, turn, action), so a crash replay never acts twice and a new turn
+acts afresh. ``reply`` answers and appends the answer to ``messages``.
 """
 
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from langchain_core.runnables import RunnableConfig
 from langgraph.graph import END, START, StateGraph
-from langgraph.types import Command, interrupt
+from langgraph.types import Command
 from pydantic import ValidationError
 from waypost.domains.retail import info as info_mod
 from waypost.domains.retail.intake import (
+    carry_over,
     fallback_intake,
     grounded_intake_model,
     intake_messages,
@@ -34,13 +39,23 @@ from waypost.domains.retail.resolve import draft_plan, match_items
 from waypost.domains.retail.state import (
     Action,
     ActionKind,
-    Decision,
+    CustomerRequest,
     Intake,
     RetailState,
 )
 from waypost.domains.retail.store_client import StoreClient
 from waypost.domains.retail.validate import price_difference, validate_plan
+from waypost.graphs.kit import (
+    ApprovalPolicy,
+    ApprovalRequest,
+    StructuredCall,
+    begin_turn,
+    end_turn,
+    request_approval,
+    reset,
+)
 from waypost.runtime.errors import ModelError
+from waypost.tools import RiskLevel
 
 __all__ = ["RetailGraphConfig", "build_retail_graph"]
 
@@ -55,7 +70,8 @@ POLICY_OF = {
     ActionKind.transfer: "§9 Transfer to a human agent",
 }
 
-StructuredCall = Callable[[str, type[Any], list[tuple[str, str]]], tuple[Any, dict[str, Any]]]
+# Every consequential retail tool pauses for a reviewer (they move money or change orders).
+RETAIL_APPROVALS = ApprovalPolicy(levels=frozenset({RiskLevel.WRITE, RiskLevel.IRREVERSIBLE}))
 
 
 @dataclass(frozen=True)
@@ -65,6 +81,7 @@ class RetailGraphConfig:
     max_plan_rounds: int = 2
     planner: Literal["model", "draft"] = "model"
     step_models: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    approvals: ApprovalPolicy = RETAIL_APPROVALS
 
 
 def _elapsed_ms(t0: float) -> float:
@@ -86,12 +103,24 @@ def build_retail_graph(
     (validated object, usage); ``None`` runs the workflow on code alone (patterns and draft)."""
     cfg = config or RetailGraphConfig()
 
-    def scope(run_config: RunnableConfig) -> str:
-        return str(run_config.get("configurable", {}).get("thread_id", "local"))
+    def begin(state: RetailState, config: RunnableConfig) -> dict[str, Any]:
+        return {
+            **begin_turn(state, config),
+            "executed": reset(),
+            "decisions": reset(),
+            "steps": reset(),
+            "plan": [],
+            "dropped": [],
+            "notes": [],
+            "violations": [],
+            "approval_error": None,
+            "status": "running",
+            "reply": "",
+        }
 
     def intake(state: RetailState) -> dict[str, Any]:
         t0 = time.perf_counter()
-        message = state["message"]
+        message = state.get("message") or ""
         usage: dict[str, Any] = {}
         result: Intake
         if structured is None:
@@ -105,15 +134,21 @@ def build_retail_graph(
             except ModelError as exc:
                 result = fallback_intake(message)
                 usage = {"error_code": exc.code}
+        known = Intake.model_validate(state["intake"]) if state.get("intake") else None
+        pending = [CustomerRequest.model_validate(r) for r in state.get("pending") or []]
+        result = carry_over(known, result, pending, message)
         return {
             "intake": result.model_dump(mode="json"),
-            "status": "running",
+            "pending": [],
             "steps": _step("intake", t0, usage),
         }
 
     def authenticate(state: RetailState) -> dict[str, Any]:
         t0 = time.perf_counter()
         ident = Intake.model_validate(state["intake"]).identity
+        if state.get("user_id"):  # an earlier turn authenticated this customer (§2.1: once)
+            known = str(state["user_id"])
+            return {"user": store.user(known), "steps": _step("authenticate", t0)}
         user_id = None
         if ident.email:
             user_id = store.find_user_by_email(ident.email)
@@ -127,7 +162,12 @@ def build_retail_graph(
                 found = store.find_user_by_name_zip(parts[0], parts[1], ident.zip)
                 user_id = found if found == ident.user_id else None
         if user_id is None:
-            return {"user_id": None, "status": "needs_identity", "steps": _step("authenticate", t0)}
+            return {
+                "user_id": None,
+                "status": "needs_identity",
+                "pending": state["intake"].get("requests", []),
+                "steps": _step("authenticate", t0),
+            }
         return {"user_id": user_id, "user": store.user(user_id), "steps": _step("authenticate", t0)}
 
     def gather(state: RetailState) -> dict[str, Any]:
@@ -150,7 +190,11 @@ def build_retail_graph(
         intake_v = Intake.model_validate(state["intake"])
         user, orders, products = state["user"] or {}, state["orders"], state["products"]
         draft = draft_plan(
-            intake_v, message=state["message"], user=user, orders=orders, products=products
+            intake_v,
+            message=state.get("message") or "",
+            user=user,
+            orders=orders,
+            products=products,
         )
         actions = draft.actions
         usage: dict[str, Any] = {}
@@ -225,7 +269,10 @@ def build_retail_graph(
         if i >= len(plan_):
             return Command(goto="reply")
         action = plan_[i]
-        if action.kind is ActionKind.transfer:
+        tool = action.tool_name()
+        arguments = action.tool_arguments(state.get("user_id"))
+        spec = store.registry.get(tool).spec
+        if not cfg.approvals.needs_approval(spec, arguments):  # e.g. a transfer (read-only)
             return Command(goto="execute")
         order = state["orders"].get(action.order_id or "", {})
         diff = (
@@ -233,22 +280,27 @@ def build_retail_graph(
             if action.kind in (ActionKind.exchange_items, ActionKind.modify_items)
             else None
         )
-        payload = {
-            "type": "tool_approval",
-            "action_index": i,
-            "tool": action.tool_name(),
-            "arguments": action.tool_arguments(state.get("user_id")),
-            "summary": describe_action(action, state["orders"], diff),
-            "policy": POLICY_OF[action.kind],
-            "price_difference": diff,
-            "user_id": state.get("user_id"),
-            "error": state.get("approval_error"),
-        }
-        answer = interrupt(payload)
-        decision = _parse_decision(answer, i)
+        decision = request_approval(
+            ApprovalRequest(
+                tool=tool,
+                arguments=arguments,
+                summary=describe_action(action, state["orders"], diff),
+                risk=spec.risk,
+                call_id=f"action-{i}",
+                turn_id=state.get("turn_id"),
+                policy=POLICY_OF[action.kind],
+                details={
+                    "action_index": i,
+                    "price_difference": diff,
+                    "user_id": state.get("user_id"),
+                },
+                args_schema=spec.parameters,
+                error=state.get("approval_error"),
+            )
+        )
         steps = _step("approve", t0, {"decision": decision.decision})
         update: dict[str, Any] = {
-            "decisions": [decision.model_dump()],
+            "decisions": [{"action_index": i, **decision.resume_value()}],
             "approval_error": None,
             "steps": steps,
         }
@@ -282,12 +334,10 @@ def build_retail_graph(
         action = Action.model_validate(state["plan"][i])
         args = action.tool_arguments(state.get("user_id"))
         outcome = store.call(
-            action.tool_name(), args, scope=scope(config), tool_call_id=f"action-{i}"
+            action.tool_name(), args, state=state, config=config, call_id=f"action-{i}"
         )
         update: dict[str, Any] = {
-            "executed": [
-                {"action_index": i, "tool": action.tool_name(), "arguments": args, **outcome}
-            ],
+            "executed": [{"action_index": i, **outcome}],
             "cursor": i + 1,
             "steps": _step("execute", t0, {"tool": action.tool_name(), "ok": outcome["ok"]}),
         }
@@ -319,15 +369,29 @@ def build_retail_graph(
                 d["decision"] == "reject" for d in state["decisions"]
             ):
                 status = "rejected"
+            elif full.get("info"):
+                status = "completed"
+            elif state.get("notes") and not state.get("dropped"):
+                status = "needs_clarification"  # nothing could be resolved: ask, keep the request
             else:
-                status = "completed" if full.get("info") else "nothing_to_do"
+                status = "nothing_to_do"
         full["status"] = status
-        return {"status": status, "reply": compose_reply(full), "steps": _step("reply", t0)}
+        text = compose_reply(full)
+        update: dict[str, Any] = {
+            "status": status,
+            "reply": text,
+            "steps": _step("reply", t0),
+            **end_turn(state, text),
+        }
+        if status == "needs_clarification":
+            update["pending"] = state["intake"].get("requests", [])
+        return update
 
     def after_auth(state: RetailState) -> Literal["gather", "reply"]:
         return "reply" if state.get("status") == "needs_identity" else "gather"
 
     builder = StateGraph(RetailState)
+    builder.add_node("begin", begin)
     builder.add_node("intake", intake)
     builder.add_node("authenticate", authenticate)
     builder.add_node("gather", gather)
@@ -336,7 +400,8 @@ def build_retail_graph(
     builder.add_node("approve", approve)
     builder.add_node("execute", execute)
     builder.add_node("reply", reply)
-    builder.add_edge(START, "intake")
+    builder.add_edge(START, "begin")
+    builder.add_edge("begin", "intake")
     builder.add_edge("intake", "authenticate")
     builder.add_conditional_edges("authenticate", after_auth)
     builder.add_edge("gather", "plan")
@@ -354,30 +419,3 @@ def _keep_addresses(actions: list[Action], draft: list[Action]) -> list[Action]:
             a = a.model_copy(update={"address": by_kind[(a.kind, a.order_id)]})
         out.append(a)
     return out
-
-
-def _parse_decision(answer: Any, index: int) -> Decision:
-    """Accept {'decision': ...}, a bare 'approve'/'reject'/'yes'/'no' or a boolean."""
-    if isinstance(answer, bool):
-        return Decision(action_index=index, decision="approve" if answer else "reject")
-    if isinstance(answer, str):
-        word = answer.strip().lower()
-        ok = word in {"approve", "approved", "yes", "y", "ok"}
-        return Decision(action_index=index, decision="approve" if ok else "reject")
-    if isinstance(answer, dict):
-        raw = str(answer.get("decision", answer.get("action", "reject"))).lower()
-        kind = {
-            "approve": "approve",
-            "approved": "approve",
-            "yes": "approve",
-            "edit": "edit",
-            "edited": "edit",
-        }.get(raw, "reject")
-        return Decision(
-            action_index=index,
-            decision=kind,
-            comment=answer.get("comment"),
-            arguments=answer.get("arguments"),
-            decided_by=answer.get("decided_by"),
-        )
-    return Decision(action_index=index, decision="reject", comment="unreadable decision")

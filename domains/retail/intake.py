@@ -16,6 +16,7 @@ from waypost.domains.retail.state import CustomerRequest, Identity, Intake, Requ
 
 __all__ = [
     "INTAKE_SYSTEM",
+    "carry_over",
     "fallback_intake",
     "grounded_intake_model",
     "intake_messages",
@@ -201,3 +202,34 @@ def fallback_intake(message: str) -> Intake:
         CustomerRequest(kind=kind)
     ]
     return Intake(identity=ident, requests=reqs)
+
+
+_ACTIONABLE = frozenset(RequestKind) - {RequestKind.other, RequestKind.human_agent}
+
+
+def carry_over(
+    known: Intake | None, new: Intake, pending: list[CustomerRequest], message: str
+) -> Intake:
+    """What the workflow knows after a new message, given what earlier turns established.
+
+    Identity fields the new message leaves empty keep their earlier values. When the new
+    message asks for nothing actionable (it answers a question: who the customer is, which
+    order), the requests a previous turn could not finish continue; an order id the answer
+    names is attached to those that lacked one.
+    """
+    ident = new.identity.model_copy()
+    if known is not None:
+        for name in ("email", "first_name", "last_name", "zip", "user_id"):
+            if not getattr(ident, name) and getattr(known.identity, name):
+                setattr(ident, name, getattr(known.identity, name))
+    requests = list(new.requests)
+    if pending and not any(r.kind in _ACTIONABLE for r in requests):
+        order_ids = pattern_facts(message)["order_ids"]
+        requests = [
+            r.model_copy(update={"order_id": order_ids[0]})
+            if not r.order_id and len(order_ids) == 1
+            else r
+            for r in pending
+        ]
+    address = new.address or (known.address if known is not None else None)
+    return Intake(identity=ident, requests=requests, address=address)

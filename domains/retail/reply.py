@@ -85,9 +85,16 @@ def compose_reply(state: dict[str, Any]) -> str:
     """A polite, factual reply: what was done, what was declined and why, with policy sections."""
     status = state.get("status")
     if status == "needs_identity":
+        ident = (state.get("intake") or {}).get("identity") or {}
+        tried = any(ident.get(k) for k in ("email", "first_name", "last_name", "zip", "user_id"))
+        opening = (
+            "I could not find your account with those details."
+            if tried
+            else "I can help with that once I have found your account."
+        )
         return (
-            "I could not find your account. Please give the email address on your account, "
-            "or your first name, last name and zip code (policy §2.1)."
+            f"{opening} Please give the email address on your account, or your first name, "
+            "last name and zip code (policy §2.1)."
         )
     orders = state.get("orders", {})
     plan = [Action.model_validate(a) for a in state.get("plan", [])]
@@ -127,6 +134,8 @@ def compose_reply(state: dict[str, Any]) -> str:
     if len(refunds) > 1:
         lines.append(f"In total, ${total_refund(state):.2f} is refunded to you.")
     lines.extend(state.get("info", []))
+    if status == "needs_clarification":
+        lines.append("Which order and which items do you mean? You can give the order id (#W...).")
     if not lines and not transferred:
         lines.append("I found nothing to change for this request.")
     text = " ".join(lines)

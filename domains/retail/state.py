@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import operator
 from enum import StrEnum
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
-from typing_extensions import TypedDict
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+from waypost.graphs.kit import ConversationState, per_turn
 
 __all__ = [
     "ACTION_TOOLS",
@@ -15,7 +14,6 @@ __all__ = [
     "ActionKind",
     "Address",
     "CustomerRequest",
-    "Decision",
     "ExecutedAction",
     "Identity",
     "Intake",
@@ -28,7 +26,7 @@ __all__ = [
 
 
 class RetailInput(BaseModel):
-    """A support case as the customer states it."""
+    """The customer's next message on a thread (a new thread starts a new conversation)."""
 
     model_config = ConfigDict(extra="forbid")
 
@@ -190,18 +188,9 @@ class Action(BaseModel):
         return {"summary": self.summary or "customer needs a human agent"}
 
 
-class Decision(BaseModel):
-    """A reviewer's answer to one approval request."""
-
-    action_index: int
-    decision: Literal["approve", "reject", "edit"]
-    comment: str | None = None
-    arguments: dict[str, Any] | None = None
-    decided_by: str | None = None
-
-
 class ExecutedAction(BaseModel):
     action_index: int
+    call_id: str | None = None
     tool: str
     arguments: dict[str, Any]
     ok: bool
@@ -225,15 +214,20 @@ Status = Literal[
     "running",
     "completed",
     "needs_identity",
+    "needs_clarification",
     "transferred",
     "rejected",
     "nothing_to_do",
 ]
 
 
-class RetailState(TypedDict, total=False):
-    message: str
-    intake: dict[str, Any]
+class RetailState(ConversationState, total=False):
+    """One thread's conversation. Per-turn lists start empty at every turn; ``intake`` and the
+    customer's identity carry over, so a turn that only answers a question continues the
+    request an earlier turn could not finish (``pending``)."""
+
+    intake: dict[str, Any]  # what is known so far: identity, the current turn's requests
+    pending: list[dict[str, Any]]  # requests a previous turn asked more about
     user_id: str | None
     user: dict[str, Any] | None
     orders: dict[str, dict[str, Any]]
@@ -245,19 +239,33 @@ class RetailState(TypedDict, total=False):
     approval_error: str | None  # why a reviewer's edit was refused (shown at the next approval)
     plan_rounds: int
     cursor: int  # index of the next action to approve/execute
-    decisions: Annotated[list[dict[str, Any]], operator.add]
-    executed: Annotated[list[dict[str, Any]], operator.add]
+    decisions: Annotated[list[dict[str, Any]], per_turn]
+    executed: Annotated[list[dict[str, Any]], per_turn]
     status: Status
     reply: str
-    steps: Annotated[list[dict[str, Any]], operator.add]
+    steps: Annotated[list[dict[str, Any]], per_turn]
 
 
 class RetailOutput(BaseModel):
-    """What a finished retail support run returns."""
+    """What a finished retail support turn returns."""
+
+    @model_validator(mode="before")
+    @classmethod
+    def _from_state(cls, data: Any) -> Any:
+        """The graph's final state names these ``executed`` and ``decisions``."""
+        if not isinstance(data, dict):
+            return data
+        out = dict(data)
+        out.setdefault("actions_executed", [e for e in data.get("executed") or [] if e.get("ok")])
+        out.setdefault(
+            "actions_rejected",
+            [d for d in data.get("decisions") or [] if d.get("decision") == "reject"],
+        )
+        return out
 
     status: str
     reply: str
     user_id: str | None = None
     actions_executed: list[ExecutedAction] = Field(default_factory=list)
-    actions_rejected: list[Decision] = Field(default_factory=list)
+    actions_rejected: list[dict[str, Any]] = Field(default_factory=list)
     dropped: list[dict[str, Any]] = Field(default_factory=list)

@@ -181,7 +181,7 @@ def test_exchange_payload_shows_price_difference(make_graph, export) -> None:
     graph = make_graph(ScriptedChatModel(responses=[intake, plan]))
     graph.invoke({"message": "ada@example.com here: swap the lamp in #W0000002 for black"}, cfg())
     payload = graph.get_state(cfg()).interrupts[0].value
-    assert payload["price_difference"] == -10.0
+    assert payload["details"]["price_difference"] == -10.0
     assert "refunded $10.00" in payload["summary"]
     graph.invoke(Command(resume="approve"), cfg())
     order = export()["orders"]["#W0000002"]

@@ -6,7 +6,6 @@ import copy
 import json
 
 import pytest
-import waypost.domains.retail.workflow as retail
 from typer.testing import CliRunner
 from waypost.domains.retail.tools import load_tau2_db
 from waypost.graphs.plugins import migrate
@@ -27,7 +26,7 @@ def test_run_then_runs_show(tmp_path, receiver, monkeypatch: pytest.MonkeyPatch)
     migrate(engine)
     load_tau2_db(make_session_factory(engine), copy.deepcopy(TINY_DB))
     model = scripted_model()
-    monkeypatch.setattr(retail, "_registry_model", lambda _name, _settings: model)
+    monkeypatch.setattr("waypost.agents.registry.get_chat_model", lambda _n, _s: model)
     settings = make_settings(url, langfuse_for(receiver))
 
     result = execute_locally(

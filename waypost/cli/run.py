@@ -28,7 +28,7 @@ from waypost.observability.tracing import ApprovalDecision, resolve_config, trac
 from waypost.observability.usage import UsageCollector
 from waypost.runtime.checkpoint import open_checkpointer
 from waypost.runtime.db import make_session_factory
-from waypost.runtime.errors import ValidationFailed
+from waypost.runtime.errors import ConfigError, ValidationFailed
 from waypost.runtime.models import utcnow
 from waypost.runtime.settings import Settings
 
@@ -50,32 +50,6 @@ def parse_input(value: str) -> dict[str, Any]:
     if not isinstance(data, dict):
         raise ValidationFailed("--input must be a JSON object")
     return data
-
-
-def _describe_update(node: str, update: Any) -> str:
-    if not isinstance(update, dict):
-        return ""
-    if node == "intake":
-        intake = update.get("intake", {})
-        kinds = [r["kind"] for r in intake.get("requests", [])]
-        ident = {k: v for k, v in intake.get("identity", {}).items() if v}
-        return f"identity={ident} requests={kinds}"
-    if node == "authenticate":
-        return f"user_id={update.get('user_id')}"
-    if node == "gather":
-        return f"{len(update.get('orders', {}))} orders, {len(update.get('products', {}))} products"
-    if node == "plan":
-        return f"{len(update.get('plan', []))} action(s): " + ", ".join(
-            a["kind"] for a in update.get("plan", [])
-        )
-    if node == "execute":
-        ex = update.get("executed", [{}])[0]
-        return f"{ex.get('tool')} ok={ex.get('ok')}" + (
-            f" ({ex.get('error_message')})" if not ex.get("ok") else ""
-        )
-    if node == "reply":
-        return f"status={update.get('status')}"
-    return ""
 
 
 def execute_locally(
@@ -138,10 +112,8 @@ def execute_locally(
                             interrupted.extend(update)
                             continue
                         if not quiet:
-                            console.print(
-                                f"[green]✓[/green] [bold]{node}[/bold] "
-                                f"{_describe_update(node, update)}"
-                            )
+                            line = spec.describe_step(node, update) if spec.describe_step else ""
+                            console.print(f"[green]✓[/green] [bold]{node}[/bold] {line}")
                 if interrupted:
                     tracing.approval_requested(interrupted[0].value)
                 tracing.flush()  # bounded by settings.langfuse.flush_timeout_s
@@ -181,11 +153,14 @@ def _decision(answer: Any, action: Any, requested_at: Any) -> ApprovalDecision:
 
 def _show_approval(value: dict[str, Any]) -> None:
     body = (
-        f"[bold]{value.get('summary')}[/bold]\n\ntool: {value.get('tool')}\n"
-        f"arguments: {json.dumps(value.get('arguments'))}\npolicy: {value.get('policy')}"
+        f"[bold]{value.get('summary')}[/bold]\n\ntool: {value.get('tool')} "
+        f"(risk: {value.get('risk')})\narguments: {json.dumps(value.get('arguments'))}"
     )
-    if value.get("price_difference") is not None:
-        body += f"\nprice difference: ${value['price_difference']:.2f}"
+    if value.get("policy"):
+        body += f"\npolicy: {value['policy']}"
+    for key, item in (value.get("details") or {}).items():
+        if item is not None:
+            body += f"\n{key.replace('_', ' ')}: {item}"
     if value.get("error"):
         body += f"\n[red]{value['error']}[/red]"
     console.print(Panel(body, title="approval needed", border_style="yellow"))
@@ -296,20 +271,22 @@ def register(app: typer.Typer) -> None:
         message: str | None = typer.Option(None, "--message", help="Your own case text."),
         as_json: bool = typer.Option(False, "--json", help="Machine-readable output."),
     ) -> None:
-        """Retail support demo: seeds the demo store if empty and runs a sample case."""
-        from waypost.domains.retail.demo import sample_case
-        from waypost.domains.retail.tools import seed_store
+        """The first installed domain's demo (retail: seeds the demo store, runs a sample case)."""
+        from waypost.graphs.plugins import load_domains, load_object
 
+        domain = next((d for d in load_domains() if d.demo), None)
+        if domain is None or domain.demo is None:
+            raise ConfigError("no installed domain has a demo")
         settings = _with_model(load_settings(), model)
         engine = ensure_database(settings)
-        factory = make_session_factory(engine)
-        counts = seed_store(factory, None, force=False)
-        text = message or sample_case(factory)
-        engine.dispose()
+        try:
+            case = load_object(domain.demo)(make_session_factory(engine), message)
+        finally:
+            engine.dispose()
         if not as_json:
-            if counts:
-                err_console.print(f"[dim]demo store seeded: {counts}[/dim]")
-            console.print(Panel(text, title="customer", border_style="blue"))
+            if case.notice:
+                err_console.print(f"[dim]{case.notice}[/dim]")
+            console.print(Panel(case.text, title="customer", border_style="blue"))
         decide = make_decider(
             approve=approve,
             reject=reject,
@@ -317,6 +294,6 @@ def register(app: typer.Typer) -> None:
             quiet=as_json,
         )
         result = execute_locally(
-            settings, "retail_support", {"message": text}, decide=decide, quiet=as_json
+            settings, case.workflow, case.payload, decide=decide, quiet=as_json
         )
         print_result(result, as_json=as_json)

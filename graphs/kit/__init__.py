@@ -1,0 +1,53 @@
+"""The workflow kit: what every domain workflow is built from.
+
+- turns (``turns``): threads are conversations; per-turn ids, lists and the ``messages`` list;
+- approvals (``approvals``): the one approval protocol and the risk-based ``ApprovalPolicy``;
+- tools (``tools``): ``ToolRunner``, idempotent per (thread, turn, call), traced and ledgered;
+- model steps (``steps``): structured judgement steps over per-step model chains;
+- the tool-calling agent step (``agent``).
+"""
+
+from waypost.graphs.kit.agent import AgentSettings, AgentState, build_tool_agent
+from waypost.graphs.kit.approvals import (
+    DECISION_STATUS,
+    ApprovalPolicy,
+    ApprovalRequest,
+    Decision,
+    DecisionKind,
+    request_approval,
+)
+from waypost.graphs.kit.steps import StepModelsCaller, StructuredCall, as_messages
+from waypost.graphs.kit.tools import ToolRunner, plain
+from waypost.graphs.kit.turns import (
+    ConversationState,
+    begin_turn,
+    end_turn,
+    message_text,
+    per_turn,
+    reset,
+    turn_scope,
+)
+
+__all__ = [
+    "DECISION_STATUS",
+    "AgentSettings",
+    "AgentState",
+    "ApprovalPolicy",
+    "ApprovalRequest",
+    "ConversationState",
+    "Decision",
+    "DecisionKind",
+    "StepModelsCaller",
+    "StructuredCall",
+    "ToolRunner",
+    "as_messages",
+    "begin_turn",
+    "build_tool_agent",
+    "end_turn",
+    "message_text",
+    "per_turn",
+    "plain",
+    "request_approval",
+    "reset",
+    "turn_scope",
+]

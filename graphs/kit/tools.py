@@ -1,0 +1,95 @@
+"""``ToolRunner``: how graph nodes call a domain's typed tools.
+
+Every call goes through ``ToolRegistry.execute`` (validation, typed errors, one transaction per
+write) and is reported to the run's callbacks (a Langfuse tool observation, a ledger row).
+Side-effecting calls are idempotent per (thread, turn, call id): a crash replay of the node gets
+the recorded outcome, a replay with different arguments is a ``Conflict`` outcome (never a silent
+success), and the next turn acts afresh.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from langchain_core.runnables import RunnableConfig
+from pydantic import BaseModel
+from sqlalchemy.orm import Session, sessionmaker
+from waypost.graphs.kit.turns import ConversationState, turn_scope
+from waypost.observability.tracing import observe_tool_call
+from waypost.tools import ToolContext, ToolOutcome, ToolRegistry, ToolSpec
+
+__all__ = ["ToolRunner", "plain"]
+
+
+def plain(value: Any) -> Any:
+    """A tool result as plain JSON data (what goes into checkpointed state)."""
+    if isinstance(value, BaseModel):
+        return value.model_dump(mode="json", exclude_none=True)
+    if isinstance(value, str):
+        try:
+            return json.loads(value)
+        except ValueError:
+            return value
+    return value
+
+
+class ToolRunner:
+    """A domain's tool registry bound to a database, as graph nodes use it."""
+
+    def __init__(
+        self,
+        registry: ToolRegistry,
+        session_factory: sessionmaker[Session],
+        *,
+        tenant: str | None = None,
+    ) -> None:
+        self.registry = registry
+        self.session_factory = session_factory
+        self.tenant = tenant
+
+    def spec(self, name: str) -> ToolSpec:
+        return self.registry.get(name).spec
+
+    def execute(
+        self, name: str, arguments: dict[str, Any], *, scope: str, call_id: str
+    ) -> ToolOutcome:
+        """Run one call under an idempotency ``scope``, reported to the run's callbacks."""
+        ctx = ToolContext(session_factory=self.session_factory, run_id=scope, tenant=self.tenant)
+        with observe_tool_call(name, arguments, tool_call_id=call_id) as obs:
+            outcome = self.registry.execute(name, arguments, ctx, tool_call_id=call_id)
+            error = outcome.error
+            obs.finish(
+                plain(outcome.result),
+                error_code=error.code if error else None,
+                error_message=error.message if error else None,
+            )
+        return outcome
+
+    def read(self, name: str, **arguments: Any) -> Any | None:
+        """A read tool's result as plain data, or None when it failed (e.g. not found)."""
+        outcome = self.execute(name, arguments, scope="read", call_id=f"read:{name}")
+        return plain(outcome.result) if outcome.ok else None
+
+    def call(
+        self,
+        name: str,
+        arguments: dict[str, Any],
+        *,
+        state: ConversationState,
+        config: RunnableConfig,
+        call_id: str,
+    ) -> dict[str, Any]:
+        """A call of the current turn (idempotent per thread, turn and ``call_id``), as data."""
+        outcome = self.execute(name, arguments, scope=turn_scope(state, config), call_id=call_id)
+        error = outcome.error
+        return {
+            "tool": name,
+            "call_id": call_id,
+            "arguments": arguments,
+            "ok": outcome.ok,
+            "result": plain(outcome.result),
+            "error_code": error.code if error else None,
+            "error_message": error.message if error else None,
+            "replayed": outcome.replayed,
+        }
