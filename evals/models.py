@@ -14,10 +14,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from langchain_core.language_models import BaseChatModel
-from waypost.graphs.kit import StructuredCall
 from waypost.domains.retail.workflow import make_structured_call
 from waypost.evals.dataset import EvalCase
 from waypost.evals.oracle import GoldOracle, oracle_addendum
+from waypost.graphs.kit import StructuredCall
 from waypost.runtime.errors import ConfigError
 from waypost.runtime.settings import Settings
 
