@@ -36,6 +36,7 @@ class EvalOptions:
     progress: bool = True
     langfuse: bool = True
     planner: str = "model"
+    turns: int = 1
 
 
 @dataclass
@@ -67,11 +68,12 @@ def run_eval(options: EvalOptions, settings: Settings, console: Console) -> Eval
         progress=options.progress,
         console=console,
         on_result=None if options.progress else lambda r: _print_case(r, console),
+        turns=options.turns,
     )
     card = build_scorecard(
         results,
         workflow=options.workflow,
-        dataset=options.dataset,
+        dataset=options.dataset if options.turns == 1 else f"{options.dataset} (2 messages)",
         model=models.name,
         approvals=options.approvals,
         wall_s=time.perf_counter() - t0,

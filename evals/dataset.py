@@ -23,31 +23,17 @@ from waypost.runtime.errors import ConfigError
 
 __all__ = [
     "DEMO_WORLD",
-    "WRITE_TOOLS",
     "EvalCase",
     "Expected",
     "ToolCall",
     "case_from_tau2",
     "load_dataset",
     "tau2_message",
+    "tau2_turns",
 ]
 
-WRITE_TOOLS = frozenset(
-    {
-        "cancel_pending_order",
-        "modify_pending_order_items",
-        "modify_pending_order_address",
-        "modify_pending_order_payment",
-        "return_delivered_order_items",
-        "exchange_delivered_order_items",
-        "modify_user_address",
-        "transfer_to_human_agents",
-    }
-)
-"""Tools whose calls are consequential: what trajectory match and the oracle look at."""
-
 DEMO_WORLD = "demo"
-"""The deterministic demo store (``generate_demo_db`` with its default seed)."""
+"""A domain's built-in deterministic demo world (retail: its generated demo store)."""
 
 
 class ToolCall(BaseModel):
@@ -63,7 +49,12 @@ class ToolCall(BaseModel):
 class CaseInput(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    message: str = Field(min_length=1)
+    message: str = Field(min_length=1, description="The whole case in one message.")
+    turns: list[str] | None = Field(
+        default=None,
+        description="The same case as a conversation: the reason for the call first, the "
+        "customer's facts after the workflow asks (``waypost eval --turns 2``).",
+    )
 
 
 class Expected(BaseModel):
@@ -80,10 +71,9 @@ class Expected(BaseModel):
         description="Write calls the customer asks for that policy forbids: never executed.",
     )
 
-    @property
-    def write_actions(self) -> list[ToolCall]:
-        """The reference calls that change the store (or transfer), excluding failed ones."""
-        return [a for a in self.actions if a.name in WRITE_TOOLS and not a.error]
+    def consequential(self, tools: frozenset[str]) -> list[ToolCall]:
+        """The reference calls of ``tools`` (those that change the world), excluding failed ones."""
+        return [a for a in self.actions if a.name in tools and not a.error]
 
 
 class EvalCase(BaseModel):
@@ -106,18 +96,24 @@ class EvalCase(BaseModel):
 
 def tau2_message(customer: dict[str, Any]) -> str:
     """The workflow input for a tau2 customer: known_info then reason_for_call."""
+    return " ".join(tau2_turns(customer)[::-1])
+
+
+def tau2_turns(customer: dict[str, Any]) -> list[str]:
+    """The two-message form: reason_for_call alone, then known_info (what the customer says
+    when asked who they are)."""
     parts = [
-        str(customer.get("known_info") or "").strip(),
         str(customer.get("reason_for_call") or "").strip(),
+        str(customer.get("known_info") or "").strip(),
     ]
-    return " ".join(p for p in parts if p)
+    return [p for p in parts if p]
 
 
 def case_from_tau2(task: dict[str, Any], world: str) -> EvalCase:
     """One tau2 task as an eval case starting from ``world`` (the reference db.json)."""
     return EvalCase(
         id=f"tau2-{task['id']}",
-        input=CaseInput(message=tau2_message(task["customer"])),
+        input=CaseInput(message=tau2_message(task["customer"]), turns=tau2_turns(task["customer"])),
         expected=Expected(
             actions=[ToolCall.model_validate(a) for a in task.get("expected_actions", [])],
             communicate_info=[str(s) for s in task.get("communicate_info", [])],

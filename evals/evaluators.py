@@ -154,11 +154,17 @@ class TrajectoryMatch(Evaluator):
 
     name = "trajectory"
 
-    def __init__(self, mode: Literal["strict", "unordered", "subset"] = "unordered") -> None:
+    def __init__(
+        self,
+        mode: Literal["strict", "unordered", "subset"] = "unordered",
+        *,
+        tools: frozenset[str] = frozenset(),
+    ) -> None:
         self.mode = mode
+        self.tools = tools
 
     def score(self, case: EvalCase, record: CaseRecord, initial_db: Mapping[str, Any]) -> Score:
-        want = case.expected.write_actions
+        want = case.expected.consequential(self.tools)
         got = [c for c in record.executed if c.ok]
         value, detail = trajectory_score(want, got, self.mode)
         return Score(name=self.name, value=value, passed=None, detail=f"{self.mode}: {detail}")
@@ -181,9 +187,13 @@ class EscalationMatch(Evaluator):
 
     name = "escalation"
 
+    def __init__(self, tool: str | None) -> None:
+        self.tool = tool
+
     def score(self, case: EvalCase, record: CaseRecord, initial_db: Mapping[str, Any]) -> Score:
-        want = any(a.name == "transfer_to_human_agents" for a in case.expected.write_actions)
-        got = any(c.name == "transfer_to_human_agents" for c in record.executed)
+        tool = self.tool
+        want = any(a.name == tool and not a.error for a in case.expected.actions)
+        got = any(c.name == tool for c in record.executed)
         return Score(
             name=self.name,
             value=float(want == got),
@@ -241,15 +251,18 @@ def _price(model: str, tokens_in: int, tokens_out: int) -> float:
     return price_usd(model, tokens_in, tokens_out).usd
 
 
-def default_evaluators() -> list[Evaluator]:
+def default_evaluators(
+    consequential: frozenset[str] = frozenset(), escalation_tool: str | None = None
+) -> list[Evaluator]:
+    """The standard set; ``consequential`` and ``escalation_tool`` come from the domain."""
     return [
         DbStateMatch(),
         RequiredFacts(),
         StatusMatch(),
         ForbiddenNotExecuted(),
-        TrajectoryMatch("unordered"),
+        TrajectoryMatch("unordered", tools=consequential),
         PolicyViolations(),
-        EscalationMatch(),
+        EscalationMatch(escalation_tool),
         LatencyEvaluator(),
         TokensEvaluator(),
         CostEvaluator(_price),

@@ -1,6 +1,7 @@
 """Which models answer the workflow's judgement steps in an eval run.
 
-``scripted:gold`` and ``scripted:naive`` are per-case oracles (``evals.oracle``); any other
+``scripted:gold`` and ``scripted:naive`` are per-case oracles (the domain's, through its
+``EvalAdapter``); any other
 name (``local:...``, ``openai:...``) goes through the real model layer (``agents.registry``,
 structured output with re-asks and fallbacks), shared across cases so weights load once.
 Local models run one case at a time: llama.cpp on a few cores gains nothing from threads.
@@ -11,19 +12,25 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from langchain_core.language_models import BaseChatModel
-from waypost.domains.retail.workflow import make_structured_call
 from waypost.evals.dataset import EvalCase
-from waypost.evals.oracle import GoldOracle, oracle_addendum
-from waypost.graphs.kit import StructuredCall
+from waypost.graphs.kit import StepModelsCaller, StructuredCall
 from waypost.runtime.errors import ConfigError
 from waypost.runtime.settings import Settings
 
-__all__ = ["ORACLES", "ModelSetup", "model_setup"]
+if TYPE_CHECKING:
+    from waypost.evals.adapter import EvalAdapter
+
+__all__ = ["ORACLES", "ModelSetup", "OracleError", "model_setup"]
 
 ORACLES = ("scripted:gold", "scripted:naive")
+"""Model names answered by the domain's oracles (``EvalAdapter.oracles``)."""
+
+
+class OracleError(RuntimeError):
+    """An oracle's answer does not fit the workflow's schema (a harness problem, not a model's)."""
 
 
 @dataclass
@@ -46,17 +53,25 @@ class ModelSetup:
         """None: no limit beyond the runner's; 1 for local models (CPU bound)."""
         return 1 if self.name.startswith("local:") else None
 
-    def structured(self, case: EvalCase, initial_db: Mapping[str, Any]) -> StructuredCall:
-        """The ``structured(step, schema, messages)`` callable for ``case``."""
+    def structured(
+        self, case: EvalCase, initial_db: Mapping[str, Any], adapter: EvalAdapter
+    ) -> StructuredCall:
+        """The ``structured(step, schema, messages)`` callable for ``case``: the domain's
+        oracle for ``scripted:*`` names, else this model for every step."""
         if self.is_oracle:
-            return GoldOracle(case, initial_db, naive=self.name == "scripted:naive")
+            oracle = adapter.oracles.get(self.name)
+            if oracle is None:
+                raise ConfigError(f"the {adapter.domain} domain has no oracle {self.name!r}")
+            return oracle(case, initial_db)
         with self._lock:
             if self._shared is None:
-                names = (self.name,)
-                self._shared = make_structured_call(
-                    self.settings,
+                self._shared = StepModelsCaller(
+                    self.settings.model_copy(
+                        update={
+                            "models": self.settings.models.model_copy(update={"default": self.name})
+                        }
+                    ),
                     model_factory=self.chat_factory,
-                    step_models={"intake": names, "plan": names},
                 )
             return self._shared
 
@@ -77,9 +92,11 @@ class ModelSetup:
                     self._chat = get_chat_model(self.name, self.settings.models)
             return self._chat
 
-    def addendum(self, case: EvalCase, reply: str) -> str | None:
+    def addendum(self, case: EvalCase, reply: str, adapter: EvalAdapter) -> str | None:
         """Facts the oracle's reply model adds (None for real models: their reply stands)."""
-        return oracle_addendum(case, reply) if self.is_oracle else None
+        if not self.is_oracle or adapter.oracle_addendum is None:
+            return None
+        return adapter.oracle_addendum(case, reply)
 
 
 def model_setup(

@@ -16,14 +16,13 @@ from pathlib import Path
 from pydantic import BaseModel, Field
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from waypost.evals.adapter import WorldProvider
 from waypost.evals.approvals import ApprovalPolicy
 from waypost.evals.dataset import EvalCase
 from waypost.evals.evaluators import Evaluator, Score, default_evaluators
-from waypost.evals.models import ModelSetup
-from waypost.evals.oracle import OracleError
+from waypost.evals.models import ModelSetup, OracleError
 from waypost.evals.record import CaseRecord
 from waypost.evals.workflows import CaseRun, EvalWorkflow
-from waypost.evals.worlds import WorldTemplates
 from waypost.runtime.errors import ModelError, WaypostError
 
 __all__ = ["CaseResult", "failure_cause", "run_cases"]
@@ -60,8 +59,9 @@ def _run_one(
     workflow: EvalWorkflow,
     models: ModelSetup,
     approvals: ApprovalPolicy,
-    worlds: WorldTemplates,
+    worlds: WorldProvider,
     evaluators: Sequence[Evaluator],
+    turns: int,
 ) -> CaseResult:
     initial = worlds.initial(case.world)
     with worlds.fresh(case.world, case.id) as store:
@@ -69,7 +69,12 @@ def _run_one(
         try:
             record = workflow.run(
                 CaseRun(
-                    case=case, store=store, initial_db=initial, models=models, approvals=approvals
+                    case=case,
+                    store=store,
+                    initial_db=initial,
+                    models=models,
+                    approvals=approvals,
+                    turns=turns,
                 )
             )
         except Exception as exc:  # scored as a failure with its cause, never raised
@@ -107,14 +112,24 @@ def run_cases(
     progress: bool = True,
     console: Console | None = None,
     on_result: Callable[[CaseResult], None] | None = None,
+    turns: int = 1,
 ) -> list[CaseResult]:
-    """Run ``cases`` and score them; results come back in dataset order."""
-    evs = list(evaluators) if evaluators is not None else default_evaluators()
+    """Run ``cases`` and score them; results come back in dataset order.
+
+    ``turns=2`` plays each case as a conversation (the reason for the call, then the facts)
+    where the case has that form.
+    """
+    adapter = workflow.adapter
+    evs = (
+        list(evaluators)
+        if evaluators is not None
+        else default_evaluators(adapter.consequential_tools, adapter.escalation_tool)
+    )
     policy = approvals or ApprovalPolicy()
     limit = models.max_concurrency
     workers = max(1, min(concurrency, limit) if limit else concurrency)
     with tempfile.TemporaryDirectory(prefix="waypost-eval-", dir=workdir) as tmp:
-        worlds = WorldTemplates(Path(tmp))
+        worlds = adapter.worlds(Path(tmp))
         results: dict[str, CaseResult] = {}
         columns = (
             TextColumn("[bold]{task.description}"),
@@ -129,7 +144,8 @@ def run_cases(
         ):
             task = bar.add_task(f"{workflow.name} / {models.name}", total=len(cases), passed=0)
             futures = [
-                pool.submit(_run_one, c, workflow, models, policy, worlds, evs) for c in cases
+                pool.submit(_run_one, c, workflow, models, policy, worlds, evs, turns)
+                for c in cases
             ]
             passed = 0
             for fut in futures:

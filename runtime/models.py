@@ -31,7 +31,7 @@ class ToolInvocation(Base):
     __table_args__ = (UniqueConstraint("run_id", "tool_call_id"),)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
-    run_id: Mapped[str] = mapped_column(String(64))
+    run_id: Mapped[str] = mapped_column(String(200))  # the idempotency scope
     tool_call_id: Mapped[str] = mapped_column(String(128))
     tool_name: Mapped[str] = mapped_column(String(64))
     arguments: Mapped[dict[str, Any]] = mapped_column(JSON)

@@ -4,27 +4,39 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from waypost.evals.approvals import ApprovalPolicy
 from waypost.evals.dataset import EvalCase
 from waypost.evals.models import ModelSetup
 from waypost.evals.record import CaseRecord
-from waypost.evals.worlds import CaseStore
-from waypost.runtime.errors import ConfigError
 
-__all__ = ["CaseRun", "EvalWorkflow", "get_workflow", "workflow_names"]
+if TYPE_CHECKING:
+    from waypost.evals.adapter import CaseStore, EvalAdapter
+
+__all__ = ["CaseRun", "EvalWorkflow"]
 
 
 @dataclass(frozen=True)
 class CaseRun:
-    """Everything one case's run gets: the case, its private store, models and approvals."""
+    """Everything one case's run gets: the case, its private store, models and approvals.
+
+    ``turns`` is 1 (the case's whole message at once) or 2 (``input.turns``: the reason for
+    the call first; the customer's facts only after the workflow asks).
+    """
 
     case: EvalCase
     store: CaseStore
     initial_db: Mapping[str, Any]
     models: ModelSetup
     approvals: ApprovalPolicy
+    turns: int = 1
+
+    def messages(self) -> list[str]:
+        """The customer's messages for this run, in order."""
+        if self.turns == 2 and self.case.input.turns:
+            return list(self.case.input.turns)
+        return [self.case.input.message]
 
 
 class EvalWorkflow(Protocol):
@@ -32,25 +44,6 @@ class EvalWorkflow(Protocol):
     latency and failure handling)."""
 
     name: str
+    adapter: EvalAdapter
 
     def run(self, run: CaseRun) -> CaseRecord: ...
-
-
-def workflow_names() -> list[str]:
-    return ["retail_support", "react_baseline"]
-
-
-def get_workflow(name: str, *, planner: str = "model") -> EvalWorkflow:
-    """The eval adapter of workflow ``name`` (``planner``: retail planner mode)."""
-    if name == "retail_support":
-        from waypost.domains.retail.graph import RetailGraphConfig
-        from waypost.evals.workflows.retail import RetailSupportWorkflow
-
-        if planner not in ("model", "draft"):
-            raise ConfigError("--planner must be 'model' or 'draft'")
-        return RetailSupportWorkflow(RetailGraphConfig(planner=planner))  # type: ignore[arg-type]
-    if name == "react_baseline":
-        from waypost.evals.workflows.react import ReactBaselineWorkflow
-
-        return ReactBaselineWorkflow()
-    raise ConfigError(f"no eval adapter for workflow {name!r}; known: {workflow_names()}")

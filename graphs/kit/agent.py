@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import json
 import logging
+import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Annotated, Any, Literal
@@ -126,8 +127,14 @@ def build_tool_agent(
             SystemMessage(settings.system_prompt),
             *_window(state["messages"], settings.history),
         ]
+        t0 = time.perf_counter()
+        model_name: str | None = None
         try:
-            answer = bound.invoke(prompt, config)
+            if hasattr(bound, "invoke_with_info"):  # a ModelChain says which model answered
+                info = bound.invoke_with_info(prompt, config)
+                answer, model_name = info.output, info.model_name
+            else:
+                answer = bound.invoke(prompt, config)
         except ModelError as exc:
             _log.warning("agent model failed: %s", exc)
             return Command(
@@ -145,7 +152,20 @@ def build_tool_agent(
             for i, c in enumerate(calls):
                 c["id"] = c.get("id") or f"call-{taken}-{i}"
             answer = answer.model_copy(update={"tool_calls": calls})
-        update: dict[str, Any] = {"messages": [answer], "agent_steps": taken + 1}
+        usage: dict[str, Any] = dict(answer.usage_metadata or {})
+        step = {
+            "step": "agent",
+            "model": model_name or answer.response_metadata.get("model_name"),
+            "input_tokens": int(usage.get("input_tokens", 0)),
+            "output_tokens": int(usage.get("output_tokens", 0)),
+            "latency_ms": round((time.perf_counter() - t0) * 1000, 2),
+            "tool_calls": [c["name"] for c in calls],
+        }
+        update: dict[str, Any] = {
+            "messages": [answer],
+            "agent_steps": taken + 1,
+            "steps": [step],
+        }
         if calls:
             return Command(goto="tools", update=update)
         update["reply"] = message_text(answer)

@@ -1,8 +1,10 @@
-"""Eval adapters with scripted chat models: the ReAct baseline, real-model plumbing, failures."""
+"""Eval adapters with scripted chat models: the kit's agent, real-model plumbing, two-message
+conversations, failures."""
 
 from __future__ import annotations
 
 import pytest
+from waypost.domains.retail.evals import adapter as retail_adapter
 from waypost.evals.models import model_setup
 from waypost.evals.runner import run_cases
 from waypost.evals.workflows import get_workflow
@@ -16,7 +18,9 @@ def _cancel_case(smoke_cases):
     return next(c for c in smoke_cases if c.id == "cancel-1")
 
 
-def test_react_baseline_runs_tools_and_is_scored_like_the_workflow(smoke_cases, settings) -> None:
+def test_the_agent_runs_tools_through_approvals_and_is_scored_like_the_workflow(
+    smoke_cases, settings
+) -> None:
     case = _cancel_case(smoke_cases)
     cancel = next(a for a in case.expected.actions if a.name == "cancel_pending_order")
     find = case.expected.actions[0]
@@ -28,18 +32,19 @@ def test_react_baseline_runs_tools_and_is_scored_like_the_workflow(smoke_cases, 
         ]
     )
     setup = model_setup("scripted:react", settings, chat_factory=lambda _name: model)
-    [result] = run_cases([case], get_workflow("react_baseline"), setup, progress=False)
+    [result] = run_cases([case], get_workflow("retail_agent"), setup, progress=False)
     assert result.passed, (result.cause, [s.detail for s in result.scores])
     assert result.record.executed[0].name == "cancel_pending_order"
+    assert [p.name for p in result.record.proposed] == ["cancel_pending_order"]  # approved first
     assert result.record.steps and result.record.steps[0].input_tokens > 0
     assert result.score("trajectory").value == 1.0
 
 
-def test_react_baseline_with_an_oracle_is_a_config_failure_not_a_crash(smoke_cases, settings):
+def test_the_agent_with_an_oracle_is_a_config_failure_not_a_crash(smoke_cases, settings):
     case = _cancel_case(smoke_cases)
     [result] = run_cases(
         [case],
-        get_workflow("react_baseline"),
+        get_workflow("retail_agent"),
         model_setup("scripted:gold", settings),
         progress=False,
     )
@@ -72,6 +77,7 @@ def test_retail_workflow_through_the_model_layer_and_exceptions_become_failures(
 
 class _Exploding:
     name = "exploding"
+    adapter = retail_adapter
 
     def run(self, run):
         raise RuntimeError("boom")
@@ -88,3 +94,32 @@ def test_exceptions_are_failures_with_their_cause(smoke_cases, settings) -> None
 def test_unknown_workflow_is_a_config_error() -> None:
     with pytest.raises(ConfigError):
         get_workflow("nope")
+
+
+def test_two_message_mode_asks_then_continues(smoke_cases, settings) -> None:
+    """The reason for the call first; the workflow asks who the customer is; the facts next."""
+    case = _cancel_case(smoke_cases)
+    message = case.input.message
+    cut = message.index("Please")
+    conversation = case.model_copy(
+        update={
+            "input": case.input.model_copy(update={"turns": [message[cut:], message[:cut].strip()]})
+        }
+    )
+    [one] = run_cases(
+        [conversation],
+        get_workflow("retail_support"),
+        model_setup("scripted:gold", settings),
+        progress=False,
+    )
+    [two] = run_cases(
+        [conversation],
+        get_workflow("retail_support"),
+        model_setup("scripted:gold", settings),
+        progress=False,
+        turns=2,
+    )
+    assert one.passed and two.passed, (two.cause, [s.detail for s in two.scores])
+    steps = [s.step for s in two.record.steps]
+    assert steps.count("intake") == 2 and steps.count("plan") == 1
+    assert "zip code" in two.record.reply  # turn 1 asked

@@ -17,7 +17,7 @@ _APPROVALS = ("approve", "reject", "case")
 def register(app: typer.Typer) -> None:
     @app.command("eval")
     def eval_(
-        workflow: str = typer.Argument(..., help="retail_support or react_baseline."),
+        workflow: str = typer.Argument(..., help="An eval workflow, e.g. retail_support."),
         dataset: str = typer.Option(
             "evals/datasets/retail_golden.jsonl",
             "--dataset",
@@ -46,6 +46,11 @@ def register(app: typer.Typer) -> None:
         planner: str = typer.Option(
             "model", help="retail_support planner: model (revises the code draft) or draft."
         ),
+        turns: int = typer.Option(
+            1,
+            help="1: each case in one message; 2: the reason for the call first, the "
+            "customer's facts once the workflow asks (cases with a two-message form).",
+        ),
     ) -> None:
         """Run a golden dataset through a workflow, score it and gate regressions.
 
@@ -55,6 +60,8 @@ def register(app: typer.Typer) -> None:
 
         if approvals not in _APPROVALS:
             raise ConfigError(f"--approvals must be one of {_APPROVALS}")
+        if turns not in (1, 2):
+            raise ConfigError("--turns must be 1 or 2")
         if write_baseline and baseline is None:
             raise ConfigError("--write-baseline needs --baseline FILE")
         options = EvalOptions(
@@ -71,6 +78,7 @@ def register(app: typer.Typer) -> None:
             progress=progress,
             langfuse=langfuse,
             planner=planner,
+            turns=turns,
         )
         outcome = run_eval(options, load_settings(), console)
         raise typer.Exit(outcome.exit_code)

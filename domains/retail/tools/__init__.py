@@ -9,9 +9,14 @@ from waypost.domains.retail.tools.loader import (
     store_counts,
 )
 from waypost.domains.retail.tools.seed import seed_store
-from waypost.domains.retail.tools.tools import RETAIL_TOOLS, build_retail_registry
+from waypost.domains.retail.tools.tools import (
+    CONSEQUENTIAL_TOOLS,
+    RETAIL_TOOLS,
+    build_retail_registry,
+)
 
 __all__ = [
+    "CONSEQUENTIAL_TOOLS",
     "RETAIL_TOOLS",
     "Tau2Db",
     "build_retail_registry",

@@ -24,10 +24,10 @@ from waypost.domains.retail.tools.write_tools import (
     modify_user_address,
     return_delivered_order_items,
 )
-from waypost.tools.base import Tool
+from waypost.tools.base import RiskLevel, Tool
 from waypost.tools.registry import ToolRegistry
 
-__all__ = ["RETAIL_TOOLS", "build_retail_registry"]
+__all__ = ["CONSEQUENTIAL_TOOLS", "RETAIL_TOOLS", "build_retail_registry"]
 
 RETAIL_TOOLS: tuple[Tool[Any, Any], ...] = (
     calculate,
@@ -52,3 +52,9 @@ RETAIL_TOOLS: tuple[Tool[Any, Any], ...] = (
 def build_retail_registry() -> ToolRegistry:
     """A registry holding the 16 retail tools (a new one each call, so callers may extend it)."""
     return ToolRegistry(RETAIL_TOOLS)
+
+
+CONSEQUENTIAL_TOOLS: frozenset[str] = frozenset(
+    {t.name for t in RETAIL_TOOLS if t.risk is not RiskLevel.READ} | {"transfer_to_human_agents"}
+)
+"""Calls that change the store, plus the hand-over to a person: what a case's outcome is."""

@@ -27,9 +27,9 @@ __all__ = ["CaseStore", "WorldTemplates", "world_data"]
 
 RETAIL_MIGRATIONS = retail_domain.migrations or Path()
 
-# The store needs only the tool ledger (core 0001) and the retail branch: pinning them keeps
+# The store needs only the tool ledger (core, up to 0007) and the retail branch: pinning them keeps
 # eval stores independent of migrations added later for the app's own tables.
-TOOL_LEDGER_REVISION = "0001"
+TOOL_LEDGER_REVISION = "0007"
 
 
 def world_data(world: str) -> Tau2Db:

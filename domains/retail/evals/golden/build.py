@@ -1,10 +1,10 @@
 """Build ``retail_golden.jsonl`` (and its smoke subset) from the deterministic demo store.
 
-Run ``python -m evals.datasets.build_golden``. Cases are picked from ``generate_demo_db`` with
-its default seed by rules (first customer with a pending order paid by card, ...), so the output
-is the same on every machine. Expected changes are not written by hand: the expected tool calls
-are applied to a fresh store through the real tool registry, and the records that changed are
-exported in tau2's ``expected_changes`` format.
+Run ``python -m waypost.domains.retail.evals.golden.build``. Cases are picked from
+``generate_demo_db`` with its default seed by rules (first customer with a pending order paid
+by card, ...), so the output is the same on every machine. Expected changes are not written by
+hand: the expected tool calls are applied to a fresh store through the real tool registry, and
+the records that changed are exported in tau2's ``expected_changes`` format.
 """
 
 from __future__ import annotations
@@ -15,17 +15,18 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-from waypost.domains.retail.tools import build_retail_registry
+from waypost.domains.retail.evals.golden._actions import action_cases
+from waypost.domains.retail.evals.golden._other import other_cases, refusal_cases
+from waypost.domains.retail.evals.worlds import WorldTemplates
+from waypost.domains.retail.tools import CONSEQUENTIAL_TOOLS, build_retail_registry
 from waypost.evals.dataset import DEMO_WORLD, EvalCase
-from waypost.evals.datasets._golden_actions import action_cases
-from waypost.evals.datasets._golden_other import other_cases, refusal_cases
 from waypost.evals.evaluators import strip_nulls
-from waypost.evals.worlds import WorldTemplates
 from waypost.tools.base import ToolContext
 
 __all__ = ["build_cases", "expected_changes", "main"]
 
-HERE = Path(__file__).resolve().parent
+# the datasets live with the other golden sets, in the project's evals/datasets
+HERE = Path(__file__).resolve().parents[4] / "evals" / "datasets"
 SMOKE_IDS = (
     "cancel-1",
     "modify-items-1",
@@ -53,7 +54,7 @@ def expected_changes(raw: list[dict[str, Any]], workdir: Path) -> list[dict[str,
         case = EvalCase.model_validate(row)
         with worlds.fresh(DEMO_WORLD, case.id) as store:
             ctx = ToolContext(session_factory=store.session_factory, run_id=f"golden-{case.id}")
-            for n, call in enumerate(case.expected.write_actions):
+            for n, call in enumerate(case.expected.consequential(CONSEQUENTIAL_TOOLS)):
                 if case.approvals and n < len(case.approvals) and case.approvals[n] == "reject":
                     continue  # the reviewer refuses it: the store must stay as it was
                 outcome = registry.execute(call.name, call.arguments, ctx, f"call-{n}")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from waypost.evals.datasets._golden_common import (
+from waypost.domains.retail.evals.golden._common import (
     ORDERS,
     USERS,
     case_row,

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
-from waypost.evals.datasets._golden_common import (
+from waypost.domains.retail.evals.golden._common import (
     NEW_ADDRESSES,
     USERS,
     addr,

@@ -24,7 +24,9 @@ from typing import Any
 
 from pydantic import BaseModel, ValidationError
 from waypost.domains.retail.state import ACTION_TOOLS, ActionKind, RequestKind
+from waypost.domains.retail.tools import CONSEQUENTIAL_TOOLS
 from waypost.evals.dataset import EvalCase, ToolCall
+from waypost.evals.models import OracleError
 
 __all__ = ["ORACLE_LABEL", "GoldOracle", "OracleError", "action_from_call", "oracle_addendum"]
 
@@ -41,10 +43,6 @@ _REQUEST_OF = {
     ActionKind.modify_user_address: RequestKind.modify_user_address,
     ActionKind.transfer: RequestKind.human_agent,
 }
-
-
-class OracleError(RuntimeError):
-    """The workflow's schema cannot express the reference answer (reported as the cause)."""
 
 
 def action_from_call(call: ToolCall) -> dict[str, Any]:
@@ -64,7 +62,7 @@ def _owner(case: EvalCase, db: Mapping[str, Any]) -> str | None:
     for call in case.expected.actions:
         if call.name.startswith("find_user") and not call.error:
             return None  # identity comes from the call's own arguments
-    for call in case.expected.write_actions:
+    for call in case.expected.consequential(CONSEQUENTIAL_TOOLS):
         if "user_id" in call.arguments:
             return str(call.arguments["user_id"])
         order = db.get("orders", {}).get(call.arguments.get("order_id"))
@@ -104,7 +102,7 @@ class GoldOracle:
         self.case = case
         self.db = initial_db
         self.naive = naive
-        calls = list(case.expected.write_actions)
+        calls = list(case.expected.consequential(CONSEQUENTIAL_TOOLS))
         if naive:
             calls += case.expected.forbidden
         self.actions = [action_from_call(c) for c in calls]
@@ -113,14 +111,21 @@ class GoldOracle:
         self, step: str, schema: type[Any], messages: list[tuple[str, str]]
     ) -> tuple[Any, dict[str, Any]]:
         if step == "intake":
+            # what this message says: in a conversation the identity comes in a later turn
+            text = messages[-1][1] if messages else self.case.input.message
+            identity = {
+                k: v
+                for k, v in _identity(self.case, self.db).items()
+                if v and str(v).lower() in text.lower()
+            }
             value: dict[str, Any] = {
-                "identity": _identity(self.case, self.db),
+                "identity": identity,
                 "requests": [
                     {
                         "kind": _REQUEST_OF[ActionKind(a["kind"])].value,
                         **(
                             {"order_id": a["order_id"]}
-                            if a.get("order_id") and a["order_id"] in self.case.input.message
+                            if a.get("order_id") and a["order_id"] in text
                             else {}
                         ),
                     }

@@ -1,0 +1,43 @@
+"""The retail domain's eval adapter: its two workflows, fresh stores per case (the demo store
+or a tau2 ``db.json``), the consequential tools, and the tau2 gold oracles."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from waypost.domains.retail.evals.oracle import GoldOracle, oracle_addendum
+from waypost.domains.retail.evals.worlds import WorldTemplates
+from waypost.domains.retail.tools import CONSEQUENTIAL_TOOLS
+from waypost.evals.adapter import EvalAdapter, WorkflowOptions
+from waypost.runtime.errors import ConfigError
+
+__all__ = ["adapter"]
+
+
+def _support(options: WorkflowOptions) -> Any:
+    from waypost.domains.retail.evals.support import RetailSupportWorkflow
+    from waypost.domains.retail.graph import RetailGraphConfig
+
+    if options.planner not in ("model", "draft"):
+        raise ConfigError("--planner must be 'model' or 'draft'")
+    return RetailSupportWorkflow(adapter, RetailGraphConfig(planner=options.planner))  # type: ignore[arg-type]
+
+
+def _agent(options: WorkflowOptions) -> Any:
+    from waypost.domains.retail.evals.agent import RetailAgentWorkflow
+
+    return RetailAgentWorkflow(adapter)
+
+
+adapter = EvalAdapter(
+    domain="retail",
+    workflows={"retail_support": _support, "retail_agent": _agent},
+    worlds=WorldTemplates,
+    consequential_tools=CONSEQUENTIAL_TOOLS,
+    escalation_tool="transfer_to_human_agents",
+    oracles={
+        "scripted:gold": lambda case, db: GoldOracle(case, db),
+        "scripted:naive": lambda case, db: GoldOracle(case, db, naive=True),
+    },
+    oracle_addendum=oracle_addendum,
+)
