@@ -90,9 +90,7 @@ async def test_a_thread_holding_bad_text_still_lists(
 async def test_unknown_checkpoint_is_404_and_the_state_is_kept(http: httpx.AsyncClient) -> None:
     tid, state = await _thread_with_state(http)
     unknown = "1f0ffff0-0000-6000-8000-000000000000"
-    run = await http.post(
-        f"/threads/{tid}/runs/wait", json={**STEPS, "checkpoint_id": unknown}
-    )
+    run = await http.post(f"/threads/{tid}/runs/wait", json={**STEPS, "checkpoint_id": unknown})
     _error(run, 404, "checkpoint_not_found")
     nested = await http.post(
         f"/threads/{tid}/runs", json={**STEPS, "checkpoint": {"checkpoint_id": unknown}}
@@ -132,9 +130,7 @@ async def test_state_updates_the_graph_refuses_are_422(
     http: httpx.AsyncClient, body: dict[str, Any], fragment: str
 ) -> None:
     tid, state = await _thread_with_state(http)
-    error = _error(
-        await http.post(f"/threads/{tid}/state", json=body), 422, "invalid_state_update"
-    )
+    error = _error(await http.post(f"/threads/{tid}/state", json=body), 422, "invalid_state_update")
     assert fragment in error["message"]
     assert (await http.get(f"/threads/{tid}/state")).json() == state
 
@@ -225,9 +221,7 @@ async def test_nul_in_a_run_input_is_422_and_no_run_is_stored(http: httpx.AsyncC
 async def test_thread_ids_are_uuids(http: httpx.AsyncClient) -> None:
     before = await _count_threads(http)
     _error(await http.post("/threads", json={"thread_id": "not-a-uuid"}), 422, "invalid_input")
-    created = await http.post(
-        f"/threads/not-a-uuid/runs", json={**STEPS, "if_not_exists": "create"}
-    )
+    created = await http.post("/threads/not-a-uuid/runs", json={**STEPS, "if_not_exists": "create"})
     _error(created, 422, "invalid_input")
     assert await _count_threads(http) == before
     upper = "6F1C2B1E-5A7D-4C63-9A52-2D0F3B9E7A10"
@@ -257,9 +251,10 @@ def test_typed_endpoint_checks_a_langgraph_json_graph_input(
     config = tmp_path / "langgraph.json"
     config.write_text(json.dumps({"graphs": {"byo": f"{BYO / 'my_graph.py'}:graph"}}))
     registry = register_langgraph_json(GraphRegistry(), config)
-    with serve(create_app(make_settings(database_url), registry)) as url, httpx.Client(
-        base_url=url, timeout=30
-    ) as client:
+    with (
+        serve(create_app(make_settings(database_url), registry)) as url,
+        httpx.Client(base_url=url, timeout=30) as client,
+    ):
         unknown = client.post("/workflows/byo/runs", json={"txt": "hi"})
         assert unknown.status_code == 422
         assert unknown.json()["error"]["details"]["errors"][0]["loc"] == ["body", "txt"]
