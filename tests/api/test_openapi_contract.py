@@ -26,7 +26,7 @@ from tests.api.sample_graphs import make_registry
 from tests.api.server import serve
 
 SEED = 15
-MAX_EXAMPLES = 25
+MAX_EXAMPLES = 20
 CHECKS = ",".join(
     [
         "not_a_server_error",
