@@ -45,6 +45,9 @@ bench: $(STAMP) ## Run the benchmarks and print their figures (docs/benchmarks.m
 	$(BIN)/python bench/tracing_overhead.py
 	$(BIN)/python bench/api_throughput.py
 
+faults: $(STAMP) ## Fault figures: flaky model, killed DB connections, killed workers, silent Langfuse
+	$(BIN)/python bench/faults.py --runs 100
+
 eval: $(STAMP) ## Golden retail evals with scripted models, gated against the stored baseline
 	$(BIN)/waypost eval retail_support --dataset evals/datasets/retail_golden.jsonl \
 		--model scripted:naive --baseline evals/baselines/retail_golden.naive.json --no-store
@@ -52,4 +55,4 @@ eval: $(STAMP) ## Golden retail evals with scripted models, gated against the st
 clean: ## Remove caches (keeps .venv and the database)
 	rm -rf .pytest_cache .mypy_cache .ruff_cache .typecheck
 
-.PHONY: help install demo test lint format typecheck bench eval clean
+.PHONY: help install demo test lint format typecheck bench faults eval clean

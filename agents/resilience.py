@@ -94,7 +94,8 @@ def to_model_error(exc: BaseException, model: str) -> ModelError:
     where = f"{model}: {type(exc).__name__}: {exc}"
     if isinstance(exc, TimeoutError) or any("Timeout" in n for n in names):
         return ModelTimeout(f"{model} timed out ({exc or type(exc).__name__})")
-    if isinstance(exc, OutputParserException):
+    if isinstance(exc, OutputParserException) or "ValidationError" in names:
+        # the provider SDK parsed the reply against the schema itself and refused it
         return StructuredOutputError(f"{model} returned unparseable output: {exc}")
     status = _status_of(exc)
     if status is not None:

@@ -166,6 +166,16 @@ class _Run:
         )
         return None
 
+    def reask(self, convo: list[BaseMessage], error: StructuredOutputError) -> None:
+        """Ask again after a reply the provider SDK could not parse (no reply text to show)."""
+        reason = error.message.split("\nFor further information")[0].strip()
+        convo.append(
+            HumanMessage(
+                f"Your previous reply was not valid JSON for the required schema ({reason}).\n"
+                f"Reply again with only a JSON object matching this schema: {self.schema_text}"
+            )
+        )
+
     def result(self, value: Any, name: str) -> StructuredResult[Any]:
         return StructuredResult(value, name, self.attempts, self.usage, self.raw)
 
@@ -237,6 +247,9 @@ def invoke_structured(
                     sleep=chain.sleep,
                     attempts=run.attempts,
                 )
+            except StructuredOutputError as exc:  # the SDK refused the reply's JSON: re-ask
+                run.reask(convo, exc)
+                continue
             except ModelError:
                 break
             value = run.check(named.name, out, convo, started)
@@ -269,6 +282,9 @@ async def ainvoke_structured(
                     sleep=chain.asleep,
                     attempts=run.attempts,
                 )
+            except StructuredOutputError as exc:  # the SDK refused the reply's JSON: re-ask
+                run.reask(convo, exc)
+                continue
             except ModelError:
                 break
             value = run.check(named.name, out, convo, started)

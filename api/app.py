@@ -12,8 +12,10 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 from fastapi import FastAPI
+from waypost.api.docs import install_docs
 from waypost.api.errors import install_error_handlers
-from waypost.api.middleware import BodySizeLimit
+from waypost.api.middleware import BodySizeLimit, LastResort, TextGuard
+from waypost.api.openapi import install_openapi
 from waypost.api.routes import approvals, assistants, runs, system, threads, unsupported, workflows
 from waypost.graphs.registry import GraphRegistry, default_registry
 from waypost.observability.metrics import metrics_app
@@ -51,12 +53,19 @@ def create_app(
         version="0.1.0",
         lifespan=lifespan,
         description="Self-hosted orchestrator for LLM workflows (LangGraph API compatible).",
+        docs_url=None,  # served by install_docs with local assets
+        redoc_url=None,
     )
     # on app.state, not in dependency_overrides: any override makes FastAPI re-analyse every
     # dependency of every request
     app.state.settings = settings
     install_error_handlers(app)
+    install_openapi(app)
+    install_docs(app)
+    # the last added runs first: LastResort around the size limit around the text guard
+    app.add_middleware(TextGuard)
     app.add_middleware(BodySizeLimit, max_bytes=settings.api.max_body_bytes)
+    app.add_middleware(LastResort)
     for module in (system, assistants, threads, runs, approvals, workflows):
         app.include_router(module.router)
     app.include_router(workflows.workflow_router(registry))

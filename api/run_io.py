@@ -8,18 +8,22 @@ what it missed.
 
 from __future__ import annotations
 
+import asyncio
 import json
+import time
 from collections.abc import AsyncIterator, Iterable
 from typing import Any
 
+from waypost.runtime.errors import DatabaseError
 from waypost.server.models import Run
 from waypost.server.queue import TERMINAL, done_key, run_key
 from waypost.server.services import Services
 from waypost.server.signals import Ticket
 
-__all__ = ["run_result", "sse_stream", "wait_for_run"]
+__all__ = ["database_error_result", "run_result", "sse_stream", "wait_for_run"]
 
 SAFETY_WAIT_S = 5.0  # only matters if a cross-process notification is lost
+DB_RETRY_S = 3.0  # how long a waiting client rides out a lost database before it is told
 _ALWAYS = {"metadata", "error", "end"}
 
 
@@ -40,10 +44,29 @@ async def wait_for_run(services: Services, run_id: str, ticket: Ticket | None = 
         await ticket.wait(SAFETY_WAIT_S)
     while True:
         ticket = services.signals.ticket(done_key(run_id))
-        run = await services.queue.get_run(run_id)
+        run = await _read_run(services, run_id)
         if run is None or run.status in TERMINAL:
             return run
         await ticket.wait(SAFETY_WAIT_S)
+
+
+async def _read_run(services: Services, run_id: str) -> Run | None:
+    """The run row, retried briefly while the database is away (bounded by ``DB_RETRY_S``)."""
+    deadline = time.monotonic() + DB_RETRY_S
+    delay = 0.1
+    while True:
+        try:
+            return await services.queue.get_run(run_id)
+        except DatabaseError:
+            if time.monotonic() + delay > deadline:
+                raise
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, 1.0)
+
+
+def database_error_result(exc: DatabaseError) -> dict[str, Any]:
+    """What a waiting client gets when the database stays away: a clear error, not a hang."""
+    return {"__error__": {"error": "DatabaseUnavailable", "message": exc.message}}
 
 
 def run_result(run: Run | None) -> Any:
@@ -68,7 +91,17 @@ async def sse_stream(
     modes: Iterable[str] | None = None,
 ) -> AsyncIterator[bytes]:
     """Replay events after ``after`` then follow the run live until it ends."""
-    wanted = _wanted(modes)
+    try:
+        async for chunk in _follow(services, run_id, after, _wanted(modes)):
+            yield chunk
+    except DatabaseError as exc:  # headers are sent: end the stream with an error event
+        yield _sse("error", database_error_result(exc)["__error__"])
+        yield b"event: end\ndata: null\n\n"
+
+
+async def _follow(
+    services: Services, run_id: str, after: int, wanted: set[str] | None
+) -> AsyncIterator[bytes]:
     cursor = after
     while True:
         ticket = services.signals.ticket(run_key(run_id))
@@ -80,7 +113,7 @@ async def sse_stream(
                 yield _sse(event.event, event.data, event.seq)
         if events:
             continue
-        run = await services.queue.get_run(run_id)
+        run = await _read_run(services, run_id)
         if run is None or run.status in TERMINAL:
             if not await services.queue.read_events(run_id, cursor):
                 yield b"event: end\ndata: null\n\n"

@@ -7,6 +7,8 @@ accepted when empty and refused with a clear 422 when they would change behaviou
 
 from __future__ import annotations
 
+import re
+import uuid
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
@@ -15,6 +17,7 @@ from waypost.runtime.errors import ValidationFailed
 from waypost.server.streaming import SUPPORTED_STREAM_MODES
 
 __all__ = [
+    "MAX_OFFSET",
     "AssistantSearch",
     "CancelManyBody",
     "CommandBody",
@@ -26,13 +29,42 @@ __all__ = [
     "ThreadCreate",
     "ThreadPatch",
     "ThreadSearch",
+    "canonical_uuid",
 ]
 
+MAX_OFFSET = 2**63 - 1  # databases count rows in signed 64-bit integers
 MultitaskStrategy = Literal["reject", "interrupt", "rollback", "enqueue"]
+# what the official checkpointers accept as a metadata filter key (they raise on anything else)
+_FILTER_KEY = re.compile(r"^[A-Za-z0-9_.-]+$")
+
+
+def canonical_uuid(value: str, what: str) -> str:
+    """``value`` as a canonical UUID string; 422 otherwise (the LangGraph API's rule for ids)."""
+    try:
+        return str(uuid.UUID(value))
+    except (ValueError, AttributeError, TypeError):
+        raise ValueError(f"{what} must be a UUID") from None
 
 
 class _Body(BaseModel):
     model_config = ConfigDict(extra="forbid")
+
+
+_CHECKPOINT_KEYS: dict[str, type | tuple[type, ...]] = {
+    "checkpoint_id": str,
+    "checkpoint_ns": str,
+    "thread_id": str,
+    "checkpoint_map": dict,
+}
+
+
+def checkpoint_ref(value: Any) -> Any:
+    """A ``{checkpoint_id, checkpoint_ns, checkpoint_map}`` reference with the right types."""
+    if isinstance(value, dict):
+        for key, kind in _CHECKPOINT_KEYS.items():
+            if value.get(key) is not None and not isinstance(value[key], kind):
+                raise ValueError(f"checkpoint.{key} must be a {getattr(kind, '__name__', kind)}")
+    return value
 
 
 def _unsupported(field: str, why: str) -> ValidationFailed:
@@ -82,6 +114,8 @@ class RunCreate(_Body):
             )
         return value
 
+    _checkpoint = field_validator("checkpoint")(checkpoint_ref)
+
     @field_validator("webhook")
     @classmethod
     def _http_webhook(cls, value: str | None) -> str | None:
@@ -119,11 +153,16 @@ class RunCreate(_Body):
 
 
 class ThreadCreate(_Body):
-    thread_id: str | None = None
+    thread_id: str | None = Field(default=None, json_schema_extra={"format": "uuid"})
     metadata: dict[str, Any] | None = None
     if_exists: Literal["raise", "do_nothing"] = "raise"
     supersteps: list[Any] | None = None
     ttl: dict[str, Any] | None = None
+
+    @field_validator("thread_id")
+    @classmethod
+    def _uuid(cls, value: str | None) -> str | None:
+        return None if value is None else canonical_uuid(value, "thread_id")
 
     @model_validator(mode="after")
     def _check_unsupported(self) -> ThreadCreate:
@@ -147,7 +186,7 @@ class ThreadPatch(_Body):
 
 class ThreadSearch(_Body):
     limit: int = Field(default=10, ge=1, le=1000)
-    offset: int = Field(default=0, ge=0)
+    offset: int = Field(default=0, ge=0, le=MAX_OFFSET)
     metadata: dict[str, Any] | None = None
     values: dict[str, Any] | None = None
     ids: list[str] | None = None
@@ -166,7 +205,7 @@ class ThreadSearch(_Body):
 
 class AssistantSearch(_Body):
     limit: int = Field(default=10, ge=1, le=1000)
-    offset: int = Field(default=0, ge=0)
+    offset: int = Field(default=0, ge=0, le=MAX_OFFSET)
     metadata: dict[str, Any] | None = None
     graph_id: str | None = None
     name: str | None = None
@@ -182,6 +221,18 @@ class HistoryBody(_Body):
     checkpoint: dict[str, Any] | None = None
     select: list[str] | None = None
 
+    _checkpoints = field_validator("checkpoint", "before")(checkpoint_ref)
+
+    @field_validator("metadata")
+    @classmethod
+    def _filter_keys(cls, value: dict[str, Any] | None) -> dict[str, Any] | None:
+        bad = sorted(k for k in value or {} if not _FILTER_KEY.match(k))
+        if bad:
+            raise ValueError(
+                f"metadata filter keys may hold only letters, digits, '_', '.', '-': {bad}"
+            )
+        return value
+
 
 class StateUpdateBody(_Body):
     values: dict[str, Any] | list[Any] | None = None
@@ -189,11 +240,15 @@ class StateUpdateBody(_Body):
     checkpoint: dict[str, Any] | None = None
     as_node: str | None = None
 
+    _checkpoint = field_validator("checkpoint")(checkpoint_ref)
+
 
 class StateCheckpointBody(_Body):
     checkpoint: dict[str, Any]
     subgraphs: bool = False
     select: list[str] | None = None
+
+    _checkpoint = field_validator("checkpoint")(checkpoint_ref)
 
 
 class CancelManyBody(_Body):

@@ -6,7 +6,7 @@ from typing import Any
 
 from waypost.graphs.registry import WorkflowSpec
 from waypost.server.models import Thread
-from waypost.server.serde import interrupt_json, iso, to_jsonable
+from waypost.server.serde import interrupt_json, iso, scrub_text, to_jsonable
 
 __all__ = ["assistant_json", "checkpoint_json", "state_json", "thread_json"]
 
@@ -14,14 +14,15 @@ _EPOCH = "2026-01-01T00:00:00+00:00"  # registry assistants exist since the serv
 
 
 def thread_json(thread: Thread) -> dict[str, Any]:
+    """Stored JSON is scrubbed: a row written before input was checked still lists."""
     return {
-        "thread_id": thread.thread_id,
+        "thread_id": scrub_text(thread.thread_id),
         "created_at": iso(thread.created_at),
         "updated_at": iso(thread.updated_at),
-        "metadata": thread.meta or {},
+        "metadata": scrub_text(thread.meta or {}),
         "status": thread.status,
-        "values": thread.values,
-        "interrupts": thread.interrupts or {},
+        "values": scrub_text(thread.values),
+        "interrupts": scrub_text(thread.interrupts or {}),
         "config": {},
     }
 

@@ -83,6 +83,9 @@ async def open_async_checkpointer(url: str) -> AsyncIterator[BaseCheckpointSaver
         min_size=1,
         max_size=ASYNC_PG_POOL_SIZE,
         kwargs={"autocommit": True, "prepare_threshold": 0, "row_factory": dict_row},
+        # a pooled connection the server dropped (restart, killed backends) is replaced at
+        # checkout instead of failing the run's next checkpoint write
+        check=AsyncConnectionPool.check_connection,
         open=False,
     )
     await pool.open(wait=True)

@@ -6,7 +6,10 @@ Domain code raises these, never ``HTTPException``.
     WaypostError                      code             http
     ├── ConfigError                   config_error     500
     ├── ValidationFailed              invalid_input    422
+    │   ├── InvalidText               invalid_text     422  (NUL or unpaired surrogate: unstorable)
+    │   └── InvalidUpdate             invalid_state_update 422 (values the graph cannot apply)
     ├── NotFound                      not_found        404
+    │   └── CheckpointNotFound        checkpoint_not_found 404
     ├── Conflict                      conflict         409
     ├── AuthError                     unauthorized     401
     │   └── Forbidden                 forbidden        403
@@ -39,12 +42,15 @@ from typing import Any, ClassVar
 __all__ = [
     "ApprovalRequired",
     "AuthError",
+    "CheckpointNotFound",
     "ConfigError",
     "Conflict",
     "DatabaseError",
     "Forbidden",
     "InsufficientBalance",
     "InvalidState",
+    "InvalidText",
+    "InvalidUpdate",
     "ModelError",
     "ModelTimeout",
     "NotFound",
@@ -89,9 +95,27 @@ class ValidationFailed(WaypostError):
     http_status = 422
 
 
+class InvalidText(ValidationFailed):
+    """Text no database stores faithfully: a NUL character or an unpaired UTF-16 surrogate."""
+
+    code = "invalid_text"
+
+
+class InvalidUpdate(ValidationFailed):
+    """A state update the graph refuses: unknown node or key, or a value its reducer rejects."""
+
+    code = "invalid_state_update"
+
+
 class NotFound(WaypostError):
     code = "not_found"
     http_status = 404
+
+
+class CheckpointNotFound(NotFound):
+    """A checkpoint id that the thread never had: answered 404, never run from an empty state."""
+
+    code = "checkpoint_not_found"
 
 
 class Conflict(WaypostError):

@@ -21,6 +21,7 @@ convert both ways, so ORM readers and these writers see the same rows.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import datetime as dt
 import json
 import re
@@ -49,6 +50,11 @@ STATEMENT_TIMEOUT_MS = 30_000
 _DB_ERRORS: tuple[type[Exception], ...] = (sqlite3.OperationalError, psycopg.OperationalError)
 # a constraint refused the write (both drivers): callers decide whether that is a lost race
 INTEGRITY_ERRORS: tuple[type[Exception], ...] = (sqlite3.IntegrityError, psycopg.IntegrityError)
+
+
+def _first_line(exc: BaseException) -> str:
+    """The driver's message without its multi-line context (hints, statement text)."""
+    return (str(exc).strip().splitlines() or [type(exc).__name__])[0]
 
 
 class Sql:
@@ -165,12 +171,36 @@ class RawDB:
         return await self.tx(lambda tx: tx.execute(sql, params), write=False)
 
     def _run(self, fn: Callable[[Tx], T], write: bool) -> T:
-        try:
-            return self._run_on(self._connection(), fn, write)
-        except _DB_ERRORS as exc:
-            # a lost connection or a lock that outlived the busy timeout: callers see our
-            # error (HTTP 503 ``database_error``); the next transaction reconnects
-            raise DatabaseError(f"database error: {exc}") from exc
+        """Run ``fn``; a connection the server dropped is replaced and ``fn`` retried once.
+
+        A connection killed while idle (database restart, ``pg_terminate_backend``, a proxy
+        timeout) fails its next statement before the server ran it, so the retry neither
+        repeats nor loses work; without it every thread's first transaction after a restart
+        would fail. A second failure, or one on a live connection, is the caller's
+        ``DatabaseError`` (HTTP 503 ``database_error``).
+        """
+        for attempt in (1, 2):
+            conn = None
+            try:
+                conn = self._connection()
+                return self._run_on(conn, fn, write)
+            except _DB_ERRORS as exc:
+                if attempt == 1 and conn is not None and self._lost(conn):
+                    self._discard(conn)
+                    continue
+                raise DatabaseError(f"database unavailable: {_first_line(exc)}") from exc
+        raise AssertionError("unreachable")
+
+    def _lost(self, conn: Any) -> bool:
+        return bool(self.is_postgres and (conn.closed or conn.broken))
+
+    def _discard(self, conn: Any) -> None:
+        self._local.conn = None
+        with self._lock:
+            if conn in self._connections:
+                self._connections.remove(conn)
+        with contextlib.suppress(Exception):
+            conn.close()
 
     def _run_on(self, conn: Any, fn: Callable[[Tx], T], write: bool) -> T:
         if self.is_postgres:  # autocommit connection: BEGIN/COMMIT only around writes

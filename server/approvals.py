@@ -17,7 +17,7 @@ from waypost.runtime.errors import Conflict, NotFound
 from waypost.runtime.models import utcnow
 from waypost.server.models import Approval, Run, Thread
 from waypost.server.queue import RunQueue, queue_key
-from waypost.server.serde import iso
+from waypost.server.serde import iso, scrub_text
 
 __all__ = ["ApprovalService", "approval_json"]
 
@@ -30,8 +30,8 @@ def approval_json(approval: Approval) -> dict[str, Any]:
         "workflow": approval.workflow,
         "interrupt_id": approval.interrupt_id,
         "status": approval.status,
-        "payload": approval.payload,
-        "decision": approval.decision,
+        "payload": scrub_text(approval.payload),
+        "decision": scrub_text(approval.decision),
         "decided_by": approval.decided_by,
         "decided_at": iso(approval.decided_at),
         "resume_run_id": approval.resume_run_id,

@@ -12,13 +12,17 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import sqlite3
+import time
 import uuid
 from collections.abc import Awaitable, Callable
 from contextlib import AbstractContextManager, nullcontext
 from typing import Any
 
+import psycopg
 from langgraph.types import Command
 from waypost.observability.usage import UsageCollector
+from waypost.runtime.errors import DatabaseError
 from waypost.runtime.logging import bind_run
 from waypost.runtime.models import utcnow
 from waypost.runtime.rawsql import Tx
@@ -45,7 +49,7 @@ log = logging.getLogger(__name__)
 
 def run_json(run: Run) -> dict[str, Any]:
     """A run as the LangGraph API returns it (plus Waypost's usage fields)."""
-    from waypost.server.serde import iso
+    from waypost.server.serde import iso, scrub_text
 
     return {
         "run_id": run.run_id,
@@ -54,9 +58,9 @@ def run_json(run: Run) -> dict[str, Any]:
         "created_at": iso(run.created_at),
         "updated_at": iso(run.updated_at),
         "status": run.status,
-        "metadata": run.meta or {},
+        "metadata": scrub_text(run.meta or {}),
         "multitask_strategy": run.multitask_strategy,
-        "kwargs": run.kwargs or {},
+        "kwargs": scrub_text(run.kwargs or {}),
     }
 
 
@@ -66,6 +70,7 @@ class _Outcome:
         self.error: dict[str, Any] | None = None
         self.cancel_action: str | None = None
         self.lost = False
+        self.retry = False  # the database connection broke under it: run it again at once
 
 
 class RunExecutor:
@@ -131,6 +136,15 @@ class RunExecutor:
         if outcome.lost:
             log.warning("lease lost; another worker owns the run now")
             return
+        if outcome.retry:  # at once, not at lease expiry: it resumes from its last checkpoint
+            with contextlib.suppress(Exception):
+                await events.close()
+            try:
+                await self._release(run, owner)
+                return
+            except Exception:  # still no database: the lease expires and the reaper retries
+                log.warning("could not hand the run back", exc_info=True)
+                return
         try:
             rest = await events.close()
             await self._settle(run, graph, outcome, usage, last_values["values"], rest)
@@ -226,6 +240,7 @@ class RunExecutor:
     ) -> None:
         """Heartbeat while the graph streams; cancel it on request or lost lease."""
         beat = self.queue.settings.heartbeat_s
+        renewed = time.monotonic()
         while not task.done():
             ticket = self.queue.signals.ticket(cancel_key(run.run_id))
             waiter = asyncio.ensure_future(ticket.event.wait())
@@ -237,7 +252,19 @@ class RunExecutor:
                 waiter.cancel()
             if task.done():
                 break
-            action = await self.queue.heartbeat(run.run_id, owner, usage.totals().as_run_columns())
+            try:
+                action = await self.queue.heartbeat(
+                    run.run_id, owner, usage.totals().as_run_columns()
+                )
+            except DatabaseError:
+                # the database is away: keep running while the lease we hold is still ours;
+                # past it another worker may have taken the run, so stop this copy
+                if time.monotonic() - renewed < self.queue.settings.lease_s:
+                    log.warning("heartbeat failed; retrying at the next beat", exc_info=True)
+                    continue
+                action = "lost"
+            else:
+                renewed = time.monotonic()
             if action:
                 outcome.lost = action == "lost"
                 outcome.cancel_action = None if outcome.lost else action
@@ -250,6 +277,10 @@ class RunExecutor:
                 raise
             outcome.status = "interrupted"
         except Exception as exc:
+            if _connection_lost(exc) and run.attempt < self.queue.settings.max_attempts:
+                log.warning("database connection lost mid-run; handing the run back: %s", exc)
+                outcome.retry = True
+                return
             log.warning("run failed: %s", exc, exc_info=True)
             outcome.status, outcome.error = "error", _error_json(exc)
             await events.emit("error", outcome.error)
@@ -425,5 +456,19 @@ def _may_have_paused(graph: Any, run: Run, outcome: _Outcome, last_values: Any) 
     )
 
 
+def _connection_lost(exc: BaseException) -> bool:
+    """The database connection broke (restart, killed backend): the work may be retried."""
+    return isinstance(exc, DatabaseError | psycopg.OperationalError | sqlite3.OperationalError)
+
+
 def _error_json(exc: BaseException) -> dict[str, Any]:
+    """The run's error as clients see it: database failures are named, not quoted raw."""
+    if isinstance(exc, psycopg.DataError):
+        return {
+            "error": "UnstorableValue",
+            "message": "the run produced a value the database cannot store "
+            f"(e.g. a NUL character in text): {type(exc).__name__}",
+        }
+    if _connection_lost(exc):
+        return {"error": "DatabaseUnavailable", "message": "the database connection was lost"}
     return {"error": type(exc).__name__, "message": str(exc)}

@@ -14,7 +14,7 @@ import uuid
 from collections.abc import Mapping
 from typing import Any
 
-__all__ = ["interrupt_json", "iso", "to_jsonable"]
+__all__ = ["find_unstorable", "interrupt_json", "iso", "scrub_text", "to_jsonable"]
 
 
 def iso(value: dt.datetime | None) -> str | None:
@@ -59,3 +59,64 @@ def to_jsonable(obj: Any) -> Any:
     if hasattr(obj, "_asdict"):
         return to_jsonable(obj._asdict())
     return str(obj)
+
+
+def _bad_char(text: str) -> str | None:
+    """The first NUL or unpaired surrogate in ``text`` (a surrogate in a str is always unpaired)."""
+    if "\x00" in text:
+        return "NUL"
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return "unpaired surrogate"
+    return None
+
+
+def find_unstorable(
+    obj: Any, path: tuple[str | int, ...] = ()
+) -> tuple[str, list[str | int]] | None:
+    """Where a JSON value holds text no database stores faithfully, and what is wrong there.
+
+    PostgreSQL refuses NUL in ``text``/``jsonb`` and an unpaired surrogate cannot be encoded as
+    UTF-8 at all; SQLite stores both and then fails when the row is read back. Keys count too.
+    """
+    if isinstance(obj, str):
+        problem = _bad_char(obj)
+        return (problem, list(path)) if problem else None
+    if isinstance(obj, dict):
+        for key, value in obj.items():
+            problem = _bad_char(str(key))
+            if problem:
+                return problem, [*path, str(key)]
+            found = find_unstorable(value, (*path, str(key)))
+            if found:
+                return found
+    elif isinstance(obj, list):
+        for index, value in enumerate(obj):
+            found = find_unstorable(value, (*path, index))
+            if found:
+                return found
+    return None
+
+
+def _scrub_str(text: str) -> str:
+    try:
+        text.encode("utf-8")
+        return text
+    except UnicodeEncodeError:
+        return "".join("\ufffd" if "\ud800" <= c <= "\udfff" else c for c in text)
+
+
+def scrub_text(obj: Any) -> Any:
+    """A copy of a stored JSON value that can always be sent: unpaired surrogates become U+FFFD.
+
+    Rows written before input was checked may hold them; one such row must not make a listing
+    fail for every thread.
+    """
+    if isinstance(obj, str):
+        return _scrub_str(obj)
+    if isinstance(obj, dict):
+        return {_scrub_str(str(k)): scrub_text(v) for k, v in obj.items()}
+    if isinstance(obj, list):
+        return [scrub_text(v) for v in obj]
+    return obj

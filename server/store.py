@@ -13,6 +13,7 @@ from collections.abc import Sequence
 from typing import Any, Protocol
 
 from sqlalchemy import delete, func, select
+from sqlalchemy.orm.exc import StaleDataError
 from waypost.graphs.kit import Decision
 from waypost.observability.metrics import default_metrics
 from waypost.runtime.errors import Conflict, NotFound
@@ -158,7 +159,10 @@ class RunStore:
                 raise NotFound(f"thread {thread_id} not found")
             thread.meta = {**thread.meta, **(metadata or {})}
             thread.updated_at = utcnow()
-            await session.commit()
+            try:
+                await session.commit()
+            except StaleDataError:  # deleted between our read and our write
+                raise NotFound(f"thread {thread_id} not found") from None
             return thread
 
     async def delete_thread(self, thread_id: str) -> list[str]:

@@ -6,7 +6,7 @@ from typing import Any, Literal
 
 from fastapi import APIRouter, Query
 from waypost.api.deps import AppServices
-from waypost.api.schemas import DecisionBody
+from waypost.api.schemas import MAX_OFFSET, DecisionBody
 from waypost.server import run_json
 from waypost.server.approvals import approval_json
 
@@ -20,7 +20,7 @@ async def list_approvals(
     workflow: str | None = None,
     thread_id: str | None = None,
     limit: int = Query(50, ge=1, le=500),
-    offset: int = Query(0, ge=0),
+    offset: int = Query(0, ge=0, le=MAX_OFFSET),
 ) -> list[dict[str, Any]]:
     approvals = await services.approvals.list(
         status=status, workflow=workflow, thread_id=thread_id, limit=limit, offset=offset

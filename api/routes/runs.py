@@ -16,10 +16,17 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Body, Header, Query, Response
 from fastapi.responses import JSONResponse, StreamingResponse
 from waypost.api.deps import AppServices
-from waypost.api.run_io import run_result, sse_stream, wait_for_run
-from waypost.api.schemas import CancelManyBody, RunCreate
-from waypost.runtime.errors import Conflict, ValidationFailed
+from waypost.api.run_io import database_error_result, run_result, sse_stream, wait_for_run
+from waypost.api.schemas import MAX_OFFSET, CancelManyBody, RunCreate, canonical_uuid
+from waypost.runtime.errors import (
+    CheckpointNotFound,
+    Conflict,
+    DatabaseError,
+    NotFound,
+    ValidationFailed,
+)
 from waypost.server import RunRequest, run_json
+from waypost.server.graph_checks import require_checkpoint, require_nodes
 from waypost.server.models import Run
 from waypost.server.queue import TERMINAL, done_key
 from waypost.server.services import Services
@@ -46,6 +53,8 @@ async def _create(
     config = dict(body.config or {})
     if not isinstance(config.get("configurable", {}), dict):
         raise ValidationFailed("config.configurable must be an object")
+    kwargs = body.run_kwargs()
+    await _check_against_graph(services, spec.name, thread_id, body, kwargs)
     stateless = thread_id is None
     if stateless:
         thread_id = str(uuid.uuid4())
@@ -56,13 +65,39 @@ async def _create(
         input=body.input,
         command=body.command.model_dump(exclude_none=True) if body.command else None,
         config=config,
-        kwargs=body.run_kwargs(),
+        kwargs=kwargs,
         metadata=body.metadata,
         multitask_strategy=body.multitask_strategy,
         run_id=run_id,
     )
     assert thread_id is not None
     return await services.store.create_run(thread_id, request, if_not_exists=body.if_not_exists)
+
+
+async def _check_against_graph(
+    services: Services, graph_id: str, thread_id: str | None, body: RunCreate, kwargs: Any
+) -> None:
+    """Refuse what LangGraph would silently ignore or run from an empty state (422/404)."""
+    if body.interrupt_before or body.interrupt_after:
+        graph = await services.graphs.graph(graph_id)
+        require_nodes(graph, body.interrupt_before, "interrupt_before")
+        require_nodes(graph, body.interrupt_after, "interrupt_after")
+    checkpoint_id = kwargs.get("checkpoint_id")
+    if checkpoint_id:
+        if thread_id is None:
+            raise CheckpointNotFound(f"a stateless run has no checkpoint {checkpoint_id}")
+        await require_checkpoint(services.checkpointer, thread_id, str(checkpoint_id))
+    if thread_id is not None and body.if_not_exists == "create":
+        try:
+            canonical_uuid(thread_id, "thread_id")
+        except ValueError:
+            try:
+                await services.store.get_thread(thread_id)
+            except NotFound:
+                raise ValidationFailed(
+                    "thread_id must be a UUID to create the thread",
+                    details={"thread_id": thread_id},
+                ) from None
 
 
 async def _delete_when_done(services: Services, run: Run) -> None:
@@ -98,7 +133,10 @@ async def _create_and_wait(
     async def body_iter() -> AsyncIterator[bytes]:
         finished = False
         try:
-            result = run_result(await wait_for_run(services, run.run_id, ticket))
+            try:
+                result = run_result(await wait_for_run(services, run.run_id, ticket))
+            except DatabaseError as exc:  # the status line is sent: answer with a clear error
+                result = database_error_result(exc)
             finished = True
             yield json.dumps(result).encode()
         finally:
@@ -172,7 +210,7 @@ async def list_runs(
     thread_id: str,
     services: AppServices,
     limit: int = Query(10, ge=1, le=1000),
-    offset: int = Query(0, ge=0),
+    offset: int = Query(0, ge=0, le=MAX_OFFSET),
     status: str | None = None,
 ) -> list[dict[str, Any]]:
     await services.store.get_thread(thread_id)

@@ -15,7 +15,9 @@ from waypost.api.schemas import (
     ThreadSearch,
 )
 from waypost.api.views import checkpoint_json, empty_state, state_json, thread_json
-from waypost.runtime.errors import Conflict, ValidationFailed
+from waypost.runtime.errors import CheckpointNotFound, Conflict, ValidationFailed
+from waypost.server.graph_checks import require_checkpoint
+from waypost.server.graph_checks import update_state as apply_update
 from waypost.server.models import Thread
 
 router = APIRouter(prefix="/threads", tags=["threads"])
@@ -26,6 +28,22 @@ async def _graph_for(services: AppServices, thread: Thread) -> Any | None:
     if not graph_id or graph_id not in services.registry:
         return None
     return await services.graphs.graph(graph_id)
+
+
+async def _state_at(
+    services: AppServices, thread_id: str, checkpoint: dict[str, Any], subgraphs: bool
+) -> Any:
+    """The state at a checkpoint of the thread; 404 ``checkpoint_not_found`` if it has none."""
+    thread = await services.store.get_thread(thread_id)
+    graph = await _graph_for(services, thread)
+    checkpoint_id = checkpoint.get("checkpoint_id")
+    if graph is None:
+        if checkpoint_id:
+            raise CheckpointNotFound(f"thread {thread_id} has no checkpoint {checkpoint_id}")
+        return empty_state(thread_id)
+    if checkpoint_id:
+        await require_checkpoint(services.checkpointer, thread_id, str(checkpoint_id))
+    return state_json(await graph.aget_state(_config(thread_id, checkpoint), subgraphs=subgraphs))
 
 
 def _config(thread_id: str, checkpoint: dict[str, Any] | None = None) -> dict[str, Any]:
@@ -102,24 +120,14 @@ async def get_state(thread_id: str, services: AppServices, subgraphs: bool = Fal
 async def get_state_at(
     thread_id: str, checkpoint_id: str, services: AppServices, subgraphs: bool = False
 ) -> Any:
-    thread = await services.store.get_thread(thread_id)
-    graph = await _graph_for(services, thread)
-    if graph is None:
-        return empty_state(thread_id)
-    config = _config(thread_id, {"checkpoint_id": checkpoint_id})
-    return state_json(await graph.aget_state(config, subgraphs=subgraphs))
+    return await _state_at(services, thread_id, {"checkpoint_id": checkpoint_id}, subgraphs)
 
 
 @router.post("/{thread_id}/state/checkpoint")
 async def get_state_at_checkpoint(
     thread_id: str, body: StateCheckpointBody, services: AppServices
 ) -> Any:
-    thread = await services.store.get_thread(thread_id)
-    graph = await _graph_for(services, thread)
-    if graph is None:
-        return empty_state(thread_id)
-    config = _config(thread_id, body.checkpoint)
-    return state_json(await graph.aget_state(config, subgraphs=body.subgraphs))
+    return await _state_at(services, thread_id, body.checkpoint, body.subgraphs)
 
 
 @router.post("/{thread_id}/state")
@@ -136,9 +144,9 @@ async def update_state(
     checkpoint = dict(body.checkpoint or {})
     if body.checkpoint_id:
         checkpoint["checkpoint_id"] = body.checkpoint_id
-    config = await graph.aupdate_state(
-        _config(thread_id, checkpoint), body.values, as_node=body.as_node
-    )
+    if checkpoint.get("checkpoint_id"):
+        await require_checkpoint(services.checkpointer, thread_id, str(checkpoint["checkpoint_id"]))
+    config = await apply_update(graph, _config(thread_id, checkpoint), body.values, body.as_node)
     return {"checkpoint": checkpoint_json(config)}
 
 

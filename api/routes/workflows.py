@@ -16,9 +16,10 @@ from pydantic import BaseModel
 from waypost.api.deps import get_services
 from waypost.api.run_io import wait_for_run
 from waypost.graphs.registry import GraphRegistry, WorkflowSpec
-from waypost.runtime.errors import WaypostError
+from waypost.runtime.errors import ValidationFailed, WaypostError
 from waypost.server import RunRequest
 from waypost.server.approvals import approval_json
+from waypost.server.graph_checks import graph_input_errors
 from waypost.server.run_hook import trace_url_for
 from waypost.server.serde import iso
 from waypost.server.services import Services, assistant_uuid
@@ -57,6 +58,13 @@ class RunSummary(BaseModel):
 async def _run_workflow(
     services: Services, spec: WorkflowSpec, payload: dict[str, Any]
 ) -> WorkflowRunResult:
+    if spec.input_schema is None:  # e.g. a langgraph.json graph: check against its state types
+        errors = graph_input_errors(await services.graphs.graph(spec.name), payload)
+        if errors:
+            raise ValidationFailed(
+                f"input does not fit workflow {spec.name}'s input schema",
+                details={"errors": errors},
+            )
     thread = await services.store.create_thread(None, {"workflow": spec.name})
     run = await services.store.create_run(
         thread.thread_id,
