@@ -14,7 +14,11 @@ from waypost.runtime.errors import ValidationFailed
 from waypost.server.streaming import SUPPORTED_STREAM_MODES
 
 __all__ = [
+    "AssistantCreate",
+    "AssistantLatestBody",
+    "AssistantPatch",
     "AssistantSearch",
+    "AssistantVersionsBody",
     "CancelManyBody",
     "CommandBody",
     "DecisionBody",
@@ -163,15 +167,63 @@ class ThreadSearch(_Body):
         return self
 
 
-class AssistantSearch(_Body):
+class _Lenient(BaseModel):
+    """Bodies of the endpoints added with assistants, crons and the store: unknown keys are
+    ignored, as the LangGraph server ignores them (its OpenAPI schema allows any), so a newer
+    SDK that sends one more field keeps working."""
+
+    model_config = ConfigDict(extra="ignore")
+
+
+class AssistantCreate(_Lenient):
+    graph_id: str
+    assistant_id: str | None = None
+    config: dict[str, Any] | None = None
+    context: dict[str, Any] | None = None
+    metadata: dict[str, Any] | None = None
+    if_exists: Literal["raise", "do_nothing"] = "raise"
+    name: str | None = Field(default=None, max_length=256)
+    description: str | None = None
+
+
+class AssistantPatch(_Lenient):
+    graph_id: str | None = None
+    config: dict[str, Any] | None = None
+    context: dict[str, Any] | None = None
+    metadata: dict[str, Any] | None = None
+    name: str | None = Field(default=None, max_length=256)
+    description: str | None = None
+
+
+class AssistantSearch(_Lenient):
     limit: int = Field(default=10, ge=1, le=1000)
     offset: int = Field(default=0, ge=0)
     metadata: dict[str, Any] | None = None
     graph_id: str | None = None
     name: str | None = None
-    sort_by: str | None = None
-    sort_order: Literal["asc", "desc"] | None = None
+    sort_by: Literal["assistant_id", "created_at", "updated_at", "name", "graph_id"] | None = None
+    sort_order: str | None = None
     select: list[str] | None = None
+
+    @field_validator("select")
+    @classmethod
+    def _known_columns(cls, value: list[str] | None) -> list[str] | None:
+        from waypost.server.assistants import SELECTABLE
+
+        unknown = sorted(set(value or ()) - SELECTABLE)
+        if unknown:
+            raise ValueError(f"Invalid select columns: {unknown}; expected {sorted(SELECTABLE)}")
+        return value
+
+
+class AssistantVersionsBody(_Lenient):
+    metadata: dict[str, Any] | None = None
+    limit: int = Field(default=10, ge=1, le=1000)
+    offset: int = Field(default=0, ge=0)
+
+
+class AssistantLatestBody(_Lenient):
+    version: int = Field(ge=1)
 
 
 class HistoryBody(_Body):

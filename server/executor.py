@@ -54,6 +54,7 @@ def run_json(run: Run) -> dict[str, Any]:
         "metadata": run.meta or {},
         "multitask_strategy": run.multitask_strategy,
         "kwargs": run.kwargs or {},
+        "assistant_version": run.assistant_version,
     }
 
 
@@ -164,6 +165,8 @@ class RunExecutor:
             **(run.meta or {}),
             "run_id": run.run_id,
             "run_attempt": run.attempt,
+            "assistant_id": run.assistant_id,
+            "assistant_version": run.assistant_version,
         }
         config["callbacks"] = [*(config.get("callbacks") or []), usage]
         config["run_id"] = uuid.UUID(run.run_id)

@@ -14,7 +14,7 @@ import uuid
 from collections.abc import Mapping
 from typing import Any
 
-__all__ = ["interrupt_json", "iso", "to_jsonable"]
+__all__ = ["interrupt_json", "iso", "json_contains", "to_jsonable"]
 
 
 def iso(value: dt.datetime | None) -> str | None:
@@ -59,3 +59,18 @@ def to_jsonable(obj: Any) -> Any:
     if hasattr(obj, "_asdict"):
         return to_jsonable(obj._asdict())
     return str(obj)
+
+
+def json_contains(doc: Any, pattern: Any) -> bool:
+    """JSON containment as PostgreSQL's ``@>`` reads it, evaluated in Python for both databases.
+
+    A dict contains a dict whose keys it has with contained values (recursively); a list
+    contains a list whose every element it contains; scalars must be equal.
+    """
+    if isinstance(pattern, Mapping):
+        return isinstance(doc, Mapping) and all(
+            k in doc and json_contains(doc[k], v) for k, v in pattern.items()
+        )
+    if isinstance(pattern, list):
+        return isinstance(doc, list) and all(any(json_contains(d, p) for d in doc) for p in pattern)
+    return bool(doc == pattern)

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from typing import Any
@@ -32,18 +31,12 @@ from waypost.server import (
     WorkerPool,
 )
 from waypost.server.approvals import ApprovalService
+from waypost.server.assistants import AssistantStore, system_assistant_id
 from waypost.server.run_hook import make_run_hook
 from waypost.server.signals import QUEUE_CHANNEL, RUNS_CHANNEL
 from waypost.server.usage import Pricer
 
-__all__ = ["ASSISTANT_NAMESPACE", "GraphCache", "Services", "assistant_uuid", "open_services"]
-
-ASSISTANT_NAMESPACE = uuid.UUID("6f1c2b1e-5a7d-4c63-9a52-2d0f3b9e7a10")
-
-
-def assistant_uuid(graph_id: str) -> str:
-    """A stable assistant id per graph, as the LangGraph server derives its system assistants."""
-    return str(uuid.uuid5(ASSISTANT_NAMESPACE, graph_id))
+__all__ = ["GraphCache", "Services", "open_services"]
 
 
 class GraphCache:
@@ -54,7 +47,7 @@ class GraphCache:
         self.deps = deps
         self._graphs: dict[str, Any] = {}
         self._lock = asyncio.Lock()
-        self._by_uuid = {assistant_uuid(n): n for n in registry.names()}
+        self._by_uuid = {system_assistant_id(n): n for n in registry.names()}
 
     def spec(self, assistant_id: str) -> WorkflowSpec:
         """The workflow named by a graph id or by its derived assistant uuid."""
@@ -86,6 +79,7 @@ class Services:
     approvals: ApprovalService
     graphs: GraphCache
     executor: RunExecutor
+    assistants: AssistantStore
     workers: WorkerPool | None = None
     extras: dict[str, Any] = field(default_factory=dict)
 
@@ -159,6 +153,10 @@ async def open_services(
             pricer=make_pricer(settings),
             hook=make_run_hook(settings, make_session_factory(sync_engine)),
         )
+        assistants = AssistantStore(queue.db, registry.names())
+        await assistants.register_system(registry.specs())
+        store = RunStore(queue)
+        store.known_graphs = assistants.graph_ids
         services = Services(
             settings=settings,
             registry=registry,
@@ -166,10 +164,11 @@ async def open_services(
             checkpointer=checkpointer,
             signals=signals,
             queue=queue,
-            store=RunStore(queue),
+            store=store,
             approvals=ApprovalService(queue),
             graphs=graphs,
             executor=executor,
+            assistants=assistants,
         )
         if workers:
             pool = WorkerPool(

@@ -20,6 +20,7 @@ from waypost.api.run_io import run_result, sse_stream, wait_for_run
 from waypost.api.schemas import CancelManyBody, RunCreate
 from waypost.runtime.errors import Conflict, ValidationFailed
 from waypost.server import RunRequest, run_json
+from waypost.server.assistants import DEFAULT_TENANT
 from waypost.server.models import Run
 from waypost.server.queue import TERMINAL, done_key
 from waypost.server.services import Services
@@ -42,17 +43,13 @@ def _location(run: Run) -> str:
 async def _create(
     services: Services, thread_id: str | None, body: RunCreate, run_id: str | None = None
 ) -> Run:
-    spec = services.graphs.spec(body.assistant_id)
     config = dict(body.config or {})
     if not isinstance(config.get("configurable", {}), dict):
         raise ValidationFailed("config.configurable must be an object")
-    stateless = thread_id is None
-    if stateless:
-        thread_id = str(uuid.uuid4())
-        await services.store.create_thread(thread_id, {"stateless": True})
+    if config.get("configurable") and body.context is not None:
+        raise ValidationFailed("cannot specify both configurable and context; prefer context")
     request = RunRequest(
-        assistant_id=body.assistant_id,
-        graph_id=spec.name,
+        assistant_id=services.assistants.resolve_id(body.assistant_id),
         input=body.input,
         command=body.command.model_dump(exclude_none=True) if body.command else None,
         config=config,
@@ -60,8 +57,10 @@ async def _create(
         metadata=body.metadata,
         multitask_strategy=body.multitask_strategy,
         run_id=run_id,
+        thread_metadata={"stateless": True} if thread_id is None else None,
     )
-    assert thread_id is not None
+    if thread_id is None:  # stateless: the thread is created with the run, in its transaction
+        return await services.store.create_run(str(uuid.uuid4()), request, if_not_exists="create")
     return await services.store.create_run(thread_id, request, if_not_exists=body.if_not_exists)
 
 
@@ -272,7 +271,7 @@ async def create_run_batch(
     if not bodies:
         raise ValidationFailed("give at least one run")
     for body in bodies:
-        services.graphs.spec(body.assistant_id)  # 404 names the unknown assistant
+        await services.assistants.get(DEFAULT_TENANT, body.assistant_id)  # 404 names it
     runs = [await _create(services, None, body) for body in bodies]
     return [run_json(run) for run in runs]
 

@@ -16,10 +16,6 @@ __all__ = ["router"]
 
 router = APIRouter(include_in_schema=False)
 
-_ASSISTANTS = (
-    "assistants come from the graph registry (one per graph, its id or graph name); creating, "
-    "updating, versioning and deleting them is not supported"
-)
 _CRONS = "scheduled runs (crons) are not supported"
 _STORE = "the cross-thread store is not supported"
 _THREAD_STREAM = (
@@ -29,11 +25,6 @@ _THREAD_STREAM = (
 _COPY = "copying or pruning threads is not supported by the official checkpointers used here"
 
 _UNSUPPORTED: list[tuple[str, str, str, str]] = [
-    ("POST", "/assistants", "assistants.create", _ASSISTANTS),
-    ("PATCH", "/assistants/{assistant_id}", "assistants.update", _ASSISTANTS),
-    ("DELETE", "/assistants/{assistant_id}", "assistants.delete", _ASSISTANTS),
-    ("POST", "/assistants/{assistant_id}/versions", "assistants.get_versions", _ASSISTANTS),
-    ("POST", "/assistants/{assistant_id}/latest", "assistants.set_latest", _ASSISTANTS),
     ("POST", "/runs/crons", "crons.create", _CRONS),
     ("POST", "/threads/{thread_id}/runs/crons", "crons.create_for_thread", _CRONS),
     ("POST", "/runs/crons/search", "crons.search", _CRONS),

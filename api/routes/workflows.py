@@ -19,9 +19,10 @@ from waypost.graphs.registry import GraphRegistry, WorkflowSpec
 from waypost.runtime.errors import WaypostError
 from waypost.server import RunRequest
 from waypost.server.approvals import approval_json
+from waypost.server.assistants import system_assistant_id
 from waypost.server.run_hook import trace_url_for
 from waypost.server.serde import iso
-from waypost.server.services import Services, assistant_uuid
+from waypost.server.services import Services
 
 __all__ = ["router", "workflow_router"]
 
@@ -41,6 +42,8 @@ class RunSummary(BaseModel):
     run_id: str
     thread_id: str
     workflow: str
+    assistant_id: str
+    assistant_version: int | None = None
     status: str
     attempt: int
     created_at: str | None
@@ -60,11 +63,7 @@ async def _run_workflow(
     thread = await services.store.create_thread(None, {"workflow": spec.name})
     run = await services.store.create_run(
         thread.thread_id,
-        RunRequest(
-            assistant_id=assistant_uuid(spec.name),
-            graph_id=spec.name,
-            input=payload,
-        ),
+        RunRequest(assistant_id=system_assistant_id(spec.name), input=payload),
     )
     done = await wait_for_run(services, run.run_id)
     status = done.status if done else "error"
@@ -148,6 +147,8 @@ async def get_run_summary(run_id: str, services: Services = Depends(get_services
         run_id=run.run_id,
         thread_id=run.thread_id,
         workflow=run.graph_id,
+        assistant_id=run.assistant_id,
+        assistant_version=run.assistant_version,
         status=run.status,
         attempt=run.attempt,
         created_at=iso(run.created_at),

@@ -9,6 +9,7 @@ from typing import Annotated, Any, TypedDict
 from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import AIMessage, AnyMessage, BaseMessage
 from langchain_core.outputs import ChatGeneration, ChatResult
+from langchain_core.runnables import RunnableConfig
 from langgraph.config import get_stream_writer
 from langgraph.graph import END, START, StateGraph, add_messages
 from langgraph.types import interrupt
@@ -137,6 +138,29 @@ def build_chat(deps: GraphDeps) -> Any:
     return g.compile(checkpointer=deps.checkpointer)
 
 
+class RoutedState(TypedDict, total=False):
+    question: str
+    answered_by: str
+    prompt: str
+
+
+def build_routed(deps: GraphDeps) -> Any:
+    """Answers with the model its configuration names, as a routed LLM step would pick it."""
+
+    def answer(state: RoutedState, config: RunnableConfig) -> dict[str, Any]:
+        configurable = config.get("configurable") or {}
+        return {
+            "answered_by": configurable.get("model", "default-model"),
+            "prompt": configurable.get("prompt", ""),
+        }
+
+    g = StateGraph(RoutedState)
+    g.add_node("answer", answer)
+    g.add_edge(START, "answer")
+    g.add_edge("answer", END)
+    return g.compile(checkpointer=deps.checkpointer)
+
+
 def make_registry() -> GraphRegistry:
     registry = GraphRegistry()
     registry.register(
@@ -151,4 +175,5 @@ def make_registry() -> GraphRegistry:
     registry.register(WorkflowSpec("approval", "Cancels an order after approval.", build_approval))
     registry.register(WorkflowSpec("slow", "Sleeps (for cancellation tests).", build_slow))
     registry.register(WorkflowSpec("chat", "One scripted chat model call.", build_chat))
+    registry.register(WorkflowSpec("routed", "Answers with the configured model.", build_routed))
     return registry
