@@ -14,7 +14,16 @@ from typing import Any
 from fastapi import FastAPI
 from waypost.api.errors import install_error_handlers
 from waypost.api.middleware import BodySizeLimit
-from waypost.api.routes import approvals, assistants, runs, system, threads, unsupported, workflows
+from waypost.api.routes import (
+    approvals,
+    assistants,
+    runs,
+    store,
+    system,
+    threads,
+    unsupported,
+    workflows,
+)
 from waypost.graphs.registry import GraphRegistry, default_registry
 from waypost.observability.metrics import metrics_app
 from waypost.observability.tracing import close_tracing
@@ -57,7 +66,7 @@ def create_app(
     app.state.settings = settings
     install_error_handlers(app)
     app.add_middleware(BodySizeLimit, max_bytes=settings.api.max_body_bytes)
-    for module in (system, assistants, threads, runs, approvals, workflows):
+    for module in (system, assistants, threads, runs, store, approvals, workflows):
         app.include_router(module.router)
     app.include_router(workflows.workflow_router(registry))
     app.include_router(unsupported.router)  # last: a served route always wins

@@ -26,6 +26,10 @@ __all__ = [
     "RunCreate",
     "StateCheckpointBody",
     "StateUpdateBody",
+    "StoreDeleteBody",
+    "StoreNamespacesBody",
+    "StorePutBody",
+    "StoreSearchBody",
     "ThreadCreate",
     "ThreadPatch",
     "ThreadSearch",
@@ -224,6 +228,36 @@ class AssistantVersionsBody(_Lenient):
 
 class AssistantLatestBody(_Lenient):
     version: int = Field(ge=1)
+
+
+class StorePutBody(_Lenient):
+    namespace: list[str] | None = None
+    key: str = Field(min_length=1)
+    value: dict[str, Any]
+    index: Literal[False] | list[str] | None = None
+    ttl: float | None = Field(default=None, gt=0)
+
+
+class StoreDeleteBody(_Lenient):
+    namespace: list[str] | None = None
+    key: str = Field(min_length=1)
+
+
+class StoreSearchBody(_Lenient):
+    namespace_prefix: list[str] | None = None
+    filter: dict[str, Any] | None = None
+    limit: int = Field(default=10, ge=1, le=1000)
+    offset: int = Field(default=0, ge=0)
+    query: str | None = None
+    refresh_ttl: bool | None = None
+
+
+class StoreNamespacesBody(_Lenient):
+    prefix: list[str] | None = None
+    suffix: list[str] | None = None
+    max_depth: int | None = Field(default=None, ge=1)
+    limit: int = Field(default=100, ge=1, le=1000)
+    offset: int = Field(default=0, ge=0)
 
 
 class HistoryBody(_Body):

@@ -33,7 +33,8 @@ from waypost.server.webhooks import post_webhook
 
 __all__ = ["GraphResolver", "RunExecutor", "RunHook", "run_json"]
 
-GraphResolver = Callable[[str], Awaitable[Any]]  # graph id -> compiled graph
+# (graph id, tenant) -> the compiled graph, bound to the tenant's view of the store
+GraphResolver = Callable[[str, str], Awaitable[Any]]
 # Wraps one execution (first run or resume) and may extend its config, e.g. with tracing
 # callbacks: ``hook(run, config)`` returns a context manager yielding the config to use.
 RunHook = Callable[["Run", dict[str, Any]], AbstractContextManager[dict[str, Any]]]
@@ -105,7 +106,7 @@ class RunExecutor:
         last_values: dict[str, Any] = {"values": None}
         with self._hooked(run, config) as config:
             try:
-                graph = await self.resolve_graph(run.graph_id)
+                graph = await self.resolve_graph(run.graph_id, run.tenant)
                 await self._roll_back(graph, run, config)
                 stream_input = await self._input(graph, run, config)
                 stream_task = asyncio.create_task(

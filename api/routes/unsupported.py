@@ -17,7 +17,6 @@ __all__ = ["router"]
 router = APIRouter(include_in_schema=False)
 
 _CRONS = "scheduled runs (crons) are not supported"
-_STORE = "the cross-thread store is not supported"
 _THREAD_STREAM = (
     "thread-level streams are not supported; join a run's stream with "
     "GET /threads/{thread_id}/runs/{run_id}/stream"
@@ -31,11 +30,6 @@ _UNSUPPORTED: list[tuple[str, str, str, str]] = [
     ("POST", "/runs/crons/count", "crons.count", _CRONS),
     ("PATCH", "/runs/crons/{cron_id}", "crons.update", _CRONS),
     ("DELETE", "/runs/crons/{cron_id}", "crons.delete", _CRONS),
-    ("PUT", "/store/items", "store.put_item", _STORE),
-    ("GET", "/store/items", "store.get_item", _STORE),
-    ("DELETE", "/store/items", "store.delete_item", _STORE),
-    ("POST", "/store/items/search", "store.search_items", _STORE),
-    ("POST", "/store/namespaces", "store.list_namespaces", _STORE),
     ("GET", "/threads/{thread_id}/stream", "threads.join_stream", _THREAD_STREAM),
     ("POST", "/threads/{thread_id}/copy", "threads.copy", _COPY),
     ("POST", "/threads/prune", "threads.prune", _COPY),

@@ -43,6 +43,7 @@ async def test_unknown_thread_and_assistant_are_404_json(http: httpx.AsyncClient
     assert no_graph.json()["error"]["details"]["available"] == [
         "approval",
         "chat",
+        "memory",
         "routed",
         "slow",
         "three_step",

@@ -16,6 +16,7 @@ async def test_interrupt_resume_round_trip(sdk: LangGraphClient, http: httpx.Asy
     assert {a["graph_id"] for a in assistants} == {
         "approval",
         "chat",
+        "memory",
         "routed",
         "slow",
         "three_step",
