@@ -95,12 +95,13 @@ class TenantStore(BaseStore):
         )
 
     def _unscoped(self, op: Op, result: Result) -> Result:
+        found: Any = result
         if isinstance(op, GetOp):
-            return None if result is None else self._strip_item(result)  # type: ignore[arg-type]
+            return None if found is None else self._strip_item(found)
         if isinstance(op, SearchOp):
-            return [self._strip_item(i) for i in result]  # type: ignore[union-attr]
+            return [self._strip_item(i) for i in found]
         if isinstance(op, ListNamespacesOp):
-            return [tuple(ns[1:]) for ns in result if ns[1:]]  # type: ignore[union-attr]
+            return [tuple(ns[1:]) for ns in found if ns[1:]]
         return result
 
     # -- BaseStore ------------------------------------------------------------------------------
