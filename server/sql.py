@@ -30,10 +30,12 @@ __all__ = [
     "INSERT_RUNNING_RUN",
     "INSERT_RUN_AND_NOTIFY",
     "INSERT_THREAD",
+    "LAST_THREAD_EVENT",
     "MAX_SEQ",
     "NOTIFY",
     "PENDING_INTERRUPTS",
     "READ_EVENTS",
+    "READ_THREAD_EVENTS",
     "RESOLVE_APPROVALS",
     "SETTLE_RUN",
     "SETTLE_THREAD",
@@ -43,6 +45,7 @@ __all__ = [
     "WAITING_RUN",
     "WAITING_RUN_AND_NOTIFY",
     "StoredEvent",
+    "ThreadEvent",
     "run_from_row",
     "thread_from_row",
 ]
@@ -62,6 +65,15 @@ class StoredEvent(NamedTuple):
     """One stored SSE event of a run."""
 
     seq: int
+    event: str
+    data: Any
+
+
+class ThreadEvent(NamedTuple):
+    """One stored event of a run on a thread, with its thread-wide id."""
+
+    id: int
+    run_id: str
     event: str
     data: Any
 
@@ -234,6 +246,17 @@ READ_EVENTS = Sql(
     "ORDER BY seq LIMIT :limit"
 )
 MAX_SEQ = Sql("SELECT max(seq) AS seq FROM run_events WHERE run_id = :run_id")
+# Every event of every run on a thread, in the order they were stored (the thread stream; its
+# event ids are these row ids: runs of one thread execute one at a time, so they only grow).
+READ_THREAD_EVENTS = Sql(
+    "SELECT e.id, e.run_id, e.event, e.data FROM run_events e "
+    "JOIN runs r ON r.run_id = e.run_id WHERE r.thread_id = :thread_id AND e.id > :after "
+    "ORDER BY e.id LIMIT :limit"
+)
+LAST_THREAD_EVENT = Sql(
+    "SELECT max(e.id) AS id FROM run_events e JOIN runs r ON r.run_id = e.run_id "
+    "WHERE r.thread_id = :thread_id"
+)
 
 # -- approvals --------------------------------------------------------------------------------
 PENDING_INTERRUPTS = Sql(

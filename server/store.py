@@ -20,7 +20,7 @@ from waypost.runtime.rawsql import INTEGRITY_ERRORS, Tx
 from waypost.server import sql
 from waypost.server.assistants import merge_run_config
 from waypost.server.models import Approval, Run, Thread
-from waypost.server.queue import RunQueue, queue_key
+from waypost.server.queue import RunQueue, queue_key, thread_key
 from waypost.server.signals import QUEUE_CHANNEL
 from waypost.server.sql import thread_from_row
 
@@ -235,6 +235,7 @@ class RunStore:
                     slot.run_reserved(run)
                 else:
                     slot.release()
+            self.queue.wake([thread_key(thread_id)])  # thread streams in this process
             if to_cancel:
                 action = "rollback" if request.multitask_strategy == "rollback" else "interrupt"
                 await self.queue.request_cancel(to_cancel, action)

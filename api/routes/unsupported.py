@@ -17,10 +17,6 @@ __all__ = ["router"]
 router = APIRouter(include_in_schema=False)
 
 _CRONS = "scheduled runs (crons) are not supported"
-_THREAD_STREAM = (
-    "thread-level streams are not supported; join a run's stream with "
-    "GET /threads/{thread_id}/runs/{run_id}/stream"
-)
 _COPY = "copying or pruning threads is not supported by the official checkpointers used here"
 
 _UNSUPPORTED: list[tuple[str, str, str, str]] = [
@@ -30,7 +26,6 @@ _UNSUPPORTED: list[tuple[str, str, str, str]] = [
     ("POST", "/runs/crons/count", "crons.count", _CRONS),
     ("PATCH", "/runs/crons/{cron_id}", "crons.update", _CRONS),
     ("DELETE", "/runs/crons/{cron_id}", "crons.delete", _CRONS),
-    ("GET", "/threads/{thread_id}/stream", "threads.join_stream", _THREAD_STREAM),
     ("POST", "/threads/{thread_id}/copy", "threads.copy", _COPY),
     ("POST", "/threads/prune", "threads.prune", _COPY),
 ]
