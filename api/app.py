@@ -17,6 +17,7 @@ from waypost.api.middleware import BodySizeLimit
 from waypost.api.routes import (
     approvals,
     assistants,
+    crons,
     runs,
     store,
     system,
@@ -66,7 +67,7 @@ def create_app(
     app.state.settings = settings
     install_error_handlers(app)
     app.add_middleware(BodySizeLimit, max_bytes=settings.api.max_body_bytes)
-    for module in (system, assistants, threads, runs, store, approvals, workflows):
+    for module in (system, assistants, threads, crons, runs, store, approvals, workflows):
         app.include_router(module.router)
     app.include_router(workflows.workflow_router(registry))
     app.include_router(unsupported.router)  # last: a served route always wins

@@ -7,10 +7,12 @@ accepted when empty and refused with a clear 422 when they would change behaviou
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 from waypost.runtime.errors import ValidationFailed
+from waypost.server.store import run_kwargs
 from waypost.server.streaming import SUPPORTED_STREAM_MODES
 
 __all__ = [
@@ -21,6 +23,9 @@ __all__ = [
     "AssistantVersionsBody",
     "CancelManyBody",
     "CommandBody",
+    "CronCreate",
+    "CronPatch",
+    "CronSearch",
     "DecisionBody",
     "HistoryBody",
     "RunCreate",
@@ -112,17 +117,16 @@ class RunCreate(_Body):
     def run_kwargs(self) -> dict[str, Any]:
         """What the executor needs besides input/command/config."""
         checkpoint_id = self.checkpoint_id or (self.checkpoint or {}).get("checkpoint_id")
-        kwargs = {
-            "stream_mode": self.stream_modes(),
-            "stream_subgraphs": self.stream_subgraphs,
-            "interrupt_before": self.interrupt_before,
-            "interrupt_after": self.interrupt_after,
-            "webhook": self.webhook,
-            "checkpoint_id": checkpoint_id,
-            "context": self.context,
-            "durability": self.durability,
-        }
-        return {k: v for k, v in kwargs.items() if v not in (None, [], False)}
+        return run_kwargs(
+            stream_mode=self.stream_modes(),
+            stream_subgraphs=self.stream_subgraphs,
+            interrupt_before=self.interrupt_before,
+            interrupt_after=self.interrupt_after,
+            webhook=self.webhook,
+            checkpoint_id=checkpoint_id,
+            context=self.context,
+            durability=self.durability,
+        )
 
 
 class ThreadCreate(_Body):
@@ -228,6 +232,78 @@ class AssistantVersionsBody(_Lenient):
 
 class AssistantLatestBody(_Lenient):
     version: int = Field(ge=1)
+
+
+class _CronRun(_Lenient):
+    """The run a cron starts (as the LangGraph ``CronCreate`` names its fields)."""
+
+    input: dict[str, Any] | list[Any] | None = None
+    metadata: dict[str, Any] | None = None
+    config: dict[str, Any] | None = None
+    context: dict[str, Any] | None = None
+    webhook: str | None = None
+    interrupt_before: Literal["*"] | list[str] | None = None
+    interrupt_after: Literal["*"] | list[str] | None = None
+    stream_mode: str | list[str] | None = None
+    stream_subgraphs: bool | None = None
+    stream_resumable: bool | None = None
+    durability: Literal["sync", "async", "exit"] | None = None
+    checkpoint_during: bool | None = None
+    multitask_strategy: MultitaskStrategy | None = None
+
+    @field_validator("stream_mode")
+    @classmethod
+    def _known_modes(cls, value: str | list[str] | None) -> str | list[str] | None:
+        return None if value is None else RunCreate._known_modes(value)
+
+    @field_validator("webhook")
+    @classmethod
+    def _http_webhook(cls, value: str | None) -> str | None:
+        return RunCreate._http_webhook(value)
+
+
+class CronCreate(_CronRun):
+    schedule: str
+    assistant_id: str
+    timezone: str | None = None
+    end_time: datetime | None = None
+    on_run_completed: Literal["delete", "keep"] | None = None
+    enabled: bool = True
+
+
+class CronPatch(_CronRun):
+    schedule: str | None = None
+    timezone: str | None = None
+    end_time: datetime | None = None
+    on_run_completed: Literal["delete", "keep"] | None = None
+    enabled: bool | None = None
+
+    def changes(self) -> dict[str, Any]:
+        """The fields the request named (``end_time: null`` included: it clears the end)."""
+        return {k: getattr(self, k) for k in self.model_fields_set}
+
+
+class CronSearch(_Lenient):
+    assistant_id: str | None = None
+    thread_id: str | None = None
+    enabled: bool | None = None
+    metadata: dict[str, Any] | None = None
+    limit: int = Field(default=10, ge=1, le=1000)
+    offset: int = Field(default=0, ge=0)
+    sort_by: (
+        Literal[
+            "cron_id",
+            "assistant_id",
+            "thread_id",
+            "next_run_date",
+            "end_time",
+            "created_at",
+            "updated_at",
+        ]
+        | None
+    ) = None
+    sort_order: str | None = None
+    select: list[str] | None = None
 
 
 class StorePutBody(_Lenient):

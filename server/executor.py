@@ -363,6 +363,8 @@ class RunExecutor:
         queue.wake(keys)
         if outcome.cancel_action == "rollback":
             await self.queue.delete_finished([run.run_id])
+        if run.kwargs.get("on_completion") == "delete":
+            await self._discard_thread(run, graph)
         if run.kwargs.get("webhook"):
             task = asyncio.create_task(
                 post_webhook(
@@ -376,6 +378,18 @@ class RunExecutor:
             )
             self._background.add(task)
             task.add_done_callback(self._background.discard)
+
+    async def _discard_thread(self, run: Run, graph: Any) -> None:
+        """A stateless run that asked to leave nothing behind (a cron's ``on_run_completed``
+        ``"delete"``): its thread, runs and checkpoints go once it has settled. The usage
+        ledger and the trace keep their record of it."""
+        try:
+            await self.queue.delete_thread_rows(run.thread_id)
+            saver: Any = getattr(graph, "checkpointer", None)
+            if saver is not None and hasattr(saver, "adelete_thread"):
+                await saver.adelete_thread(run.thread_id)
+        except Exception:
+            log.warning("could not delete the finished run's thread", exc_info=True)
 
     def _record_approvals(self, tx: Tx, run: Run, interrupts: list[Any], stamp: Any) -> None:
         """One pending approval per new interrupt (a still-pending one is not repeated)."""

@@ -26,7 +26,7 @@ from waypost.runtime.models import utcnow
 from waypost.runtime.rawsql import INTEGRITY_ERRORS, RawDB, Tx
 from waypost.runtime.settings import WorkerSettings
 from waypost.server import sql
-from waypost.server.models import Run, Thread
+from waypost.server.models import Approval, Run, Thread
 from waypost.server.signals import Signals, notify_payloads
 from waypost.server.sql import StoredEvent, ThreadEvent, run_from_row
 
@@ -262,6 +262,14 @@ class RunQueue:
                 delete(Run).where(Run.run_id.in_(ids), Run.status.in_(list(TERMINAL)))
             )
             await self.commit_and_wake(session, *(done_key(i) for i in ids))
+
+    async def delete_thread_rows(self, thread_id: str) -> None:
+        """Delete a thread with its runs and approvals (its checkpoints are the saver's)."""
+        async with self.sessions() as session:
+            await session.execute(delete(Approval).where(Approval.thread_id == thread_id))
+            await session.execute(delete(Run).where(Run.thread_id == thread_id))
+            await session.execute(delete(Thread).where(Thread.thread_id == thread_id))
+            await session.commit()
 
     # -- events ---------------------------------------------------------------------------------
     async def next_seq(self, run_id: str) -> int:

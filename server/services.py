@@ -33,6 +33,7 @@ from waypost.server import (
 )
 from waypost.server.approvals import ApprovalService
 from waypost.server.assistants import AssistantStore, system_assistant_id
+from waypost.server.crons import CronScheduler, CronStore
 from waypost.server.run_hook import make_run_hook
 from waypost.server.signals import QUEUE_CHANNEL, RUNS_CHANNEL
 from waypost.server.store_api import TenantStore
@@ -101,6 +102,7 @@ class Services:
     executor: RunExecutor
     assistants: AssistantStore
     item_store: BaseStore  # the official cross-thread store; scope it with TenantStore
+    crons: CronStore
     workers: WorkerPool | None = None
     extras: dict[str, Any] = field(default_factory=dict)
 
@@ -192,6 +194,7 @@ async def open_services(
             executor=executor,
             assistants=assistants,
             item_store=item_store,
+            crons=CronStore(queue.db, store, signals),
         )
         if workers:
             pool = WorkerPool(
@@ -201,4 +204,7 @@ async def open_services(
             stack.push_async_callback(pool.stop)
             services.workers = pool
             services.store.direct = pool  # runs that can start at once skip the claim round
+            scheduler = CronScheduler(services.crons, signals, settings.worker.cron_poll_s)
+            await scheduler.start()
+            stack.push_async_callback(scheduler.stop)
         yield services

@@ -9,22 +9,22 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
-from collections.abc import Container, Sequence
+from collections.abc import Callable, Container, Sequence
 from typing import Any, Protocol
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import func, select
 from waypost.observability.metrics import default_metrics
 from waypost.runtime.errors import Conflict, NotFound
 from waypost.runtime.models import utcnow
 from waypost.runtime.rawsql import INTEGRITY_ERRORS, Tx
 from waypost.server import sql
 from waypost.server.assistants import merge_run_config
-from waypost.server.models import Approval, Run, Thread
+from waypost.server.models import Run, Thread
 from waypost.server.queue import RunQueue, queue_key, thread_key
 from waypost.server.signals import QUEUE_CHANNEL
 from waypost.server.sql import thread_from_row
 
-__all__ = ["DirectStart", "RunRequest", "RunStore", "approval_resolution"]
+__all__ = ["DirectStart", "RunRequest", "RunStore", "approval_resolution", "run_kwargs"]
 
 ACTIVE = ("pending", "running")
 _NO_RESUME: Any = object()
@@ -65,6 +65,12 @@ class RunRequest:
         # what the caller gave, before the assistant's configuration is merged in (a creation
         # that is retried merges again from these, with the assistant as it is then)
         self.given = (graph_id, self.config, self.kwargs)
+
+
+def run_kwargs(**options: Any) -> dict[str, Any]:
+    """A run's execution options (``stream_mode``, ``interrupt_before``, ``context``, ...) as
+    the executor reads them from ``Run.kwargs``: unset and empty ones left out."""
+    return {k: v for k, v in options.items() if v not in (None, [], False)}
 
 
 def approval_resolution(resume: Any) -> tuple[str, dict[str, Any]]:
@@ -177,11 +183,7 @@ class RunStore:
             )
         if active:
             await self.queue.request_cancel(active)
-        async with self.sessions() as session:
-            await session.execute(delete(Approval).where(Approval.thread_id == thread_id))
-            await session.execute(delete(Run).where(Run.thread_id == thread_id))
-            await session.execute(delete(Thread).where(Thread.thread_id == thread_id))
-            await session.commit()
+        await self.queue.delete_thread_rows(thread_id)
         return active
 
     async def search_threads(
@@ -214,13 +216,24 @@ class RunStore:
 
     # -- runs -----------------------------------------------------------------------------------
     async def create_run(
-        self, thread_id: str, request: RunRequest, *, if_not_exists: str = "reject"
+        self,
+        thread_id: str,
+        request: RunRequest,
+        *,
+        if_not_exists: str = "reject",
+        guard: Callable[[Tx], None] | None = None,
     ) -> Run:
-        """Insert a pending run on ``thread_id`` following its multitask strategy."""
+        """Insert a pending run on ``thread_id`` following its multitask strategy.
+
+        ``guard(tx)`` runs first in the creating transaction and may raise to refuse the run
+        (a cron claims its fire there, so the claim and the run commit or vanish together).
+        """
         for _ in range(20):
             slot = self.direct if self.direct is not None and self.direct.reserve() else None
             try:
-                run, to_cancel = await self._try_create(thread_id, request, if_not_exists, slot)
+                run, to_cancel = await self._try_create(
+                    thread_id, request, if_not_exists, slot, guard
+                )
             except _Raced:
                 if slot is not None:
                     slot.release()
@@ -243,7 +256,12 @@ class RunStore:
         raise Conflict(f"thread {thread_id} is changing too fast to accept a run; retry")
 
     async def _try_create(
-        self, thread_id: str, request: RunRequest, if_not_exists: str, slot: DirectStart | None
+        self,
+        thread_id: str,
+        request: RunRequest,
+        if_not_exists: str,
+        slot: DirectStart | None,
+        guard: Callable[[Tx], None] | None = None,
     ) -> tuple[Run, list[str]]:
         """One transaction: read the thread, flip it to busy if unchanged, insert the run.
 
@@ -258,6 +276,8 @@ class RunStore:
 
         def create(tx: Tx) -> tuple[list[str], dict[str, Any], bool]:
             pg = db.is_postgres
+            if guard is not None:
+                guard(tx)
             keys = {
                 "thread_id": thread_id,
                 "assistant_id": request.assistant_id,

@@ -16,16 +16,9 @@ __all__ = ["router"]
 
 router = APIRouter(include_in_schema=False)
 
-_CRONS = "scheduled runs (crons) are not supported"
 _COPY = "copying or pruning threads is not supported by the official checkpointers used here"
 
 _UNSUPPORTED: list[tuple[str, str, str, str]] = [
-    ("POST", "/runs/crons", "crons.create", _CRONS),
-    ("POST", "/threads/{thread_id}/runs/crons", "crons.create_for_thread", _CRONS),
-    ("POST", "/runs/crons/search", "crons.search", _CRONS),
-    ("POST", "/runs/crons/count", "crons.count", _CRONS),
-    ("PATCH", "/runs/crons/{cron_id}", "crons.update", _CRONS),
-    ("DELETE", "/runs/crons/{cron_id}", "crons.delete", _CRONS),
     ("POST", "/threads/{thread_id}/copy", "threads.copy", _COPY),
     ("POST", "/threads/prune", "threads.prune", _COPY),
 ]
