@@ -13,6 +13,7 @@ from typing import Any
 
 from fastapi import FastAPI
 from waypost.api.errors import install_error_handlers
+from waypost.api.mcp import McpEndpoint, mcp_router
 from waypost.api.middleware import BodySizeLimit
 from waypost.api.routes import (
     approvals,
@@ -46,11 +47,14 @@ def create_app(
     settings = settings or get_settings()
     registry = registry if registry is not None else default_registry()
 
+    mcp = McpEndpoint()
+
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        async with open_services(
-            settings, registry, workers=workers, concurrency=concurrency
-        ) as services:
+        async with (
+            open_services(settings, registry, workers=workers, concurrency=concurrency) as services,
+            mcp.running(),
+        ):
             app.state.services = services
             yield
             app.state.services = None
@@ -70,6 +74,7 @@ def create_app(
     for module in (system, assistants, threads, crons, runs, store, approvals, workflows):
         app.include_router(module.router)
     app.include_router(workflows.workflow_router(registry))
+    app.include_router(mcp_router(mcp))  # workflows as MCP tools, through the same dependencies
     app.include_router(unsupported.router)  # last: a served route always wins
 
     async def refresh_gauges() -> None:

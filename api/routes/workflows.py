@@ -19,12 +19,13 @@ from waypost.graphs.registry import GraphRegistry, WorkflowSpec
 from waypost.runtime.errors import WaypostError
 from waypost.server import RunRequest
 from waypost.server.approvals import approval_json
-from waypost.server.assistants import system_assistant_id
+from waypost.server.assistants import DEFAULT_TENANT, system_assistant_id
+from waypost.server.models import Run
 from waypost.server.run_hook import trace_url_for
 from waypost.server.serde import iso
 from waypost.server.services import Services
 
-__all__ = ["router", "workflow_router"]
+__all__ = ["WorkflowRunResult", "router", "run_workflow", "workflow_result", "workflow_router"]
 
 router = APIRouter(tags=["runs"])
 
@@ -57,14 +58,30 @@ class RunSummary(BaseModel):
     trace_url: str | None = None
 
 
-async def _run_workflow(
-    services: Services, spec: WorkflowSpec, payload: dict[str, Any]
+async def run_workflow(
+    services: Services,
+    spec: WorkflowSpec,
+    payload: dict[str, Any],
+    *,
+    assistant_id: str | None = None,
+    tenant: str = DEFAULT_TENANT,
 ) -> WorkflowRunResult:
-    thread = await services.store.create_thread(None, {"workflow": spec.name})
+    """Run a workflow (its system assistant, or ``assistant_id``) on a new thread to its end or
+    its first pending approval; the typed routes and the MCP tools answer with this."""
+    thread = await services.store.create_thread(None, {"workflow": spec.name}, tenant=tenant)
     run = await services.store.create_run(
         thread.thread_id,
-        RunRequest(assistant_id=system_assistant_id(spec.name), input=payload),
+        RunRequest(
+            assistant_id=assistant_id or system_assistant_id(spec.name),
+            input=payload,
+            tenant=tenant,
+        ),
     )
+    return await workflow_result(services, spec, run)
+
+
+async def workflow_result(services: Services, spec: WorkflowSpec, run: Run) -> WorkflowRunResult:
+    """Wait for ``run``; its typed output, its error, or the approval it stopped at."""
     done = await wait_for_run(services, run.run_id)
     status = done.status if done else "error"
     result = WorkflowRunResult(
@@ -92,9 +109,9 @@ async def _run_workflow(
 def _endpoint(spec: WorkflowSpec) -> Callable[..., Awaitable[WorkflowRunResult]]:
     model = spec.input_schema
 
-    async def run_workflow(body: Any, services: Services) -> WorkflowRunResult:
+    async def run_typed(body: Any, services: Services) -> WorkflowRunResult:
         payload = body.model_dump(mode="json") if isinstance(body, BaseModel) else dict(body)
-        return await _run_workflow(services, spec, payload)
+        return await run_workflow(services, spec, payload)
 
     body_type = model if model is not None else dict[str, Any]
     signature = inspect.Signature(
@@ -110,13 +127,13 @@ def _endpoint(spec: WorkflowSpec) -> Callable[..., Awaitable[WorkflowRunResult]]
             ),
         ]
     )
-    setattr(run_workflow, "__signature__", signature)  # noqa: B010 - FastAPI reads it
-    run_workflow.__annotations__ = {
+    setattr(run_typed, "__signature__", signature)  # noqa: B010 - FastAPI reads it
+    run_typed.__annotations__ = {
         "body": body_type,
         "services": Services,
         "return": WorkflowRunResult,
     }
-    return run_workflow
+    return run_typed
 
 
 def workflow_router(registry: GraphRegistry) -> APIRouter:
