@@ -264,11 +264,15 @@ class RunQueue:
             await self.commit_and_wake(session, *(done_key(i) for i in ids))
 
     async def delete_thread_rows(self, thread_id: str) -> None:
-        """Delete a thread with its runs and approvals (its checkpoints are the saver's)."""
+        """Delete a thread with its runs, approvals and crons (its checkpoints are the saver's)."""
         async with self.sessions() as session:
             await session.execute(delete(Approval).where(Approval.thread_id == thread_id))
             await session.execute(delete(Run).where(Run.thread_id == thread_id))
             await session.execute(delete(Thread).where(Thread.thread_id == thread_id))
+            # its crons would only fail to start runs from now on (migration 0008)
+            await session.execute(
+                text("DELETE FROM crons WHERE thread_id = :thread_id"), {"thread_id": thread_id}
+            )
             await session.commit()
 
     # -- events ---------------------------------------------------------------------------------

@@ -460,10 +460,13 @@ class RunStore:
         thread_id: str | None = None,
         run_ids: list[str] | None = None,
         statuses: Sequence[str] = ACTIVE,
+        assistant_id: str | None = None,
     ) -> list[str]:
         query = select(Run.run_id).where(Run.status.in_(list(statuses)))
         if thread_id:
             query = query.where(Run.thread_id == thread_id)
+        if assistant_id:
+            query = query.where(Run.assistant_id == assistant_id)
         if run_ids:
             query = query.where(Run.run_id.in_(run_ids))
         async with self.sessions() as session:

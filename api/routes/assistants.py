@@ -108,8 +108,12 @@ async def update_assistant(
 async def delete_assistant(
     assistant_id: str, services: AppServices, tenant: Tenant, delete_threads: str = "false"
 ) -> Response:
-    """Delete the assistant, its versions and crons; ``delete_threads=true`` also its threads."""
+    """Delete the assistant, its versions and crons, and cancel its runs in flight;
+    ``delete_threads=true`` also deletes the threads it ran on."""
     deleted = await services.assistants.delete(tenant, assistant_id)
+    in_flight = await services.store.active_run_ids(assistant_id=deleted)
+    if in_flight:
+        await services.queue.request_cancel(in_flight)
     if delete_threads.lower() == "true":
         threads = await services.store.search_threads(
             metadata={"assistant_id": deleted}, limit=1_000_000

@@ -186,3 +186,12 @@ async def test_graph_and_schemas_of_a_created_assistant(sdk: LangGraphClient) ->
     schemas = await sdk.assistants.get_schemas(made["assistant_id"])
     assert schemas["graph_id"] == "three_step"
     assert schemas["input_schema"]["properties"]["topic"]["type"] == "string"
+
+
+async def test_deleting_an_assistant_cancels_its_runs(sdk: LangGraphClient) -> None:
+    slow = await sdk.assistants.create("slow", name="sleeper")
+    thread = await sdk.threads.create()
+    run = await sdk.runs.create(thread["thread_id"], slow["assistant_id"], input={"seconds": 60})
+    await sdk.assistants.delete(slow["assistant_id"])
+    await sdk.runs.join(thread["thread_id"], run["run_id"])
+    assert (await sdk.runs.get(thread["thread_id"], run["run_id"]))["status"] == "interrupted"

@@ -127,6 +127,8 @@ async def test_cron_crud_and_validation(client: LangGraphClient, cron_server: An
     with pytest.raises(NotFoundError):
         await client.crons.delete(stateless["cron_id"])
     assert await client.crons.count() == 1
+    await client.threads.delete(tid)  # a thread's crons go with it
+    assert await client.crons.count() == 0
 
 
 async def test_missed_fires_start_one_run_then_continue_from_now(
