@@ -72,6 +72,7 @@ def make_run_hook(settings: Settings, session_factory: sessionmaker[Session]) ->
             user_id=run.tenant,
             run_id=run.run_id,
             assistant=run.assistant_id,
+            assistant_version=run.assistant_version,
             ledger=collector,
             metrics=metrics,
             # only a trace shows it: no query when Langfuse is off
