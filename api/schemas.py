@@ -1,8 +1,9 @@
 """Request bodies of the LangGraph-compatible API.
 
-Every model forbids unknown fields (422 naming them) yet accepts every field the official
-``langgraph_sdk`` 0.4.14 sends. Fields the SDK may send but Waypost does not implement are
-accepted when empty and refused with a clear 422 when they would change behaviour.
+The thread and run models forbid unknown fields (422 naming them) yet accept every field the
+official ``langgraph_sdk`` 0.4.14 sends. Fields the SDK may send but Waypost does not implement
+are accepted when empty and refused with a clear 422 when they would change behaviour. The
+assistant, cron and store bodies ignore unknown keys instead, as the LangGraph server does.
 """
 
 from __future__ import annotations
