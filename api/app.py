@@ -14,9 +14,20 @@ from typing import Any
 from fastapi import FastAPI
 from waypost.api.docs import install_docs
 from waypost.api.errors import install_error_handlers
+from waypost.api.mcp import McpEndpoint, mcp_router
 from waypost.api.middleware import BodySizeLimit, LastResort, TextGuard
 from waypost.api.openapi import install_openapi
-from waypost.api.routes import approvals, assistants, runs, system, threads, unsupported, workflows
+from waypost.api.routes import (
+    approvals,
+    assistants,
+    crons,
+    runs,
+    store,
+    system,
+    threads,
+    unsupported,
+    workflows,
+)
 from waypost.graphs.registry import GraphRegistry, default_registry
 from waypost.observability.metrics import metrics_app
 from waypost.observability.tracing import close_tracing
@@ -38,11 +49,14 @@ def create_app(
     settings = settings or get_settings()
     registry = registry if registry is not None else default_registry()
 
+    mcp = McpEndpoint()
+
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        async with open_services(
-            settings, registry, workers=workers, concurrency=concurrency
-        ) as services:
+        async with (
+            open_services(settings, registry, workers=workers, concurrency=concurrency) as services,
+            mcp.running(),
+        ):
             app.state.services = services
             yield
             app.state.services = None
@@ -66,9 +80,10 @@ def create_app(
     app.add_middleware(TextGuard)
     app.add_middleware(BodySizeLimit, max_bytes=settings.api.max_body_bytes)
     app.add_middleware(LastResort)
-    for module in (system, assistants, threads, runs, approvals, workflows):
+    for module in (system, assistants, threads, crons, runs, store, approvals, workflows):
         app.include_router(module.router)
     app.include_router(workflows.workflow_router(registry))
+    app.include_router(mcp_router(mcp))  # workflows as MCP tools, through the same dependencies
     app.include_router(unsupported.router)  # last: a served route always wins
 
     async def refresh_gauges() -> None:

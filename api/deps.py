@@ -7,9 +7,17 @@ from typing import Annotated
 from fastapi import Depends, Request
 from waypost.runtime.errors import DatabaseError
 from waypost.runtime.settings import Settings, get_settings
+from waypost.server.assistants import DEFAULT_TENANT
 from waypost.server.services import Services
 
-__all__ = ["AppServices", "AppSettings", "app_settings", "get_services"]
+__all__ = [
+    "AppServices",
+    "AppSettings",
+    "Tenant",
+    "app_settings",
+    "current_tenant",
+    "get_services",
+]
 
 
 async def get_services(request: Request) -> Services:
@@ -25,7 +33,17 @@ async def app_settings(request: Request) -> Settings:
     return settings if settings is not None else get_settings()
 
 
+async def current_tenant(request: Request) -> str:
+    """The tenant whose rows a request may see and change.
+
+    Every service method takes it; until API keys resolve callers to tenants, every request is
+    the default tenant's. Authentication replaces this one dependency.
+    """
+    return DEFAULT_TENANT
+
+
 # Both are ``async def``: FastAPI runs a plain ``def`` dependency on a worker thread, a thread
 # hand-off per request for a dictionary lookup.
 AppServices = Annotated[Services, Depends(get_services)]
 AppSettings = Annotated[Settings, Depends(app_settings)]
+Tenant = Annotated[str, Depends(current_tenant)]

@@ -96,6 +96,16 @@ FAMILY_ERRORS: list[tuple[frozenset[str], re.Pattern[str], dict[int, str]]] = [
         re.compile(r"^/approvals/\{approval_id\}/decision$"),
         {409: "Already decided, or the thread is no longer waiting for it."},
     ),
+    (
+        frozenset({"POST"}),
+        re.compile(r"^(/threads/\{thread_id\})?/runs/crons$"),
+        {404: "Unknown assistant or thread."},
+    ),
+    (
+        frozenset({"POST"}),
+        re.compile(r"^/assistants(/search|/count)?$"),
+        {404: "Unknown graph.", 409: "An assistant with this id exists (`if_exists: raise`)."},
+    ),
 ]
 # success statuses a route answers besides its declared one
 _EXTRA_SUCCESS: list[tuple[frozenset[str], re.Pattern[str], dict[int, str]]] = [

@@ -16,14 +16,24 @@ from typing import Any
 
 from waypost.runtime.errors import DatabaseError
 from waypost.server.models import Run
-from waypost.server.queue import TERMINAL, done_key, run_key
+from waypost.server.queue import TERMINAL, done_key, run_key, thread_key
 from waypost.server.services import Services
 from waypost.server.signals import Ticket
 
-__all__ = ["database_error_result", "run_result", "sse_stream", "wait_for_run"]
+__all__ = [
+    "THREAD_STREAM_MODES",
+    "database_error_result",
+    "run_result",
+    "sse_stream",
+    "thread_sse_stream",
+    "wait_for_run",
+]
 
 SAFETY_WAIT_S = 5.0  # only matters if a cross-process notification is lost
 DB_RETRY_S = 3.0  # how long a waiting client rides out a lost database before it is told
+THREAD_POLL_S = 0.5  # a run created by another process on a watched thread: found this fast
+HEARTBEAT_S = 5.0
+THREAD_STREAM_MODES = frozenset({"run_modes", "lifecycle", "state_update"})
 _ALWAYS = {"metadata", "error", "end"}
 
 
@@ -120,4 +130,63 @@ async def _follow(
                 return
             continue
         if not await ticket.wait(SAFETY_WAIT_S):
+            yield b": heartbeat\n\n"
+
+
+def _lifecycle(event: str, data: Any) -> bool:
+    """A run's start (``{"run_id", "attempt"}``) or end (``{"status": "run_done"}``)."""
+    if event != "metadata" or not isinstance(data, dict):
+        return False
+    return data.get("status") == "run_done" or ("run_id" in data and "attempt" in data)
+
+
+async def _wait_any(tickets: list[Ticket], timeout: float) -> bool:
+    waiters = [asyncio.ensure_future(t.event.wait()) for t in tickets]
+    try:
+        done, _ = await asyncio.wait(waiters, timeout=timeout, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        for waiter in waiters:
+            waiter.cancel()
+    return bool(done)
+
+
+async def thread_sse_stream(
+    services: Services, thread_id: str, *, after: int = -1, modes: Iterable[str] = ("run_modes",)
+) -> AsyncIterator[bytes]:
+    """Every run on the thread, now and next: their events (ids are thread-wide), then
+    ``metadata {"status": "run_done", "run_id"}`` as each ends. Never ends on its own.
+
+    ``run_modes``: all run events; ``lifecycle``: only run starts and ends; ``state_update``:
+    state updates, which Waypost does not publish (so nothing).
+    """
+    chosen = set(modes)
+    everything = "run_modes" in chosen
+    lifecycle = "lifecycle" in chosen
+    cursor = after
+    running: set[str] = set()  # runs whose events were sent and whose end was not yet
+    quiet_since = time.monotonic()
+    while True:
+        tickets = [services.signals.ticket(thread_key(thread_id))]
+        active = await services.queue.active_runs(thread_id)
+        tickets += [services.signals.ticket(run_key(r)) for r in active]
+        events = await services.queue.read_thread_events(thread_id, cursor)
+        for event in events:
+            cursor = event.id
+            running.add(event.run_id)
+            if everything or (lifecycle and _lifecycle(event.event, event.data)):
+                yield _sse(event.event, event.data, event.id)
+        if events:
+            quiet_since = time.monotonic()
+            continue
+        ended = sorted(running - set(active))  # not active when we looked, all events read
+        for run_id in ended:
+            running.discard(run_id)
+            if everything or lifecycle:
+                yield _sse("metadata", {"status": "run_done", "run_id": run_id})
+        if ended:
+            quiet_since = time.monotonic()
+            continue
+        woken = await _wait_any(tickets, THREAD_POLL_S)
+        if not woken and time.monotonic() - quiet_since >= HEARTBEAT_S:
+            quiet_since = time.monotonic()
             yield b": heartbeat\n\n"

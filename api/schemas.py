@@ -1,31 +1,45 @@
 """Request bodies of the LangGraph-compatible API.
 
-Every model forbids unknown fields (422 naming them) yet accepts every field the official
-``langgraph_sdk`` 0.4.14 sends. Fields the SDK may send but Waypost does not implement are
-accepted when empty and refused with a clear 422 when they would change behaviour.
+The thread and run models forbid unknown fields (422 naming them) yet accept every field the
+official ``langgraph_sdk`` 0.4.14 sends. Fields the SDK may send but Waypost does not implement
+are accepted when empty and refused with a clear 422 when they would change behaviour. The
+assistant, cron and store bodies ignore unknown keys instead, as the LangGraph server does.
 """
 
 from __future__ import annotations
 
 import re
 import uuid
+from datetime import datetime
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 from waypost.graphs.kit import Decision, DecisionKind
 from waypost.runtime.errors import ValidationFailed
+from waypost.server.store import run_kwargs
 from waypost.server.streaming import SUPPORTED_STREAM_MODES
 
 __all__ = [
     "MAX_OFFSET",
+    "AssistantCreate",
+    "AssistantLatestBody",
+    "AssistantPatch",
     "AssistantSearch",
+    "AssistantVersionsBody",
     "CancelManyBody",
     "CommandBody",
+    "CronCreate",
+    "CronPatch",
+    "CronSearch",
     "DecisionBody",
     "HistoryBody",
     "RunCreate",
     "StateCheckpointBody",
     "StateUpdateBody",
+    "StoreDeleteBody",
+    "StoreNamespacesBody",
+    "StorePutBody",
+    "StoreSearchBody",
     "ThreadCreate",
     "ThreadPatch",
     "ThreadSearch",
@@ -139,17 +153,16 @@ class RunCreate(_Body):
     def run_kwargs(self) -> dict[str, Any]:
         """What the executor needs besides input/command/config."""
         checkpoint_id = self.checkpoint_id or (self.checkpoint or {}).get("checkpoint_id")
-        kwargs = {
-            "stream_mode": self.stream_modes(),
-            "stream_subgraphs": self.stream_subgraphs,
-            "interrupt_before": self.interrupt_before,
-            "interrupt_after": self.interrupt_after,
-            "webhook": self.webhook,
-            "checkpoint_id": checkpoint_id,
-            "context": self.context,
-            "durability": self.durability,
-        }
-        return {k: v for k, v in kwargs.items() if v not in (None, [], False)}
+        return run_kwargs(
+            stream_mode=self.stream_modes(),
+            stream_subgraphs=self.stream_subgraphs,
+            interrupt_before=self.interrupt_before,
+            interrupt_after=self.interrupt_after,
+            webhook=self.webhook,
+            checkpoint_id=checkpoint_id,
+            context=self.context,
+            durability=self.durability,
+        )
 
 
 class ThreadCreate(_Body):
@@ -203,15 +216,174 @@ class ThreadSearch(_Body):
         return self
 
 
-class AssistantSearch(_Body):
+class _Lenient(BaseModel):
+    """Bodies of the endpoints added with assistants, crons and the store: unknown keys are
+    ignored, as the LangGraph server ignores them (its OpenAPI schema allows any), so a newer
+    SDK that sends one more field keeps working."""
+
+    model_config = ConfigDict(extra="ignore")
+
+
+class AssistantCreate(_Lenient):
+    graph_id: str
+    assistant_id: str | None = None
+    config: dict[str, Any] | None = None
+    context: dict[str, Any] | None = None
+    metadata: dict[str, Any] | None = None
+    if_exists: Literal["raise", "do_nothing"] = "raise"
+    name: str | None = Field(default=None, max_length=256)
+    description: str | None = None
+
+
+class AssistantPatch(_Lenient):
+    graph_id: str | None = None
+    config: dict[str, Any] | None = None
+    context: dict[str, Any] | None = None
+    metadata: dict[str, Any] | None = None
+    name: str | None = Field(default=None, max_length=256)
+    description: str | None = None
+
+
+class AssistantSearch(_Lenient):
     limit: int = Field(default=10, ge=1, le=1000)
     offset: int = Field(default=0, ge=0, le=MAX_OFFSET)
     metadata: dict[str, Any] | None = None
     graph_id: str | None = None
     name: str | None = None
-    sort_by: str | None = None
-    sort_order: Literal["asc", "desc"] | None = None
+    sort_by: Literal["assistant_id", "created_at", "updated_at", "name", "graph_id"] | None = None
+    sort_order: str | None = None
     select: list[str] | None = None
+
+    @field_validator("select")
+    @classmethod
+    def _known_columns(cls, value: list[str] | None) -> list[str] | None:
+        from waypost.server.assistants import SELECTABLE
+
+        unknown = sorted(set(value or ()) - SELECTABLE)
+        if unknown:
+            raise ValueError(f"Invalid select columns: {unknown}; expected {sorted(SELECTABLE)}")
+        return value
+
+
+class AssistantVersionsBody(_Lenient):
+    metadata: dict[str, Any] | None = None
+    limit: int = Field(default=10, ge=1, le=1000)
+    offset: int = Field(default=0, ge=0)
+
+
+class AssistantLatestBody(_Lenient):
+    version: int = Field(ge=1)
+
+
+class _CronRun(_Lenient):
+    """The run a cron starts (as the LangGraph ``CronCreate`` names its fields)."""
+
+    input: dict[str, Any] | list[Any] | None = None
+    metadata: dict[str, Any] | None = None
+    config: dict[str, Any] | None = None
+    context: dict[str, Any] | None = None
+    webhook: str | None = None
+    interrupt_before: Literal["*"] | list[str] | None = None
+    interrupt_after: Literal["*"] | list[str] | None = None
+    stream_mode: str | list[str] | None = None
+    stream_subgraphs: bool | None = None
+    stream_resumable: bool | None = None
+    durability: Literal["sync", "async", "exit"] | None = None
+    checkpoint_during: bool | None = None
+    multitask_strategy: MultitaskStrategy | None = None
+
+    @field_validator("stream_mode")
+    @classmethod
+    def _known_modes(cls, value: str | list[str] | None) -> str | list[str] | None:
+        return None if value is None else RunCreate._known_modes(value)
+
+    @field_validator("webhook")
+    @classmethod
+    def _http_webhook(cls, value: str | None) -> str | None:
+        return RunCreate._http_webhook(value)
+
+
+class CronCreate(_CronRun):
+    schedule: str
+    assistant_id: str
+    timezone: str | None = None
+    end_time: datetime | None = None
+    on_run_completed: Literal["delete", "keep"] | None = None
+    enabled: bool = True
+
+
+class CronPatch(_CronRun):
+    schedule: str | None = None
+    timezone: str | None = None
+    end_time: datetime | None = None
+    on_run_completed: Literal["delete", "keep"] | None = None
+    enabled: bool | None = None
+
+    def changes(self) -> dict[str, Any]:
+        """The fields the request named (``end_time: null`` included: it clears the end)."""
+        return {k: getattr(self, k) for k in self.model_fields_set}
+
+
+class CronSearch(_Lenient):
+    assistant_id: str | None = None
+    thread_id: str | None = None
+    enabled: bool | None = None
+    metadata: dict[str, Any] | None = None
+    limit: int = Field(default=10, ge=1, le=1000)
+    offset: int = Field(default=0, ge=0)
+    sort_by: (
+        Literal[
+            "cron_id",
+            "assistant_id",
+            "thread_id",
+            "next_run_date",
+            "end_time",
+            "created_at",
+            "updated_at",
+        ]
+        | None
+    ) = None
+    sort_order: str | None = None
+    select: list[str] | None = None
+
+
+class StorePutBody(_Lenient):
+    namespace: list[str] | None = None
+    key: str = Field(min_length=1)
+    value: dict[str, Any]
+    index: Literal[False] | list[str] | None = None
+    ttl: float | None = Field(default=None, ge=1 / 60, le=10**7, description="Minutes.")
+
+
+class StoreDeleteBody(_Lenient):
+    namespace: list[str] | None = None
+    key: str = Field(min_length=1)
+
+
+class StoreSearchBody(_Lenient):
+    namespace_prefix: list[str] | None = None
+    filter: dict[str, Any] | None = None
+    limit: int = Field(default=10, ge=1, le=1000)
+    offset: int = Field(default=0, ge=0, le=MAX_OFFSET)
+    query: str | None = None
+    refresh_ttl: bool | None = None
+
+    @field_validator("filter")
+    @classmethod
+    def _filter_keys(cls, value: dict[str, Any] | None) -> dict[str, Any] | None:
+        # the stores turn keys into JSON paths: anything else is refused, not passed to SQL
+        bad = sorted(k for k in value or {} if not _FILTER_KEY.match(k))
+        if bad:
+            raise ValueError(f"filter keys may hold only letters, digits, '_', '.', '-': {bad}")
+        return value
+
+
+class StoreNamespacesBody(_Lenient):
+    prefix: list[str] | None = None
+    suffix: list[str] | None = None
+    max_depth: int | None = Field(default=None, ge=1)
+    limit: int = Field(default=100, ge=1, le=1000)
+    offset: int = Field(default=0, ge=0)
 
 
 class HistoryBody(_Body):

@@ -4,13 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from waypost.graphs.registry import WorkflowSpec
 from waypost.server.models import Thread
 from waypost.server.serde import interrupt_json, iso, scrub_text, to_jsonable
 
-__all__ = ["assistant_json", "checkpoint_json", "state_json", "thread_json"]
-
-_EPOCH = "2026-01-01T00:00:00+00:00"  # registry assistants exist since the server started
+__all__ = ["checkpoint_json", "state_json", "thread_json"]
 
 
 def thread_json(thread: Thread) -> dict[str, Any]:
@@ -24,21 +21,6 @@ def thread_json(thread: Thread) -> dict[str, Any]:
         "values": scrub_text(thread.values),
         "interrupts": scrub_text(thread.interrupts or {}),
         "config": {},
-    }
-
-
-def assistant_json(spec: WorkflowSpec, assistant_id: str) -> dict[str, Any]:
-    return {
-        "assistant_id": assistant_id,
-        "graph_id": spec.name,
-        "name": spec.name,
-        "description": spec.description,
-        "config": {},
-        "context": {},
-        "metadata": {"created_by": "system", **spec.metadata},
-        "version": int(spec.version) if spec.version.isdigit() else 1,
-        "created_at": _EPOCH,
-        "updated_at": _EPOCH,
     }
 
 

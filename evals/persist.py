@@ -26,6 +26,8 @@ class EvalScorecardRow(Base):
     dataset: Mapped[str] = mapped_column(String(512))
     model: Mapped[str] = mapped_column(String(128))
     approvals: Mapped[str] = mapped_column(String(16))
+    assistant_id: Mapped[str | None] = mapped_column(String(64), nullable=True)  # 0008
+    assistant_version: Mapped[int | None] = mapped_column(Integer, nullable=True)
     n_cases: Mapped[int] = mapped_column(Integer)
     passed: Mapped[int] = mapped_column(Integer)
     pass_rate: Mapped[float] = mapped_column(Float)
@@ -45,6 +47,8 @@ def save_scorecard(session_factory: sessionmaker[Session], card: Scorecard) -> i
         dataset=card.dataset,
         model=card.model,
         approvals=card.approvals,
+        assistant_id=card.assistant_id,
+        assistant_version=card.assistant_version,
         n_cases=card.n,
         passed=card.passed,
         pass_rate=card.pass_rate,

@@ -74,6 +74,9 @@ class Scorecard(BaseModel):
     dataset: str
     model: str
     approvals: str
+    # the assistant (and its version) whose configuration the eval ran with, when it ran one
+    assistant_id: str | None = None
+    assistant_version: int | None = None
     created_at: datetime = Field(default_factory=lambda: datetime.now(UTC))
     wall_s: float = 0.0
     n: int
@@ -117,6 +120,8 @@ def build_scorecard(
     model: str,
     approvals: str,
     wall_s: float,
+    assistant_id: str | None = None,
+    assistant_version: int | None = None,
 ) -> Scorecard:
     """Aggregate case results into a scorecard."""
     cases = [_summary(r) for r in results]
@@ -146,6 +151,8 @@ def build_scorecard(
         dataset=dataset,
         model=model,
         approvals=approvals,
+        assistant_id=assistant_id,
+        assistant_version=assistant_version,
         wall_s=round(wall_s, 2),
         n=n,
         passed=passed,

@@ -1,4 +1,4 @@
-"""LangGraph checkpointers on the app database: the official savers, nothing home-made.
+"""LangGraph checkpointers and stores on the app database: the official ones, nothing home-made.
 
 SQLite -> ``SqliteSaver`` / ``AsyncSqliteSaver`` on the same file; PostgreSQL ->
 ``PostgresSaver`` / ``AsyncPostgresSaver`` on the same database. ``setup()`` runs once per
@@ -10,6 +10,12 @@ failing every later checkpoint. (The saver still runs one operation at a time pe
 behind its own lock; per process that is not the limit: the in-process floor of
 ``bench/api_throughput.py`` makes 140-160 runs/s through one instance, twice what the process
 itself can feed it.)
+
+The cross-thread store (``BaseStore``, what nodes reach with ``get_store()``/``runtime.store``)
+is likewise the official one: ``AsyncSqliteStore`` on the same SQLite file or
+``AsyncPostgresStore`` on the same database, with its own tables (``store``,
+``store_migrations``). ``index`` is the semantic-search hook: an ``IndexConfig`` (dims, embed,
+fields) turns on vector search in the official store; nothing passes one yet.
 """
 
 from __future__ import annotations
@@ -24,9 +30,18 @@ from langgraph.checkpoint.base import BaseCheckpointSaver
 from sqlalchemy.engine import make_url
 from waypost.runtime.db import is_sqlite, sync_url
 
-__all__ = ["ASYNC_PG_POOL_SIZE", "open_async_checkpointer", "open_checkpointer", "sqlite_path"]
+__all__ = [
+    "ASYNC_PG_POOL_SIZE",
+    "STORE_PG_POOL_SIZE",
+    "open_async_checkpointer",
+    "open_async_store",
+    "open_checkpointer",
+    "sqlite_path",
+]
 
 ASYNC_PG_POOL_SIZE = 8
+STORE_PG_POOL_SIZE = 4
+STORE_SWEEP_MINUTES = 5
 
 
 def sqlite_path(url: str) -> str:
@@ -93,5 +108,51 @@ async def open_async_checkpointer(url: str) -> AsyncIterator[BaseCheckpointSaver
         pg_saver = AsyncPostgresSaver(pool)
         await pg_saver.setup()
         yield pg_saver
+    finally:
+        await pool.close()
+
+
+@asynccontextmanager
+async def open_async_store(url: str, *, index: Any = None) -> AsyncIterator[Any]:
+    """The official asyncio ``BaseStore`` for ``url``, set up and closed on exit.
+
+    ``index``: a LangGraph ``IndexConfig`` for semantic search (None: key/filter search only).
+    Items put with a ``ttl`` (minutes) expire; reads refresh it, and the store's own sweeper
+    deletes expired items every ``STORE_SWEEP_MINUTES``.
+    """
+    ttl: Any = {"refresh_on_read": True, "sweep_interval_minutes": STORE_SWEEP_MINUTES}
+    if is_sqlite(url):
+        from langgraph.store.sqlite.aio import AsyncSqliteStore
+
+        async with AsyncSqliteStore.from_conn_string(
+            sqlite_path(url), index=index, ttl=ttl
+        ) as store:
+            await store.setup()
+            await store.start_ttl_sweeper()
+            try:
+                yield store
+            finally:
+                await store.stop_ttl_sweeper(timeout=5)
+        return
+    from langgraph.store.postgres.aio import AsyncPostgresStore
+    from psycopg.rows import dict_row
+    from psycopg_pool import AsyncConnectionPool
+
+    pool: AsyncConnectionPool[Any] = AsyncConnectionPool(
+        _pg_conninfo(url),
+        min_size=1,
+        max_size=STORE_PG_POOL_SIZE,
+        kwargs={"autocommit": True, "prepare_threshold": 0, "row_factory": dict_row},
+        open=False,
+    )
+    await pool.open(wait=True)
+    try:
+        pg_store = AsyncPostgresStore(pool, index=index, ttl=ttl)
+        await pg_store.setup()
+        await pg_store.start_ttl_sweeper()
+        try:
+            yield pg_store
+        finally:
+            await pg_store.stop_ttl_sweeper(timeout=5)
     finally:
         await pool.close()

@@ -106,6 +106,8 @@ class WorkerSettings(BaseModel):
     # A run's events are stored at most this often (and at its end): a step that streams many
     # chunks costs one write per interval, and a run shorter than it only the final one.
     event_flush_s: float = Field(default=0.02, ge=0, le=5)
+    # How often a worker process looks for due crons (also woken when one is created here).
+    cron_poll_s: float = Field(default=5.0, ge=0.05, le=300)
 
 
 class Settings(BaseSettings):

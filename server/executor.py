@@ -37,7 +37,8 @@ from waypost.server.webhooks import post_webhook
 
 __all__ = ["GraphResolver", "RunExecutor", "RunHook", "UsageFactory", "run_json"]
 
-GraphResolver = Callable[[str], Awaitable[Any]]  # graph id -> compiled graph
+# (graph id, tenant) -> the compiled graph, bound to the tenant's view of the store
+GraphResolver = Callable[[str, str], Awaitable[Any]]
 # The run's one usage collector (ledger sink included): its totals go to the heartbeat and the
 # run row, its events to the ledger, and the tracing hook prices generations through it.
 UsageFactory = Callable[["Run"], UsageCollector]
@@ -61,6 +62,7 @@ def run_json(run: Run) -> dict[str, Any]:
         "metadata": scrub_text(run.meta or {}),
         "multitask_strategy": run.multitask_strategy,
         "kwargs": scrub_text(run.kwargs or {}),
+        "assistant_version": run.assistant_version,
     }
 
 
@@ -114,7 +116,7 @@ class RunExecutor:
         last_values: dict[str, Any] = {"values": None}
         with self._hooked(run, config, usage) as config:
             try:
-                graph = await self.resolve_graph(run.graph_id)
+                graph = await self.resolve_graph(run.graph_id, run.tenant)
                 await self._roll_back(graph, run, config)
                 stream_input = await self._input(graph, run, config)
                 stream_task = asyncio.create_task(
@@ -183,6 +185,8 @@ class RunExecutor:
             **(run.meta or {}),
             "run_id": run.run_id,
             "run_attempt": run.attempt,
+            "assistant_id": run.assistant_id,
+            "assistant_version": run.assistant_version,
         }
         config["callbacks"] = [*(config.get("callbacks") or []), usage]
         config["run_id"] = uuid.UUID(run.run_id)
@@ -395,6 +399,8 @@ class RunExecutor:
         queue.wake(keys)
         if outcome.cancel_action == "rollback":
             await self.queue.delete_finished([run.run_id])
+        if run.kwargs.get("on_completion") == "delete":
+            await self._discard_thread(run, graph)
         if run.kwargs.get("webhook"):
             task = asyncio.create_task(
                 post_webhook(
@@ -408,6 +414,18 @@ class RunExecutor:
             )
             self._background.add(task)
             task.add_done_callback(self._background.discard)
+
+    async def _discard_thread(self, run: Run, graph: Any) -> None:
+        """A stateless run that asked to leave nothing behind (a cron's ``on_run_completed``
+        ``"delete"``): its thread, runs and checkpoints go once it has settled. The usage
+        ledger and the trace keep their record of it."""
+        try:
+            await self.queue.delete_thread_rows(run.thread_id)
+            saver: Any = getattr(graph, "checkpointer", None)
+            if saver is not None and hasattr(saver, "adelete_thread"):
+                await saver.adelete_thread(run.thread_id)
+        except Exception:
+            log.warning("could not delete the finished run's thread", exc_info=True)
 
     def _record_approvals(self, tx: Tx, run: Run, interrupts: list[Any], stamp: Any) -> None:
         """One pending approval per new interrupt (a still-pending one is not repeated)."""

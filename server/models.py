@@ -71,6 +71,7 @@ class Run(Base):
     )
     assistant_id: Mapped[str] = mapped_column(String(64))
     graph_id: Mapped[str] = mapped_column(String(128))
+    assistant_version: Mapped[int | None] = mapped_column(Integer, nullable=True)  # 0008
     tenant: Mapped[str] = mapped_column(String(64), default="default")
     status: Mapped[str] = mapped_column(String(16), default="pending")
     input: Mapped[Any] = mapped_column(JSON, nullable=True)

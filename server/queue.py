@@ -26,11 +26,19 @@ from waypost.runtime.models import utcnow
 from waypost.runtime.rawsql import INTEGRITY_ERRORS, RawDB, Tx
 from waypost.runtime.settings import WorkerSettings
 from waypost.server import sql
-from waypost.server.models import Run, Thread
+from waypost.server.models import Approval, Run, Thread
 from waypost.server.signals import Signals, notify_payloads
-from waypost.server.sql import StoredEvent, run_from_row
+from waypost.server.sql import StoredEvent, ThreadEvent, run_from_row
 
-__all__ = ["TERMINAL", "RunQueue", "cancel_key", "done_key", "queue_key", "run_key"]
+__all__ = [
+    "TERMINAL",
+    "RunQueue",
+    "cancel_key",
+    "done_key",
+    "queue_key",
+    "run_key",
+    "thread_key",
+]
 
 TERMINAL = frozenset({"success", "error", "interrupted", "timeout"})
 
@@ -46,6 +54,11 @@ def done_key(run_id: str) -> str:
 
 def cancel_key(run_id: str) -> str:
     return f"cancel:{run_id}"
+
+
+def thread_key(thread_id: str) -> str:
+    """Woken (in process) when a run is created on the thread: thread streams pick it up."""
+    return f"thread:{thread_id}"
 
 
 queue_key = "queue"
@@ -250,6 +263,18 @@ class RunQueue:
             )
             await self.commit_and_wake(session, *(done_key(i) for i in ids))
 
+    async def delete_thread_rows(self, thread_id: str) -> None:
+        """Delete a thread with its runs, approvals and crons (its checkpoints are the saver's)."""
+        async with self.sessions() as session:
+            await session.execute(delete(Approval).where(Approval.thread_id == thread_id))
+            await session.execute(delete(Run).where(Run.thread_id == thread_id))
+            await session.execute(delete(Thread).where(Thread.thread_id == thread_id))
+            # its crons would only fail to start runs from now on (migration 0008)
+            await session.execute(
+                text("DELETE FROM crons WHERE thread_id = :thread_id"), {"thread_id": thread_id}
+            )
+            await session.commit()
+
     # -- events ---------------------------------------------------------------------------------
     async def next_seq(self, run_id: str) -> int:
         current = await self.db.tx(
@@ -293,6 +318,29 @@ class RunQueue:
         params = {"run_id": run_id, "after": after, "limit": limit}
         rows = await self.db.tx(lambda tx: tx.all(sql.READ_EVENTS, params), write=False)
         return [StoredEvent(r["seq"], r["event"], self.db.loads(r["data"])) for r in rows]
+
+    async def read_thread_events(
+        self, thread_id: str, after: int, limit: int = 500
+    ) -> list[ThreadEvent]:
+        params = {"thread_id": thread_id, "after": after, "limit": limit}
+        rows = await self.db.tx(lambda tx: tx.all(sql.READ_THREAD_EVENTS, params), write=False)
+        return [
+            ThreadEvent(r["id"], r["run_id"], r["event"], self.db.loads(r["data"])) for r in rows
+        ]
+
+    async def last_thread_event(self, thread_id: str) -> int:
+        """The id of the thread's newest stored event (-1: none): where a live join starts."""
+        found = await self.db.tx(
+            lambda tx: tx.scalar(sql.LAST_THREAD_EVENT, {"thread_id": thread_id}), write=False
+        )
+        return -1 if found is None else int(found)
+
+    async def active_runs(self, thread_id: str) -> list[str]:
+        """Pending and running runs of the thread, oldest first."""
+        rows = await self.db.tx(
+            lambda tx: tx.all(sql.ACTIVE_RUNS, {"thread_id": thread_id}), write=False
+        )
+        return [r["run_id"] for r in rows]
 
     async def get_run(self, run_id: str) -> Run | None:
         row = await self.db.tx(lambda tx: tx.one(sql.GET_RUN, {"run_id": run_id}), write=False)

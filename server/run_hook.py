@@ -82,6 +82,7 @@ def make_run_hook(settings: Settings, session_factory: sessionmaker[Session]) ->
             run_id=run.run_id,
             assistant=run.assistant_id,
             pricer=usage,  # the executor put it in the callbacks already
+            assistant_version=run.assistant_version,
             metrics=metrics,
             # only a trace shows it: no query when Langfuse is off
             approval=_decision_for(session_factory, run) if tracing_on else None,

@@ -14,7 +14,7 @@ import uuid
 from collections.abc import Mapping
 from typing import Any
 
-__all__ = ["find_unstorable", "interrupt_json", "iso", "scrub_text", "to_jsonable"]
+__all__ = ["find_unstorable", "interrupt_json", "iso", "json_contains", "scrub_text", "to_jsonable"]
 
 
 def iso(value: dt.datetime | None) -> str | None:
@@ -120,3 +120,18 @@ def scrub_text(obj: Any) -> Any:
     if isinstance(obj, list):
         return [scrub_text(v) for v in obj]
     return obj
+
+
+def json_contains(doc: Any, pattern: Any) -> bool:
+    """JSON containment as PostgreSQL's ``@>`` reads it, evaluated in Python for both databases.
+
+    A dict contains a dict whose keys it has with contained values (recursively); a list
+    contains a list whose every element it contains; scalars must be equal.
+    """
+    if isinstance(pattern, Mapping):
+        return isinstance(doc, Mapping) and all(
+            k in doc and json_contains(doc[k], v) for k, v in pattern.items()
+        )
+    if isinstance(pattern, list):
+        return isinstance(doc, list) and all(any(json_contains(d, p) for d in doc) for p in pattern)
+    return bool(doc == pattern)

@@ -9,16 +9,16 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from typing import Any
 
 from langgraph.checkpoint.base import BaseCheckpointSaver
+from langgraph.store.base import BaseStore
 from sqlalchemy.ext.asyncio import AsyncEngine
 from waypost.graphs.plugins import migrate, needs_migration
 from waypost.graphs.registry import GraphDeps, GraphRegistry, WorkflowSpec
-from waypost.runtime.checkpoint import open_async_checkpointer
+from waypost.runtime.checkpoint import open_async_checkpointer, open_async_store
 from waypost.runtime.db import make_async_engine, make_engine, make_session_factory, sync_url
 from waypost.runtime.errors import NotFound
 from waypost.runtime.rawsql import RawDB
@@ -32,28 +32,33 @@ from waypost.server import (
     WorkerPool,
 )
 from waypost.server.approvals import ApprovalService
+from waypost.server.assistants import AssistantStore, system_assistant_id
+from waypost.server.crons import CronScheduler, CronStore
 from waypost.server.run_hook import make_run_hook, make_usage_factory
 from waypost.server.signals import QUEUE_CHANNEL, RUNS_CHANNEL
+from waypost.server.store_api import TenantStore
 
-__all__ = ["ASSISTANT_NAMESPACE", "GraphCache", "Services", "assistant_uuid", "open_services"]
-
-ASSISTANT_NAMESPACE = uuid.UUID("6f1c2b1e-5a7d-4c63-9a52-2d0f3b9e7a10")
-
-
-def assistant_uuid(graph_id: str) -> str:
-    """A stable assistant id per graph, as the LangGraph server derives its system assistants."""
-    return str(uuid.uuid5(ASSISTANT_NAMESPACE, graph_id))
+__all__ = ["GraphCache", "Services", "open_services"]
 
 
 class GraphCache:
-    """Compiles each registry workflow once per process with the shared checkpointer."""
+    """Compiles each registry workflow once per process with the shared checkpointer.
 
-    def __init__(self, registry: GraphRegistry, deps: GraphDeps) -> None:
+    With a cross-thread ``store``, a run gets the graph bound to its tenant's view of it
+    (``TenantStore``): one shallow copy per graph and tenant, made once. A graph compiled with a
+    store of its own keeps it.
+    """
+
+    def __init__(
+        self, registry: GraphRegistry, deps: GraphDeps, store: BaseStore | None = None
+    ) -> None:
         self.registry = registry
         self.deps = deps
+        self.store = store
         self._graphs: dict[str, Any] = {}
+        self._scoped: dict[tuple[str, str], Any] = {}
         self._lock = asyncio.Lock()
-        self._by_uuid = {assistant_uuid(n): n for n in registry.names()}
+        self._by_uuid = {system_assistant_id(n): n for n in registry.names()}
 
     def spec(self, assistant_id: str) -> WorkflowSpec:
         """The workflow named by a graph id or by its derived assistant uuid."""
@@ -64,13 +69,22 @@ class GraphCache:
             )
         return self.registry.get(name)
 
-    async def graph(self, graph_id: str) -> Any:
+    async def graph(self, graph_id: str, tenant: str | None = None) -> Any:
+        """The compiled graph; with ``tenant``, bound to that tenant's store."""
         if graph_id not in self._graphs:
             async with self._lock:
                 if graph_id not in self._graphs:
                     spec = self.spec(graph_id)
                     self._graphs[graph_id] = await asyncio.to_thread(spec.build, self.deps)
-        return self._graphs[graph_id]
+        graph = self._graphs[graph_id]
+        if tenant is None or self.store is None or getattr(graph, "store", True) is not None:
+            return graph
+        key = (graph_id, tenant)
+        scoped = self._scoped.get(key)
+        if scoped is None:
+            scoped = graph.copy(update={"store": TenantStore(self.store, tenant)})
+            self._scoped[key] = scoped
+        return scoped
 
 
 @dataclass
@@ -85,6 +99,9 @@ class Services:
     approvals: ApprovalService
     graphs: GraphCache
     executor: RunExecutor
+    assistants: AssistantStore
+    item_store: BaseStore  # the official cross-thread store; scope it with TenantStore
+    crons: CronStore
     workers: WorkerPool | None = None
     extras: dict[str, Any] = field(default_factory=dict)
 
@@ -136,13 +153,18 @@ async def open_services(
             checkpointer=checkpointer,
             session_factory=make_session_factory(sync_engine),
         )
-        graphs = GraphCache(registry, deps)
+        item_store = await stack.enter_async_context(open_async_store(settings.database.url))
+        graphs = GraphCache(registry, deps, item_store)
         executor = RunExecutor(
             queue,
             graphs.graph,
             usage=make_usage_factory(settings, make_session_factory(sync_engine)),
             hook=make_run_hook(settings, make_session_factory(sync_engine)),
         )
+        assistants = AssistantStore(queue.db, registry.names())
+        await assistants.register_system(registry.specs())
+        store = RunStore(queue)
+        store.known_graphs = assistants.graph_ids
         services = Services(
             settings=settings,
             registry=registry,
@@ -150,10 +172,13 @@ async def open_services(
             checkpointer=checkpointer,
             signals=signals,
             queue=queue,
-            store=RunStore(queue),
+            store=store,
             approvals=ApprovalService(queue),
             graphs=graphs,
             executor=executor,
+            assistants=assistants,
+            item_store=item_store,
+            crons=CronStore(queue.db, store, signals),
         )
         if workers:
             pool = WorkerPool(
@@ -163,4 +188,7 @@ async def open_services(
             stack.push_async_callback(pool.stop)
             services.workers = pool
             services.store.direct = pool  # runs that can start at once skip the claim round
+            scheduler = CronScheduler(services.crons, signals, settings.worker.cron_poll_s)
+            await scheduler.start()
+            stack.push_async_callback(scheduler.stop)
         yield services

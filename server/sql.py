@@ -15,6 +15,7 @@ __all__ = [
     "ACTIVE_RUNS",
     "ANY_PENDING",
     "APPEND_EVENTS_AND_NOTIFY",
+    "ASSISTANT_FOR_RUN",
     "CLAIM",
     "COUNT_PENDING",
     "FINISH_RUN",
@@ -29,10 +30,12 @@ __all__ = [
     "INSERT_RUNNING_RUN",
     "INSERT_RUN_AND_NOTIFY",
     "INSERT_THREAD",
+    "LAST_THREAD_EVENT",
     "MAX_SEQ",
     "NOTIFY",
     "PENDING_INTERRUPTS",
     "READ_EVENTS",
+    "READ_THREAD_EVENTS",
     "RESOLVE_APPROVALS",
     "SETTLE_RUN",
     "SETTLE_THREAD",
@@ -42,6 +45,7 @@ __all__ = [
     "WAITING_RUN",
     "WAITING_RUN_AND_NOTIFY",
     "StoredEvent",
+    "ThreadEvent",
     "run_from_row",
     "thread_from_row",
 ]
@@ -61,6 +65,15 @@ class StoredEvent(NamedTuple):
     """One stored SSE event of a run."""
 
     seq: int
+    event: str
+    data: Any
+
+
+class ThreadEvent(NamedTuple):
+    """One stored event of a run on a thread, with its thread-wide id."""
+
+    id: int
+    run_id: str
     event: str
     data: Any
 
@@ -93,13 +106,24 @@ INSERT_THREAD = Sql(
 )
 GET_THREAD = Sql("SELECT * FROM threads WHERE thread_id = :thread_id")
 THREAD_STATE = Sql("SELECT status, metadata FROM threads WHERE thread_id = :thread_id")
-# PostgreSQL: the thread, its active runs (oldest first) and whether any run waits, at once.
+# The run's assistant as the tenant sees it: the current version's graph and configuration.
+_ASSISTANT = (
+    "a.graph_id AS a_graph, a.version AS a_version, a.config AS a_config, a.context AS a_context"
+)
+ASSISTANT_FOR_RUN = Sql(
+    f"SELECT {_ASSISTANT} FROM assistants a "
+    "WHERE a.assistant_id = :assistant_id AND a.tenant IN (:tenant, '*')"
+)
+# PostgreSQL: the thread, its active runs (oldest first), whether any run waits, and the run's
+# assistant, at once (one row even when the thread or the assistant does not exist).
 THREAD_STATE_PG = Sql.postgres_only(
     "SELECT t.status, t.metadata, ARRAY(SELECT r.run_id FROM runs r "
     "WHERE r.thread_id = t.thread_id AND r.status IN ('pending', 'running') "
     "ORDER BY r.created_at) AS active, "
-    "EXISTS (SELECT 1 FROM runs q WHERE q.status = 'pending') AS queued "
-    "FROM threads t WHERE t.thread_id = :thread_id"
+    "EXISTS (SELECT 1 FROM runs q WHERE q.status = 'pending') AS queued, "
+    f"{_ASSISTANT} FROM (SELECT 1) AS one "
+    "LEFT JOIN threads t ON t.thread_id = :thread_id "
+    "LEFT JOIN assistants a ON a.assistant_id = :assistant_id AND a.tenant IN (:tenant, '*')"
 )
 FLIP_THREAD = Sql(
     "UPDATE threads SET status = 'busy', metadata = :metadata, updated_at = :now "
@@ -120,11 +144,11 @@ THREAD_BUSY = Sql(
 
 # -- runs -------------------------------------------------------------------------------------
 _INSERT_RUN = (
-    "INSERT INTO runs (run_id, thread_id, assistant_id, graph_id, tenant, status, input, "
-    "command, config, kwargs, metadata, multitask_strategy, attempt, input_tokens, "
-    "output_tokens, usd, created_at, updated_at) VALUES (:run_id, :thread_id, :assistant_id, "
-    ":graph_id, :tenant, 'pending', :input, :command, :config, :kwargs, :metadata, "
-    ":multitask_strategy, 0, 0, 0, 0, :now, :now)"
+    "INSERT INTO runs (run_id, thread_id, assistant_id, graph_id, assistant_version, tenant, "
+    "status, input, command, config, kwargs, metadata, multitask_strategy, attempt, "
+    "input_tokens, output_tokens, usd, created_at, updated_at) VALUES (:run_id, :thread_id, "
+    ":assistant_id, :graph_id, :assistant_version, :tenant, 'pending', :input, :command, "
+    ":config, :kwargs, :metadata, :multitask_strategy, 0, 0, 0, 0, :now, :now)"
 )
 INSERT_RUN = Sql(_INSERT_RUN)
 # PostgreSQL: the new run and the claimers' wake-up in one round trip.
@@ -133,12 +157,12 @@ INSERT_RUN_AND_NOTIFY = Sql.postgres_only(
 )
 # A run created straight into a free in-process worker slot: no claim round, same lease rules.
 INSERT_RUNNING_RUN = Sql(
-    "INSERT INTO runs (run_id, thread_id, assistant_id, graph_id, tenant, status, input, "
-    "command, config, kwargs, metadata, multitask_strategy, attempt, input_tokens, "
-    "output_tokens, usd, lease_owner, lease_expires_at, heartbeat_at, started_at, created_at, "
-    "updated_at) VALUES (:run_id, :thread_id, :assistant_id, :graph_id, :tenant, 'running', "
-    ":input, :command, :config, :kwargs, :metadata, :multitask_strategy, 1, 0, 0, 0, :owner, "
-    ":lease, :now, :now, :now, :now)"
+    "INSERT INTO runs (run_id, thread_id, assistant_id, graph_id, assistant_version, tenant, "
+    "status, input, command, config, kwargs, metadata, multitask_strategy, attempt, "
+    "input_tokens, output_tokens, usd, lease_owner, lease_expires_at, heartbeat_at, started_at, "
+    "created_at, updated_at) VALUES (:run_id, :thread_id, :assistant_id, :graph_id, "
+    ":assistant_version, :tenant, 'running', :input, :command, :config, :kwargs, :metadata, "
+    ":multitask_strategy, 1, 0, 0, 0, :owner, :lease, :now, :now, :now, :now)"
 )
 ANY_PENDING = Sql("SELECT run_id FROM runs WHERE status = 'pending' LIMIT 1")
 GET_RUN = Sql("SELECT * FROM runs WHERE run_id = :run_id")
@@ -222,6 +246,17 @@ READ_EVENTS = Sql(
     "ORDER BY seq LIMIT :limit"
 )
 MAX_SEQ = Sql("SELECT max(seq) AS seq FROM run_events WHERE run_id = :run_id")
+# Every event of every run on a thread, in the order they were stored (the thread stream; its
+# event ids are these row ids: runs of one thread execute one at a time, so they only grow).
+READ_THREAD_EVENTS = Sql(
+    "SELECT e.id, e.run_id, e.event, e.data FROM run_events e "
+    "JOIN runs r ON r.run_id = e.run_id WHERE r.thread_id = :thread_id AND e.id > :after "
+    "ORDER BY e.id LIMIT :limit"
+)
+LAST_THREAD_EVENT = Sql(
+    "SELECT max(e.id) AS id FROM run_events e JOIN runs r ON r.run_id = e.run_id "
+    "WHERE r.thread_id = :thread_id"
+)
 
 # -- approvals --------------------------------------------------------------------------------
 PENDING_INTERRUPTS = Sql(

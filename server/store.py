@@ -9,10 +9,10 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
-from collections.abc import Sequence
+from collections.abc import Callable, Container, Sequence
 from typing import Any, Protocol
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import func, select
 from sqlalchemy.orm.exc import StaleDataError
 from waypost.graphs.kit import Decision
 from waypost.observability.metrics import default_metrics
@@ -20,12 +20,13 @@ from waypost.runtime.errors import Conflict, NotFound
 from waypost.runtime.models import utcnow
 from waypost.runtime.rawsql import INTEGRITY_ERRORS, Tx
 from waypost.server import sql
-from waypost.server.models import Approval, Run, Thread
-from waypost.server.queue import RunQueue, queue_key
+from waypost.server.assistants import merge_run_config
+from waypost.server.models import Run, Thread
+from waypost.server.queue import RunQueue, queue_key, thread_key
 from waypost.server.signals import QUEUE_CHANNEL
 from waypost.server.sql import thread_from_row
 
-__all__ = ["DirectStart", "RunRequest", "RunStore", "approval_resolution"]
+__all__ = ["DirectStart", "RunRequest", "RunStore", "approval_resolution", "run_kwargs"]
 
 ACTIVE = ("pending", "running")
 _NO_RESUME: Any = object()
@@ -38,7 +39,7 @@ class RunRequest:
         self,
         *,
         assistant_id: str,
-        graph_id: str,
+        graph_id: str | None = None,
         input: Any = None,
         command: dict[str, Any] | None = None,
         config: dict[str, Any] | None = None,
@@ -47,6 +48,7 @@ class RunRequest:
         multitask_strategy: str = "reject",
         tenant: str = "default",
         run_id: str | None = None,
+        thread_metadata: dict[str, Any] | None = None,
     ) -> None:
         # chosen up front when the caller wants to subscribe to the run before it exists
         self.run_id = run_id or str(uuid.uuid4())
@@ -59,6 +61,17 @@ class RunRequest:
         self.metadata = metadata or {}
         self.multitask_strategy = multitask_strategy
         self.tenant = tenant
+        self.thread_metadata = thread_metadata  # a thread created for the run starts with it
+        self.assistant_version: int | None = None  # set when the run is created
+        # what the caller gave, before the assistant's configuration is merged in (a creation
+        # that is retried merges again from these, with the assistant as it is then)
+        self.given = (graph_id, self.config, self.kwargs)
+
+
+def run_kwargs(**options: Any) -> dict[str, Any]:
+    """A run's execution options (``stream_mode``, ``interrupt_before``, ``context``, ...) as
+    the executor reads them from ``Run.kwargs``: unset and empty ones left out."""
+    return {k: v for k, v in options.items() if v not in (None, [], False)}
 
 
 def approval_resolution(resume: Any) -> tuple[str, dict[str, Any]]:
@@ -110,6 +123,8 @@ class RunStore:
         self.db = queue.db
         # set by the process's worker pool: runs that can start at once skip the claim round
         self.direct: DirectStart | None = None
+        # graphs this process can run: an assistant of another graph is not found here
+        self.known_graphs: Container[str] | None = None
 
     # -- threads --------------------------------------------------------------------------------
     async def create_thread(
@@ -179,11 +194,7 @@ class RunStore:
             )
         if active:
             await self.queue.request_cancel(active)
-        async with self.sessions() as session:
-            await session.execute(delete(Approval).where(Approval.thread_id == thread_id))
-            await session.execute(delete(Run).where(Run.thread_id == thread_id))
-            await session.execute(delete(Thread).where(Thread.thread_id == thread_id))
-            await session.commit()
+        await self.queue.delete_thread_rows(thread_id)
         return active
 
     async def search_threads(
@@ -216,13 +227,24 @@ class RunStore:
 
     # -- runs -----------------------------------------------------------------------------------
     async def create_run(
-        self, thread_id: str, request: RunRequest, *, if_not_exists: str = "reject"
+        self,
+        thread_id: str,
+        request: RunRequest,
+        *,
+        if_not_exists: str = "reject",
+        guard: Callable[[Tx], None] | None = None,
     ) -> Run:
-        """Insert a pending run on ``thread_id`` following its multitask strategy."""
+        """Insert a pending run on ``thread_id`` following its multitask strategy.
+
+        ``guard(tx)`` runs first in the creating transaction and may raise to refuse the run
+        (a cron claims its fire there, so the claim and the run commit or vanish together).
+        """
         for _ in range(20):
             slot = self.direct if self.direct is not None and self.direct.reserve() else None
             try:
-                run, to_cancel = await self._try_create(thread_id, request, if_not_exists, slot)
+                run, to_cancel = await self._try_create(
+                    thread_id, request, if_not_exists, slot, guard
+                )
             except _Raced:
                 if slot is not None:
                     slot.release()
@@ -237,6 +259,7 @@ class RunStore:
                     slot.run_reserved(run)
                 else:
                     slot.release()
+            self.queue.wake([thread_key(thread_id)])  # thread streams in this process
             if to_cancel:
                 action = "rollback" if request.multitask_strategy == "rollback" else "interrupt"
                 await self.queue.request_cancel(to_cancel, action)
@@ -244,7 +267,12 @@ class RunStore:
         raise Conflict(f"thread {thread_id} is changing too fast to accept a run; retry")
 
     async def _try_create(
-        self, thread_id: str, request: RunRequest, if_not_exists: str, slot: DirectStart | None
+        self,
+        thread_id: str,
+        request: RunRequest,
+        if_not_exists: str,
+        slot: DirectStart | None,
+        guard: Callable[[Tx], None] | None = None,
     ) -> tuple[Run, list[str]]:
         """One transaction: read the thread, flip it to busy if unchanged, insert the run.
 
@@ -259,9 +287,20 @@ class RunStore:
 
         def create(tx: Tx) -> tuple[list[str], dict[str, Any], bool]:
             pg = db.is_postgres
-            found = tx.one(
-                sql.THREAD_STATE_PG if pg else sql.THREAD_STATE, {"thread_id": thread_id}
-            )
+            if guard is not None:
+                guard(tx)
+            keys = {
+                "thread_id": thread_id,
+                "assistant_id": request.assistant_id,
+                "tenant": request.tenant,
+            }
+            found = tx.one(sql.THREAD_STATE_PG if pg else sql.THREAD_STATE, keys)
+            if pg:  # the assistant came with the thread, in the same round trip
+                assistant = found if found is not None and found["a_graph"] is not None else None
+                found = found if found is not None and found["status"] is not None else None
+            else:
+                assistant = tx.one(sql.ASSISTANT_FOR_RUN, keys)
+            self._apply_assistant(request, assistant)
             queued: bool | None = None  # whether any run waits in the queue (None: not read)
             if found is None:
                 if if_not_exists != "create":
@@ -271,11 +310,12 @@ class RunStore:
                     {
                         "thread_id": thread_id,
                         "tenant": request.tenant,
-                        "metadata": db.json({}),
+                        "metadata": db.json(request.thread_metadata or {}),
                         "now": stamp,
                     },
                 )
-                was, thread_meta, active = "idle", dict[str, Any](), list[str]()
+                was, thread_meta = "idle", dict(request.thread_metadata or {})
+                active = list[str]()
             else:
                 was, thread_meta = str(found["status"]), dict(db.loads(found["metadata"]) or {})
                 if pg:  # read with the thread in one round trip
@@ -322,6 +362,7 @@ class RunStore:
                     "thread_id": thread_id,
                     "assistant_id": request.assistant_id,
                     "graph_id": request.graph_id,
+                    "assistant_version": request.assistant_version,
                     "tenant": request.tenant,
                     "input": db.json(request.input),
                     "command": db.json(request.command),
@@ -360,6 +401,7 @@ class RunStore:
             thread_id=thread_id,
             assistant_id=request.assistant_id,
             graph_id=request.graph_id,
+            assistant_version=request.assistant_version,
             tenant=request.tenant,
             status="running" if direct else "pending",
             input=request.input,
@@ -378,6 +420,34 @@ class RunStore:
         )
         superseded = request.multitask_strategy in ("interrupt", "rollback")
         return run, active if superseded else []
+
+    def _apply_assistant(self, request: RunRequest, found: dict[str, Any] | None) -> None:
+        """Resolve the run's graph and configuration from its assistant's current version.
+
+        The assistant's ``config`` and ``context`` are the base the run's own override key by
+        key; the version number is recorded on the run. A run whose assistant has no row (a
+        caller that names the graph itself, e.g. a resume of an older run) keeps what it has.
+        """
+        given_graph, given_config, given_kwargs = request.given
+        if found is None:
+            if given_graph is None:
+                raise NotFound(f"assistant {request.assistant_id} not found")
+            request.graph_id, request.config, request.kwargs = request.given
+            request.assistant_version = None
+            return
+        graph_id = str(found["a_graph"])
+        if self.known_graphs is not None and graph_id not in self.known_graphs:
+            raise NotFound(f"assistant {request.assistant_id} not found (graph {graph_id})")
+        db = self.db
+        config, context = merge_run_config(
+            db.loads(found["a_config"]) or {},
+            db.loads(found["a_context"]) or {},
+            given_config,
+            given_kwargs.get("context"),
+        )
+        request.graph_id, request.config = graph_id, config
+        request.kwargs = given_kwargs if context is None else {**given_kwargs, "context": context}
+        request.assistant_version = int(found["a_version"])
 
     async def get_run(self, run_id: str, thread_id: str | None = None) -> Run:
         run = await self.queue.get_run(run_id)
@@ -401,10 +471,13 @@ class RunStore:
         thread_id: str | None = None,
         run_ids: list[str] | None = None,
         statuses: Sequence[str] = ACTIVE,
+        assistant_id: str | None = None,
     ) -> list[str]:
         query = select(Run.run_id).where(Run.status.in_(list(statuses)))
         if thread_id:
             query = query.where(Run.thread_id == thread_id)
+        if assistant_id:
+            query = query.where(Run.assistant_id == assistant_id)
         if run_ids:
             query = query.where(Run.run_id.in_(run_ids))
         async with self.sessions() as session:

@@ -9,10 +9,11 @@ Requested ``stream_mode``s become event names as the LangGraph server names them
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-__all__ = ["SUPPORTED_STREAM_MODES", "stream_graph"]
+__all__ = ["SUPPORTED_STREAM_MODES", "context_for", "stream_graph"]
 
 Emit = Callable[[str, Any], Awaitable[None]]
 SUPPORTED_STREAM_MODES = frozenset(
@@ -36,6 +37,24 @@ def _requested(kwargs: dict[str, Any]) -> list[str]:
     return [modes] if isinstance(modes, str) else list(modes)
 
 
+def context_for(graph: Any, context: dict[str, Any]) -> Any:
+    """The run's context as the graph's ``context_schema`` accepts it.
+
+    An assistant's context mirrors its ``configurable`` (as on the LangGraph server), so it may
+    hold keys a dataclass or pydantic context schema does not declare: those are left out
+    rather than failing the run.
+    """
+    schema = getattr(graph, "context_schema", None)
+    fields: Any = None
+    if dataclasses.is_dataclass(schema):
+        fields = {f.name for f in dataclasses.fields(schema)}
+    elif isinstance(schema, type) and hasattr(schema, "model_fields"):
+        fields = set(schema.model_fields)
+    if fields is None:
+        return context
+    return {k: v for k, v in context.items() if k in fields}
+
+
 async def stream_graph(
     graph: Any,
     graph_input: Any,
@@ -55,6 +74,8 @@ async def stream_graph(
             options[key] = kwargs[key]
     if kwargs.get("durability"):
         options["durability"] = kwargs["durability"]
+    if kwargs.get("context"):
+        options["context"] = context_for(graph, kwargs["context"])
 
     async def on_chunk(chunk: Any) -> None:
         if subgraphs:

@@ -26,6 +26,7 @@ from waypost.runtime.errors import (
     ValidationFailed,
 )
 from waypost.server import RunRequest, run_json
+from waypost.server.assistants import DEFAULT_TENANT
 from waypost.server.graph_checks import require_checkpoint, require_nodes
 from waypost.server.models import Run
 from waypost.server.queue import TERMINAL, done_key
@@ -49,19 +50,16 @@ def _location(run: Run) -> str:
 async def _create(
     services: Services, thread_id: str | None, body: RunCreate, run_id: str | None = None
 ) -> Run:
-    spec = services.graphs.spec(body.assistant_id)
     config = dict(body.config or {})
     if not isinstance(config.get("configurable", {}), dict):
         raise ValidationFailed("config.configurable must be an object")
+    if config.get("configurable") and body.context is not None:
+        raise ValidationFailed("cannot specify both configurable and context; prefer context")
+    assistant_id = services.assistants.resolve_id(body.assistant_id)
     kwargs = body.run_kwargs()
-    await _check_against_graph(services, spec.name, thread_id, body, kwargs)
-    stateless = thread_id is None
-    if stateless:
-        thread_id = str(uuid.uuid4())
-        await services.store.create_thread(thread_id, {"stateless": True})
+    await _check_against_graph(services, assistant_id, thread_id, body, kwargs)
     request = RunRequest(
-        assistant_id=body.assistant_id,
-        graph_id=spec.name,
+        assistant_id=assistant_id,
         input=body.input,
         command=body.command.model_dump(exclude_none=True) if body.command else None,
         config=config,
@@ -69,17 +67,20 @@ async def _create(
         metadata=body.metadata,
         multitask_strategy=body.multitask_strategy,
         run_id=run_id,
+        thread_metadata={"stateless": True} if thread_id is None else None,
     )
-    assert thread_id is not None
+    if thread_id is None:  # stateless: the thread is created with the run, in its transaction
+        return await services.store.create_run(str(uuid.uuid4()), request, if_not_exists="create")
     return await services.store.create_run(thread_id, request, if_not_exists=body.if_not_exists)
 
 
 async def _check_against_graph(
-    services: Services, graph_id: str, thread_id: str | None, body: RunCreate, kwargs: Any
+    services: Services, assistant_id: str, thread_id: str | None, body: RunCreate, kwargs: Any
 ) -> None:
     """Refuse what LangGraph would silently ignore or run from an empty state (422/404)."""
     if body.interrupt_before or body.interrupt_after:
-        graph = await services.graphs.graph(graph_id)
+        assistant = await services.assistants.get(DEFAULT_TENANT, assistant_id)
+        graph = await services.graphs.graph(assistant.graph_id)
         require_nodes(graph, body.interrupt_before, "interrupt_before")
         require_nodes(graph, body.interrupt_after, "interrupt_after")
     checkpoint_id = kwargs.get("checkpoint_id")
@@ -310,7 +311,7 @@ async def create_run_batch(
     if not bodies:
         raise ValidationFailed("give at least one run")
     for body in bodies:
-        services.graphs.spec(body.assistant_id)  # 404 names the unknown assistant
+        await services.assistants.get(DEFAULT_TENANT, body.assistant_id)  # 404 names it
     runs = [await _create(services, None, body) for body in bodies]
     return [run_json(run) for run in runs]
 

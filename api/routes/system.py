@@ -35,6 +35,13 @@ async def info(services: AppServices) -> dict[str, Any]:
 
     return {
         "version": version("waypost"),
-        "flags": {"assistants": True, "crons": False, "langsmith": False, "approvals": True},
+        "flags": {
+            "assistants": True,
+            "crons": True,
+            "store": True,
+            "mcp": True,
+            "langsmith": False,
+            "approvals": True,
+        },
         "workflows": services.registry.names(),
     }

@@ -1,11 +1,16 @@
-"""Threads: CRUD, search, state (read from the checkpointer through the graph) and history."""
+"""Threads: CRUD, search, state (read from the checkpointer through the graph), history and
+the thread-level event stream."""
 
 from __future__ import annotations
 
-from typing import Any
+import json
+import re
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Response
+from fastapi import APIRouter, Header, Request, Response
+from fastapi.responses import StreamingResponse
 from waypost.api.deps import AppServices
+from waypost.api.run_io import THREAD_STREAM_MODES, thread_sse_stream
 from waypost.api.schemas import (
     HistoryBody,
     StateCheckpointBody,
@@ -105,6 +110,59 @@ async def delete_thread(thread_id: str, services: AppServices) -> Response:
     await services.store.delete_thread(thread_id)
     await services.checkpointer.adelete_thread(thread_id)
     return Response(status_code=204)
+
+
+_EVENT_ID = re.compile(r"^(\d+)(-(\d+|\*))?$")
+
+
+def _thread_stream_modes(request: Request) -> list[str]:
+    """``stream_modes`` (comma list, what the server reads), repeated ``stream_mode`` (the
+    Python SDK) or a JSON array string (the JS SDK): all three spellings, one list."""
+    raw = request.query_params.getlist("stream_modes") + request.query_params.getlist("stream_mode")
+    modes: list[str] = []
+    for value in raw:
+        if value.startswith("["):
+            try:
+                parsed = json.loads(value)
+            except ValueError:
+                raise ValidationFailed(f"Invalid stream mode: {value}") from None
+            modes += [str(m) for m in parsed] if isinstance(parsed, list) else [str(parsed)]
+        else:
+            modes += [m.strip() for m in value.split(",") if m.strip()]
+    for mode in modes:
+        if mode not in THREAD_STREAM_MODES:
+            raise ValidationFailed(
+                f"Invalid stream mode: {mode}", details={"supported": sorted(THREAD_STREAM_MODES)}
+            )
+    return modes or ["run_modes"]
+
+
+@router.get("/{thread_id}/stream")
+async def join_thread_stream(
+    thread_id: str,
+    request: Request,
+    services: AppServices,
+    last_event_id: Annotated[str | None, Header(alias="Last-Event-ID")] = None,
+) -> StreamingResponse:
+    """Join every run on the thread, now and next (SSE; the client closes it).
+
+    With ``Last-Event-ID`` the thread's stored events after it are replayed first; without,
+    the stream starts at the present.
+    """
+    modes = _thread_stream_modes(request)
+    await services.store.get_thread(thread_id)
+    if last_event_id in (None, "", "-"):
+        after = await services.queue.last_thread_event(thread_id)
+    else:
+        match = _EVENT_ID.match(last_event_id or "")
+        if match is None:
+            raise ValidationFailed("Invalid last-event-id: must be a valid Redis stream ID")
+        after = int(match.group(1))
+    return StreamingResponse(
+        thread_sse_stream(services, thread_id, after=after, modes=modes),
+        media_type="text/event-stream",
+        headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"},
+    )
 
 
 @router.get("/{thread_id}/state")

@@ -16,36 +16,9 @@ __all__ = ["router"]
 
 router = APIRouter(include_in_schema=False)
 
-_ASSISTANTS = (
-    "assistants come from the graph registry (one per graph, its id or graph name); creating, "
-    "updating, versioning and deleting them is not supported"
-)
-_CRONS = "scheduled runs (crons) are not supported"
-_STORE = "the cross-thread store is not supported"
-_THREAD_STREAM = (
-    "thread-level streams are not supported; join a run's stream with "
-    "GET /threads/{thread_id}/runs/{run_id}/stream"
-)
 _COPY = "copying or pruning threads is not supported by the official checkpointers used here"
 
 _UNSUPPORTED: list[tuple[str, str, str, str]] = [
-    ("POST", "/assistants", "assistants.create", _ASSISTANTS),
-    ("PATCH", "/assistants/{assistant_id}", "assistants.update", _ASSISTANTS),
-    ("DELETE", "/assistants/{assistant_id}", "assistants.delete", _ASSISTANTS),
-    ("POST", "/assistants/{assistant_id}/versions", "assistants.get_versions", _ASSISTANTS),
-    ("POST", "/assistants/{assistant_id}/latest", "assistants.set_latest", _ASSISTANTS),
-    ("POST", "/runs/crons", "crons.create", _CRONS),
-    ("POST", "/threads/{thread_id}/runs/crons", "crons.create_for_thread", _CRONS),
-    ("POST", "/runs/crons/search", "crons.search", _CRONS),
-    ("POST", "/runs/crons/count", "crons.count", _CRONS),
-    ("PATCH", "/runs/crons/{cron_id}", "crons.update", _CRONS),
-    ("DELETE", "/runs/crons/{cron_id}", "crons.delete", _CRONS),
-    ("PUT", "/store/items", "store.put_item", _STORE),
-    ("GET", "/store/items", "store.get_item", _STORE),
-    ("DELETE", "/store/items", "store.delete_item", _STORE),
-    ("POST", "/store/items/search", "store.search_items", _STORE),
-    ("POST", "/store/namespaces", "store.list_namespaces", _STORE),
-    ("GET", "/threads/{thread_id}/stream", "threads.join_stream", _THREAD_STREAM),
     ("POST", "/threads/{thread_id}/copy", "threads.copy", _COPY),
     ("POST", "/threads/prune", "threads.prune", _COPY),
 ]

@@ -19,12 +19,14 @@ from waypost.graphs.registry import GraphRegistry, WorkflowSpec
 from waypost.runtime.errors import ValidationFailed, WaypostError
 from waypost.server import RunRequest
 from waypost.server.approvals import approval_json
+from waypost.server.assistants import DEFAULT_TENANT, system_assistant_id
 from waypost.server.graph_checks import graph_input_errors
+from waypost.server.models import Run
 from waypost.server.run_hook import trace_url_for
 from waypost.server.serde import iso
-from waypost.server.services import Services, assistant_uuid
+from waypost.server.services import Services
 
-__all__ = ["router", "workflow_router"]
+__all__ = ["WorkflowRunResult", "router", "run_workflow", "workflow_result", "workflow_router"]
 
 router = APIRouter(tags=["runs"])
 
@@ -42,6 +44,8 @@ class RunSummary(BaseModel):
     run_id: str
     thread_id: str
     workflow: str
+    assistant_id: str
+    assistant_version: int | None = None
     status: str
     attempt: int
     created_at: str | None
@@ -55,9 +59,16 @@ class RunSummary(BaseModel):
     trace_url: str | None = None
 
 
-async def _run_workflow(
-    services: Services, spec: WorkflowSpec, payload: dict[str, Any]
+async def run_workflow(
+    services: Services,
+    spec: WorkflowSpec,
+    payload: dict[str, Any],
+    *,
+    assistant_id: str | None = None,
+    tenant: str = DEFAULT_TENANT,
 ) -> WorkflowRunResult:
+    """Run a workflow (its system assistant, or ``assistant_id``) on a new thread to its end or
+    its first pending approval; the typed routes and the MCP tools answer with this."""
     if spec.input_schema is None:  # e.g. a langgraph.json graph: check against its state types
         errors = graph_input_errors(await services.graphs.graph(spec.name), payload)
         if errors:
@@ -65,15 +76,20 @@ async def _run_workflow(
                 f"input does not fit workflow {spec.name}'s input schema",
                 details={"errors": errors},
             )
-    thread = await services.store.create_thread(None, {"workflow": spec.name})
+    thread = await services.store.create_thread(None, {"workflow": spec.name}, tenant=tenant)
     run = await services.store.create_run(
         thread.thread_id,
         RunRequest(
-            assistant_id=assistant_uuid(spec.name),
-            graph_id=spec.name,
+            assistant_id=assistant_id or system_assistant_id(spec.name),
             input=payload,
+            tenant=tenant,
         ),
     )
+    return await workflow_result(services, spec, run)
+
+
+async def workflow_result(services: Services, spec: WorkflowSpec, run: Run) -> WorkflowRunResult:
+    """Wait for ``run``; its typed output, its error, or the approval it stopped at."""
     done = await wait_for_run(services, run.run_id)
     status = done.status if done else "error"
     result = WorkflowRunResult(
@@ -101,9 +117,9 @@ async def _run_workflow(
 def _endpoint(spec: WorkflowSpec) -> Callable[..., Awaitable[WorkflowRunResult]]:
     model = spec.input_schema
 
-    async def run_workflow(body: Any, services: Services) -> WorkflowRunResult:
+    async def run_typed(body: Any, services: Services) -> WorkflowRunResult:
         payload = body.model_dump(mode="json") if isinstance(body, BaseModel) else dict(body)
-        return await _run_workflow(services, spec, payload)
+        return await run_workflow(services, spec, payload)
 
     body_type = model if model is not None else dict[str, Any]
     signature = inspect.Signature(
@@ -119,13 +135,13 @@ def _endpoint(spec: WorkflowSpec) -> Callable[..., Awaitable[WorkflowRunResult]]
             ),
         ]
     )
-    setattr(run_workflow, "__signature__", signature)  # noqa: B010 - FastAPI reads it
-    run_workflow.__annotations__ = {
+    setattr(run_typed, "__signature__", signature)  # noqa: B010 - FastAPI reads it
+    run_typed.__annotations__ = {
         "body": body_type,
         "services": Services,
         "return": WorkflowRunResult,
     }
-    return run_workflow
+    return run_typed
 
 
 def workflow_router(registry: GraphRegistry) -> APIRouter:
@@ -156,6 +172,8 @@ async def get_run_summary(run_id: str, services: Services = Depends(get_services
         run_id=run.run_id,
         thread_id=run.thread_id,
         workflow=run.graph_id,
+        assistant_id=run.assistant_id,
+        assistant_version=run.assistant_version,
         status=run.status,
         attempt=run.attempt,
         created_at=iso(run.created_at),

@@ -135,6 +135,7 @@ def trace_run(
     user_id: str | None = None,
     run_id: str | None = None,
     assistant: str | None = None,
+    assistant_version: int | None = None,
     version: str | None = None,
     model: str | None = None,
     tags: Sequence[str] = (),
@@ -167,6 +168,7 @@ def trace_run(
                 user_id=user_id,
                 run_id=run_id,
                 assistant=assistant,
+                assistant_version=assistant_version,
                 version=version,
                 tags=[workflow, model or settings.models.default, config.environment, *tags],
                 pricer=pricer,
@@ -197,6 +199,7 @@ def _attach_langfuse(
     user_id: str | None,
     run_id: str | None,
     assistant: str | None,
+    assistant_version: int | None,
     version: str | None,
     tags: list[str],
     pricer: CallPricer | None,
@@ -219,6 +222,7 @@ def _attach_langfuse(
         "run_id": run_id or run_key,
         **({"langfuse_user_id": user_id} if user_id else {}),
         **({"assistant_id": assistant} if assistant else {}),
+        **({"assistant_version": assistant_version} if assistant_version else {}),
         **({"workflow_version": version} if version else {}),
     }
     tracing._trace_attrs = {

@@ -9,7 +9,8 @@ from typing import Annotated, Any, TypedDict
 from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import AIMessage, AnyMessage, BaseMessage
 from langchain_core.outputs import ChatGeneration, ChatResult
-from langgraph.config import get_stream_writer
+from langchain_core.runnables import RunnableConfig
+from langgraph.config import get_store, get_stream_writer
 from langgraph.graph import END, START, StateGraph, add_messages
 from langgraph.types import interrupt
 from pydantic import BaseModel
@@ -137,6 +138,53 @@ def build_chat(deps: GraphDeps) -> Any:
     return g.compile(checkpointer=deps.checkpointer)
 
 
+class RoutedState(TypedDict, total=False):
+    question: str
+    answered_by: str
+    prompt: str
+
+
+def build_routed(deps: GraphDeps) -> Any:
+    """Answers with the model its configuration names, as a routed LLM step would pick it."""
+
+    def answer(state: RoutedState, config: RunnableConfig) -> dict[str, Any]:
+        configurable = config.get("configurable") or {}
+        return {
+            "answered_by": configurable.get("model", "default-model"),
+            "prompt": configurable.get("prompt", ""),
+        }
+
+    g = StateGraph(RoutedState)
+    g.add_node("answer", answer)
+    g.add_edge(START, "answer")
+    g.add_edge("answer", END)
+    return g.compile(checkpointer=deps.checkpointer)
+
+
+class MemoryState(TypedDict, total=False):
+    user: str
+    note: str
+    notes: list[str]
+
+
+def build_memory(deps: GraphDeps) -> Any:
+    """Keeps notes per user in the cross-thread store (``get_store()``), across threads."""
+
+    async def remember(state: MemoryState) -> dict[str, Any]:
+        store = get_store()
+        namespace = ("notes", state["user"])
+        found = await store.asearch(namespace, limit=100)
+        await store.aput(namespace, f"n{len(found)}", {"text": state["note"]})
+        found = await store.asearch(namespace, limit=100)
+        return {"notes": sorted(i.value["text"] for i in found)}
+
+    g = StateGraph(MemoryState)
+    g.add_node("remember", remember)
+    g.add_edge(START, "remember")
+    g.add_edge("remember", END)
+    return g.compile(checkpointer=deps.checkpointer)
+
+
 def make_registry() -> GraphRegistry:
     registry = GraphRegistry()
     registry.register(
@@ -151,4 +199,6 @@ def make_registry() -> GraphRegistry:
     registry.register(WorkflowSpec("approval", "Cancels an order after approval.", build_approval))
     registry.register(WorkflowSpec("slow", "Sleeps (for cancellation tests).", build_slow))
     registry.register(WorkflowSpec("chat", "One scripted chat model call.", build_chat))
+    registry.register(WorkflowSpec("routed", "Answers with the configured model.", build_routed))
+    registry.register(WorkflowSpec("memory", "Notes per user in the store.", build_memory))
     return registry

@@ -43,6 +43,8 @@ async def test_unknown_thread_and_assistant_are_404_json(http: httpx.AsyncClient
     assert no_graph.json()["error"]["details"]["available"] == [
         "approval",
         "chat",
+        "memory",
+        "routed",
         "slow",
         "three_step",
     ]
@@ -66,12 +68,8 @@ async def test_health_endpoints(http: httpx.AsyncClient) -> None:
 @pytest.mark.parametrize(
     ("method", "path", "operation"),
     [
-        ("POST", "/runs/crons", "crons.create"),
-        ("DELETE", "/runs/crons/c1", "crons.delete"),
-        ("PUT", "/store/items", "store.put_item"),
-        ("POST", "/assistants", "assistants.create"),
-        ("DELETE", "/assistants/three_step", "assistants.delete"),
-        ("GET", "/threads/t1/stream", "threads.join_stream"),
+        ("POST", "/threads/t1/copy", "threads.copy"),
+        ("POST", "/threads/prune", "threads.prune"),
     ],
 )
 async def test_known_but_unserved_endpoints_say_so(

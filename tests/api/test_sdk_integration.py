@@ -13,7 +13,14 @@ from langgraph_sdk.schema import RunCreateMetadata
 
 async def test_interrupt_resume_round_trip(sdk: LangGraphClient, http: httpx.AsyncClient) -> None:
     assistants = await sdk.assistants.search()
-    assert {a["graph_id"] for a in assistants} == {"approval", "chat", "slow", "three_step"}
+    assert {a["graph_id"] for a in assistants} == {
+        "approval",
+        "chat",
+        "memory",
+        "routed",
+        "slow",
+        "three_step",
+    }
     by_uuid = await sdk.assistants.get(assistants[0]["assistant_id"])
     assert by_uuid["graph_id"] == assistants[0]["graph_id"]
     graph = await sdk.assistants.get_graph("approval")

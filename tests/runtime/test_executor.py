@@ -57,7 +57,7 @@ async def test_crashed_run_resumes_from_its_checkpoint(parts: dict[str, Any]) ->
     g.add_edge("second", END)
     graph = g.compile(checkpointer=parts["saver"])
 
-    async def resolve(graph_id: str) -> Any:
+    async def resolve(graph_id: str, tenant: str = "default") -> Any:
         return graph
 
     store = RunStore(queue)
@@ -120,7 +120,7 @@ async def test_shutdown_hands_running_runs_back(parts: dict[str, Any]) -> None:
     g.add_edge("work", END)
     graph = g.compile(checkpointer=parts["saver"])
 
-    async def resolve(graph_id: str) -> Any:
+    async def resolve(graph_id: str, tenant: str = "default") -> Any:
         return graph
 
     store = RunStore(queue)
@@ -160,7 +160,7 @@ async def test_hook_wraps_each_execution(parts: dict[str, Any]) -> None:
     g.add_edge("node", END)
     graph = g.compile(checkpointer=parts["saver"])
 
-    async def resolve(graph_id: str) -> Any:
+    async def resolve(graph_id: str, tenant: str = "default") -> Any:
         return graph
 
     @contextlib.contextmanager
@@ -191,7 +191,7 @@ def _one_node(saver: Any, node: Any) -> Any:
 def _pool(queue: RunQueue, graph: Any, concurrency: int) -> WorkerPool:
     """A pool whose safety poll never fires during a test: only wake-ups start runs."""
 
-    async def resolve(graph_id: str) -> Any:
+    async def resolve(graph_id: str, tenant: str = "default") -> Any:
         return graph
 
     return WorkerPool(queue, RunExecutor(queue, resolve), concurrency=concurrency, safety_poll_s=60)

@@ -144,6 +144,7 @@ def run_cancel_case(
         workflow="retail_support",
         user_id=user_id,
         assistant="retail_support",
+        assistant_version=3,
         version="1",
         ledger=collector,
         metrics=metrics,

@@ -77,6 +77,7 @@ def test_observation_types_and_trace_attributes(receiver, db_factory) -> None:
     assert json.loads(root.attributes["langfuse.trace.metadata.run_id"]) == result.run_key
     assert json.loads(root.attributes["langfuse.trace.metadata.assistant_id"]) == "retail_support"
     assert json.loads(root.attributes["langfuse.trace.metadata.workflow_version"]) == "1"
+    assert json.loads(root.attributes["langfuse.trace.metadata.assistant_version"]) == 3
 
 
 def test_generations_carry_the_ledger_cost(receiver, db_factory) -> None:
