@@ -23,6 +23,7 @@ from waypost.runtime.errors import (
     ModelError,
     ModelTimeout,
     ProviderError,
+    QuotaExceeded,
     StructuredOutputError,
     WaypostSignal,
 )
@@ -115,8 +116,9 @@ def to_model_error(exc: BaseException, model: str) -> ModelError:
 
 
 def _reraise_untouchable(exc: BaseException) -> None:
-    """Control-flow signals (approvals, LangGraph interrupts) pass through untouched."""
-    if isinstance(exc, WaypostSignal) or any(
+    """Control-flow signals (approvals, LangGraph interrupts) and a tenant's quota refusal
+    pass through untouched: no retry, no fallback model, no degraded answer."""
+    if isinstance(exc, WaypostSignal | QuotaExceeded) or any(
         c.__name__ == "GraphBubbleUp" for c in type(exc).__mro__
     ):
         raise exc

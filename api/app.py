@@ -7,11 +7,15 @@ reach routes through ``api.deps.AppSettings`` (``app.state.settings``), never mo
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
-from fastapi import FastAPI
+from fastapi import Depends, FastAPI
+from fastapi.middleware.cors import CORSMiddleware
+from waypost.api.auth import AuthGate, authorize
+from waypost.api.custom_auth import CustomAuth
 from waypost.api.docs import install_docs
 from waypost.api.errors import install_error_handlers
 from waypost.api.mcp import McpEndpoint, mcp_router
@@ -32,7 +36,7 @@ from waypost.graphs.registry import GraphRegistry, default_registry
 from waypost.observability.metrics import metrics_app
 from waypost.observability.tracing import close_tracing
 from waypost.runtime.settings import Settings, get_settings
-from waypost.server.gauges import refresh_queue_gauges
+from waypost.server.gauges import refresh_queue_gauges, refresh_quota_gauges
 from waypost.server.services import open_services
 
 __all__ = ["create_app"]
@@ -44,8 +48,10 @@ def create_app(
     *,
     workers: bool = True,
     concurrency: int | None = None,
+    auth: Any = None,
 ) -> FastAPI:
-    """Build the API. ``registry`` defaults to the built-in workflows."""
+    """Build the API. ``registry`` defaults to the built-in workflows; ``auth`` is a custom
+    ``langgraph_sdk.Auth`` (from ``langgraph.json``) that then authenticates every request."""
     settings = settings or get_settings()
     registry = registry if registry is not None else default_registry()
 
@@ -69,10 +75,14 @@ def create_app(
         description="Self-hosted orchestrator for LLM workflows (LangGraph API compatible).",
         docs_url=None,  # served by install_docs with local assets
         redoc_url=None,
+        # every route: its access rule, the caller's role, rate, custom handlers, ownership
+        dependencies=[Depends(authorize)],
     )
     # on app.state, not in dependency_overrides: any override makes FastAPI re-analyse every
     # dependency of every request
     app.state.settings = settings
+    custom = CustomAuth(auth) if auth is not None else None
+    app.state.custom_auth = custom
     install_error_handlers(app)
     install_openapi(app)
     install_docs(app)
@@ -80,6 +90,23 @@ def create_app(
     app.add_middleware(TextGuard)
     app.add_middleware(BodySizeLimit, max_bytes=settings.api.max_body_bytes)
     app.add_middleware(LastResort)
+    # outside the rest: who calls (401), from which Host (400), how often (429)
+    app.add_middleware(AuthGate, settings=settings, custom=custom)
+    if settings.api.cors_origins:  # outermost: browsers' preflights carry no credential
+        app.add_middleware(
+            CORSMiddleware,
+            allow_origins=settings.api.cors_origins,
+            allow_methods=["*"],
+            allow_headers=["*"],
+            allow_credentials="*" not in settings.api.cors_origins,
+            expose_headers=[
+                "content-location",
+                "location",
+                "x-pagination-total",
+                "x-pagination-next",
+                "retry-after",
+            ],
+        )
     for module in (system, assistants, threads, crons, runs, store, approvals, workflows):
         app.include_router(module.router)
     app.include_router(workflows.workflow_router(registry))
@@ -90,6 +117,8 @@ def create_app(
         services = getattr(app.state, "services", None)
         if services is not None:
             await refresh_queue_gauges(services.queue)
+            tenants = [t.tenant for t in await asyncio.to_thread(services.identities.tenants)]
+            await refresh_quota_gauges(services.quotas, tenants)
 
     metrics_route: Any = metrics_app(refresh=refresh_gauges)  # plain ASGI app, routed as one
     app.add_route("/metrics", metrics_route, include_in_schema=False)

@@ -34,12 +34,9 @@ async def app_settings(request: Request) -> Settings:
 
 
 async def current_tenant(request: Request) -> str:
-    """The tenant whose rows a request may see and change.
-
-    Every service method takes it; until API keys resolve callers to tenants, every request is
-    the default tenant's. Authentication replaces this one dependency.
-    """
-    return DEFAULT_TENANT
+    """The tenant whose rows a request may see and change: the authenticated caller's."""
+    principal = getattr(request.state, "principal", None)
+    return principal.tenant if principal is not None else DEFAULT_TENANT
 
 
 # Both are ``async def``: FastAPI runs a plain ``def`` dependency on a worker thread, a thread

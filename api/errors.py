@@ -54,7 +54,11 @@ async def _waypost_error(_: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, WaypostError)
     headers = {}
     if isinstance(exc, RateLimited):
-        headers["Retry-After"] = str(max(1, round(exc.retry_after_s)))
+        retry = str(max(1, round(exc.retry_after_s)))
+        headers["Retry-After"] = retry
+        headers["RateLimit-Limit"] = str(exc.details.get("limit", ""))
+        headers["RateLimit-Remaining"] = "0"
+        headers["RateLimit-Reset"] = retry
     return JSONResponse({"error": exc.to_dict()}, status_code=exc.http_status, headers=headers)
 
 

@@ -26,17 +26,19 @@ from fastapi import APIRouter, Request, Response
 from mcp.server.lowlevel import Server
 from mcp.server.streamable_http_manager import StreamableHTTPSessionManager
 from starlette.types import Receive, Scope, Send
-from waypost.api.deps import Tenant, get_services
+from waypost.api.auth import Caller
+from waypost.api.deps import get_services
 from waypost.api.routes.workflows import WorkflowRunResult, run_workflow, workflow_result
 from waypost.graphs.kit import Decision
-from waypost.runtime.errors import WaypostError
-from waypost.server.assistants import DEFAULT_TENANT, Assistant, system_assistant_id
+from waypost.runtime.errors import AuthError, NotFound, WaypostError
+from waypost.server.assistants import Assistant, system_assistant_id
+from waypost.server.identity import Principal
 from waypost.server.services import Services
 
 __all__ = ["DECIDE_TOOL", "McpEndpoint", "tool_name"]
 
 DECIDE_TOOL = "decide_approval"
-_TENANT_KEY = "waypost.tenant"
+_CALLER_KEY = "waypost.caller"
 _DECIDE_SCHEMA: dict[str, Any] = {
     "type": "object",
     "properties": {
@@ -135,12 +137,14 @@ class McpEndpoint:
 
     # -- the caller -----------------------------------------------------------------------------
     @staticmethod
-    async def _context(ctx: Any) -> tuple[Services, str]:
+    async def _context(ctx: Any) -> tuple[Services, Principal]:
         request = ctx.request
         if not isinstance(request, Request):
             raise WaypostError("MCP is served over HTTP only")
-        tenant = str(request.scope.get(_TENANT_KEY, DEFAULT_TENANT))
-        return await get_services(request), tenant
+        who = request.scope.get(_CALLER_KEY)
+        if not isinstance(who, Principal):
+            raise AuthError("this MCP request carries no authenticated caller")
+        return await get_services(request), who
 
     async def _tools(self, services: Services, tenant: str) -> dict[str, Assistant]:
         page = await services.assistants.search(
@@ -167,9 +171,9 @@ class McpEndpoint:
     async def _list_tools(
         self, ctx: Any, params: types.PaginatedRequestParams | None
     ) -> types.ListToolsResult:
-        services, tenant = await self._context(ctx)
+        services, who = await self._context(ctx)
         tools = []
-        for name, assistant in (await self._tools(services, tenant)).items():
+        for name, assistant in (await self._tools(services, who.tenant)).items():
             spec = services.registry.get(assistant.graph_id)
             description = assistant.description or spec.description
             tools.append(
@@ -195,19 +199,23 @@ class McpEndpoint:
     async def _call_tool(
         self, ctx: Any, params: types.CallToolRequestParams
     ) -> types.CallToolResult:
-        services, tenant = await self._context(ctx)
+        services, who = await self._context(ctx)
         arguments = dict(params.arguments or {})
         try:
             if params.name == DECIDE_TOOL:
-                return await self._decide(services, arguments)
-            assistant = (await self._tools(services, tenant)).get(params.name)
+                if not who.can("decide"):
+                    return _failure(f"forbidden: role {who.role} may not decide approvals")
+                return await self._decide(services, who, arguments)
+            if not who.can("run"):
+                return _failure(f"forbidden: role {who.role} may not start runs")
+            assistant = (await self._tools(services, who.tenant)).get(params.name)
             if assistant is None:
                 return _failure(f"unknown tool {params.name!r}")
             spec = services.registry.get(assistant.graph_id)
             if spec.input_schema is not None:
                 arguments = spec.input_schema.model_validate(arguments).model_dump(mode="json")
             outcome = await run_workflow(
-                services, spec, arguments, assistant_id=assistant.assistant_id, tenant=tenant
+                services, spec, arguments, assistant_id=assistant.assistant_id, who=who
             )
         except WaypostError as exc:
             return _failure(f"{exc.code}: {exc.message}")
@@ -215,7 +223,9 @@ class McpEndpoint:
             return _failure(f"invalid_input: {exc}")
         return _result(outcome)
 
-    async def _decide(self, services: Services, arguments: dict[str, Any]) -> types.CallToolResult:
+    async def _decide(
+        self, services: Services, who: Principal, arguments: dict[str, Any]
+    ) -> types.CallToolResult:
         approval_id = str(arguments.get("approval_id") or "")
         decision = str(arguments.get("decision") or "")
         if decision not in ("approve", "reject", "edit"):
@@ -223,6 +233,8 @@ class McpEndpoint:
         if decision == "edit" and not isinstance(arguments.get("arguments"), dict):
             return _failure("an 'edit' decision needs the edited 'arguments'")
         approval = await services.approvals.get(approval_id)
+        if approval.tenant != who.tenant:
+            raise NotFound(f"approval {approval_id} not found")
         spec = services.registry.get(approval.workflow)
         _, run = await services.approvals.decide(
             approval_id,
@@ -230,7 +242,7 @@ class McpEndpoint:
                 decision=cast(Any, decision),
                 comment=arguments.get("comment"),
                 arguments=arguments.get("arguments"),
-                decided_by="mcp",
+                decided_by=who.identity,
             ),
         )
         return _result(await workflow_result(services, spec, run))
@@ -256,9 +268,9 @@ def mcp_router(endpoint: McpEndpoint) -> APIRouter:
     """``/mcp`` (GET, POST, DELETE) as a FastAPI route, dependencies and all."""
     router = APIRouter(tags=["mcp"])
 
-    async def mcp(request: Request, tenant: Tenant) -> Response:
+    async def mcp(request: Request, who: Caller) -> Response:
         """MCP over streamable HTTP: every workflow is a tool."""
-        request.scope[_TENANT_KEY] = tenant
+        request.scope[_CALLER_KEY] = who
         return _Handover(endpoint)
 
     router.add_api_route("/mcp", mcp, methods=["GET", "POST", "DELETE"], include_in_schema=False)

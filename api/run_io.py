@@ -83,7 +83,7 @@ def run_result(run: Run | None) -> Any:
     """What ``runs.wait`` / ``runs.join`` return: final values, or ``{"__error__": ...}``."""
     if run is None:
         return {"__error__": {"error": "RunDeleted", "message": "the run was deleted"}}
-    if run.status == "error":
+    if run.status in ("error", "quota_exceeded"):
         return {"__error__": run.error or {"error": "Error", "message": "run failed"}}
     return run.output if run.output is not None else {}
 

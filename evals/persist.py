@@ -28,6 +28,7 @@ class EvalScorecardRow(Base):
     approvals: Mapped[str] = mapped_column(String(16))
     assistant_id: Mapped[str | None] = mapped_column(String(64), nullable=True)  # 0008
     assistant_version: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    tenant: Mapped[str] = mapped_column(String(64), default="default")  # 0009
     n_cases: Mapped[int] = mapped_column(Integer)
     passed: Mapped[int] = mapped_column(Integer)
     pass_rate: Mapped[float] = mapped_column(Float)
@@ -40,9 +41,12 @@ class EvalScorecardRow(Base):
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
 
 
-def save_scorecard(session_factory: sessionmaker[Session], card: Scorecard) -> int:
-    """Store ``card``; returns the row id."""
+def save_scorecard(
+    session_factory: sessionmaker[Session], card: Scorecard, *, tenant: str = "default"
+) -> int:
+    """Store ``card`` as ``tenant``'s; returns the row id."""
     row = EvalScorecardRow(
+        tenant=tenant,
         workflow=card.workflow,
         dataset=card.dataset,
         model=card.model,
@@ -76,13 +80,17 @@ def save_scorecard(session_factory: sessionmaker[Session], card: Scorecard) -> i
 
 
 def latest_scorecards(
-    session_factory: sessionmaker[Session], workflow: str, limit: int = 20
+    session_factory: sessionmaker[Session],
+    workflow: str,
+    limit: int = 20,
+    *,
+    tenant: str = "default",
 ) -> list[EvalScorecardRow]:
-    """The most recent scorecards of ``workflow``, newest first."""
+    """``tenant``'s most recent scorecards of ``workflow``, newest first."""
     with session_factory() as session:
         rows = session.scalars(
             select(EvalScorecardRow)
-            .where(EvalScorecardRow.workflow == workflow)
+            .where(EvalScorecardRow.workflow == workflow, EvalScorecardRow.tenant == tenant)
             .order_by(EvalScorecardRow.created_at.desc())
             .limit(limit)
         )

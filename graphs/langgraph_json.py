@@ -21,7 +21,7 @@ from typing import Any
 from waypost.graphs.registry import GraphDeps, GraphRegistry, WorkflowSpec
 from waypost.runtime.errors import ConfigError
 
-__all__ = ["load_langgraph_json", "register_langgraph_json"]
+__all__ = ["auth_reference", "load_langgraph_json", "register_langgraph_json"]
 
 
 def _load_env(env: Any, base: Path) -> None:
@@ -147,3 +147,20 @@ def register_langgraph_json(registry: GraphRegistry, path: str | Path) -> GraphR
     for spec in load_langgraph_json(path):
         registry.register(spec)
     return registry
+
+
+def auth_reference(path: str | Path) -> tuple[str, Path] | None:
+    """The ``auth.path`` of a ``langgraph.json`` (a string or ``{"path": ...}``) and the folder
+    it is relative to, or None when the file configures no custom auth."""
+    config_path = Path(path).resolve()
+    try:
+        config = json.loads(config_path.read_text(encoding="utf-8"))
+    except (OSError, json.JSONDecodeError) as exc:
+        raise ConfigError(f"{config_path}: cannot read: {exc}") from exc
+    auth = config.get("auth") if isinstance(config, dict) else None
+    if auth is None:
+        return None
+    ref = auth if isinstance(auth, str) else auth.get("path") if isinstance(auth, dict) else None
+    if not isinstance(ref, str) or not ref:
+        raise ConfigError(f"{config_path}: 'auth' needs a 'path' like './auth.py:auth'")
+    return ref, config_path.parent

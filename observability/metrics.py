@@ -107,6 +107,18 @@ class WaypostMetrics:
             ["workflow"],
             registry=r,
         )
+        self.quota_used = Gauge(
+            "waypost_tenant_quota_used",
+            "A tenant's model usage in the quota's period (tokens or USD).",
+            ["tenant", "quota"],
+            registry=r,
+        )
+        self.quota_limit = Gauge(
+            "waypost_tenant_quota_limit",
+            "A tenant's quota (tokens or USD per day or month).",
+            ["tenant", "quota"],
+            registry=r,
+        )
 
     # -- runs and steps ----------------------------------------------------------------------
 
@@ -146,6 +158,10 @@ class WaypostMetrics:
 
     def set_pending_approvals(self, workflow: str, count: int) -> None:
         self.pending_approvals.labels(workflow).set(count)
+
+    def set_quota(self, tenant: str, quota: str, used: float, limit: float) -> None:
+        self.quota_used.labels(tenant, quota).set(used)
+        self.quota_limit.labels(tenant, quota).set(limit)
 
     # -- exposition --------------------------------------------------------------------------
 

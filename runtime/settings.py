@@ -20,6 +20,7 @@ __all__ = [
     "ApiSettings",
     "DatabaseSettings",
     "LangfuseSettings",
+    "LimitSettings",
     "ModelPrice",
     "ModelSettings",
     "Settings",
@@ -95,7 +96,26 @@ class ApiSettings(BaseModel):
     host: str = "127.0.0.1"
     port: int = Field(default=2024, ge=1, le=65535)
     max_body_bytes: int = Field(default=1_000_000, ge=1024)
+    # Credentials are required once an API key or a custom auth object exists; this requires
+    # them even before (a server with no key then answers 401 to everything but public paths).
     require_auth: bool = False
+    # Paths answered without a credential. /ok is for load balancers; add "/metrics" for an
+    # unauthenticated Prometheus scraper, "/docs" etc. for a public API reference.
+    public_paths: list[str] = Field(default_factory=lambda: ["/ok"])
+    # Host header values accepted (DNS-rebinding protection); "*" accepts any. The bind
+    # address, localhost and loopback addresses are always accepted.
+    allowed_hosts: list[str] = Field(default_factory=list)
+    cors_origins: list[str] = Field(default_factory=list)  # browsers' origins allowed by CORS
+
+
+class LimitSettings(BaseModel):
+    """Rate limits (per key and per tenant; a tenant's own values override these)."""
+
+    storage: str = "memory://"  # or redis://host:6379/0 to share limits across processes
+    requests_per_minute: int | None = Field(default=600, ge=1)
+    runs_per_minute: int | None = Field(default=120, ge=1)
+    # how long a process trusts a verified key before looking at it again (revocations)
+    key_cache_s: float = Field(default=2.0, ge=0, le=60)
 
 
 class WorkerSettings(BaseModel):
@@ -127,6 +147,7 @@ class Settings(BaseSettings):
     models: ModelSettings = Field(default_factory=ModelSettings)
     langfuse: LangfuseSettings = Field(default_factory=LangfuseSettings)
     api: ApiSettings = Field(default_factory=ApiSettings)
+    limits: LimitSettings = Field(default_factory=LimitSettings)
     worker: WorkerSettings = Field(default_factory=WorkerSettings)
 
     @model_validator(mode="after")

@@ -15,11 +15,12 @@ from sqlalchemy import select, update
 from waypost.graphs.kit import Decision
 from waypost.runtime.errors import Conflict, NotFound
 from waypost.runtime.models import utcnow
+from waypost.server.identity import ApprovalEvent
 from waypost.server.models import Approval, Run, Thread
 from waypost.server.queue import RunQueue, queue_key
 from waypost.server.serde import iso, scrub_text
 
-__all__ = ["ApprovalService", "approval_json"]
+__all__ = ["ApprovalService", "approval_events", "approval_json", "event_json"]
 
 
 def approval_json(approval: Approval) -> dict[str, Any]:
@@ -52,8 +53,11 @@ class ApprovalService:
         thread_id: str | None = None,
         limit: int = 50,
         offset: int = 0,
+        tenant: str | None = None,
     ) -> list[Approval]:
         query = select(Approval).order_by(Approval.created_at.desc())
+        if tenant is not None:
+            query = query.where(Approval.tenant == tenant)
         if status:
             query = query.where(Approval.status == status)
         if workflow:
@@ -92,6 +96,23 @@ class ApprovalService:
                 )
             approval = await session.get(Approval, approval_id, populate_existing=True)
             assert approval is not None
+            before = (approval.payload or {}).get("arguments")
+            session.add(
+                ApprovalEvent(
+                    approval_id=approval_id,
+                    tenant=approval.tenant,
+                    event=decision.status,
+                    actor=decided_by,
+                    comment=decision.comment,
+                    arguments_before=before,
+                    arguments_after=(
+                        {**(before or {}), **(decision.arguments or {})}
+                        if decision.decision == "edit"
+                        else before
+                    ),
+                    at=now,
+                )
+            )
             flipped = await session.execute(
                 update(Thread)
                 .where(Thread.thread_id == approval.thread_id, Thread.status == "interrupted")
@@ -128,3 +149,25 @@ class ApprovalService:
             approval.resume_run_id = run.run_id
             await self.queue.commit_and_wake(session, queue_key)
             return approval, run
+
+
+async def approval_events(service: ApprovalService, approval_id: str) -> list[ApprovalEvent]:
+    """The audit trail of one approval, oldest first."""
+    async with service.sessions() as session:
+        rows = await session.execute(
+            select(ApprovalEvent)
+            .where(ApprovalEvent.approval_id == approval_id)
+            .order_by(ApprovalEvent.id)
+        )
+        return list(rows.scalars())
+
+
+def event_json(event: ApprovalEvent) -> dict[str, Any]:
+    return {
+        "event": event.event,
+        "actor": event.actor,
+        "at": iso(event.at),
+        "comment": event.comment,
+        "arguments_before": event.arguments_before,
+        "arguments_after": event.arguments_after,
+    }

@@ -22,7 +22,7 @@ from typing import Any
 import psycopg
 from langgraph.types import Command
 from waypost.observability.usage import UsageCollector
-from waypost.runtime.errors import DatabaseError
+from waypost.runtime.errors import DatabaseError, QuotaExceeded
 from waypost.runtime.logging import bind_run
 from waypost.runtime.models import utcnow
 from waypost.runtime.rawsql import Tx
@@ -42,6 +42,8 @@ GraphResolver = Callable[[str, str], Awaitable[Any]]
 # The run's one usage collector (ledger sink included): its totals go to the heartbeat and the
 # run row, its events to the ledger, and the tracing hook prices generations through it.
 UsageFactory = Callable[["Run"], UsageCollector]
+# Callbacks that may refuse a model call before it is sent (the tenant's quotas)
+GuardFactory = Callable[["Run"], list[Any]]
 # Wraps one execution (first run or resume) and may extend its config, e.g. with tracing
 # callbacks: ``hook(run, config, usage)`` returns a context manager yielding the config to use.
 RunHook = Callable[["Run", dict[str, Any], UsageCollector], AbstractContextManager[dict[str, Any]]]
@@ -84,11 +86,13 @@ class RunExecutor:
         resolve_graph: GraphResolver,
         *,
         usage: UsageFactory | None = None,
+        guards: GuardFactory | None = None,
         hook: RunHook | None = None,
     ) -> None:
         self.queue = queue
         self.resolve_graph = resolve_graph
         self.usage = usage or (lambda run: UsageCollector())
+        self.guards = guards
         self.hook = hook
         self._background: set[asyncio.Task[Any]] = set()
 
@@ -188,7 +192,9 @@ class RunExecutor:
             "assistant_id": run.assistant_id,
             "assistant_version": run.assistant_version,
         }
-        config["callbacks"] = [*(config.get("callbacks") or []), usage]
+        guards = self.guards(run) if self.guards is not None else []
+        # the guards after the collector: a call's ledger row is written before its hold goes
+        config["callbacks"] = [*(config.get("callbacks") or []), usage, *guards]
         config["run_id"] = uuid.UUID(run.run_id)
         return config
 
@@ -285,8 +291,13 @@ class RunExecutor:
                 log.warning("database connection lost mid-run; handing the run back: %s", exc)
                 outcome.retry = True
                 return
-            log.warning("run failed: %s", exc, exc_info=True)
-            outcome.status, outcome.error = "error", _error_json(exc)
+            if isinstance(exc, QuotaExceeded):  # stopped at its checkpoint, resumable later
+                log.info("run stopped by its tenant's quota: %s", exc)
+                outcome.status = "quota_exceeded"
+                outcome.error = {"error": "QuotaExceeded", "message": exc.message, **exc.details}
+            else:
+                log.warning("run failed: %s", exc, exc_info=True)
+                outcome.status, outcome.error = "error", _error_json(exc)
             await events.emit("error", outcome.error)
 
     async def _release(self, run: Run, owner: str) -> None:
@@ -436,16 +447,30 @@ class RunExecutor:
         for intr in interrupts:
             if intr.id in known:  # still the same pending action: one approval row
                 continue
+            approval_id = str(uuid.uuid4())
+            value = to_jsonable(intr.value)
             tx.execute(
                 sql.INSERT_APPROVAL,
                 {
-                    "id": str(uuid.uuid4()),
+                    "id": approval_id,
                     "run_id": run.run_id,
                     "thread_id": run.thread_id,
                     "tenant": run.tenant,
                     "workflow": run.graph_id,
                     "interrupt_id": intr.id,
-                    "payload": db.json(to_jsonable(intr.value)),
+                    "payload": db.json(value),
+                    "now": stamp,
+                },
+            )
+            arguments = value.get("arguments") if isinstance(value, dict) else None
+            tx.execute(  # the audit trail starts with the request
+                sql.INSERT_APPROVAL_EVENT,
+                {
+                    "approval_id": approval_id,
+                    "tenant": run.tenant,
+                    "event": "requested",
+                    "actor": f"workflow:{run.graph_id}",
+                    "arguments": db.json(arguments),
                     "now": stamp,
                 },
             )

@@ -40,7 +40,7 @@ __all__ = [
     "thread_key",
 ]
 
-TERMINAL = frozenset({"success", "error", "interrupted", "timeout"})
+TERMINAL = frozenset({"success", "error", "interrupted", "timeout", "quota_exceeded"})
 
 
 def run_key(run_id: str) -> str:

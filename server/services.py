@@ -18,6 +18,7 @@ from langgraph.store.base import BaseStore
 from sqlalchemy.ext.asyncio import AsyncEngine
 from waypost.graphs.plugins import migrate, needs_migration
 from waypost.graphs.registry import GraphDeps, GraphRegistry, WorkflowSpec
+from waypost.observability.quota import QuotaBook
 from waypost.runtime.checkpoint import open_async_checkpointer, open_async_store
 from waypost.runtime.db import make_async_engine, make_engine, make_session_factory, sync_url
 from waypost.runtime.errors import NotFound
@@ -34,6 +35,8 @@ from waypost.server import (
 from waypost.server.approvals import ApprovalService
 from waypost.server.assistants import AssistantStore, system_assistant_id
 from waypost.server.crons import CronScheduler, CronStore
+from waypost.server.identity import IdentityStore
+from waypost.server.quotas import TenantQuotas
 from waypost.server.run_hook import make_run_hook, make_usage_factory
 from waypost.server.signals import QUEUE_CHANNEL, RUNS_CHANNEL
 from waypost.server.store_api import TenantStore
@@ -102,6 +105,8 @@ class Services:
     assistants: AssistantStore
     item_store: BaseStore  # the official cross-thread store; scope it with TenantStore
     crons: CronStore
+    identities: IdentityStore
+    quotas: TenantQuotas
     workers: WorkerPool | None = None
     extras: dict[str, Any] = field(default_factory=dict)
 
@@ -155,10 +160,15 @@ async def open_services(
         )
         item_store = await stack.enter_async_context(open_async_store(settings.database.url))
         graphs = GraphCache(registry, deps, item_store)
+        identities = IdentityStore(
+            make_session_factory(sync_engine), cache_s=settings.limits.key_cache_s
+        )
+        quotas = TenantQuotas(settings, identities, QuotaBook(make_session_factory(sync_engine)))
         executor = RunExecutor(
             queue,
             graphs.graph,
             usage=make_usage_factory(settings, make_session_factory(sync_engine)),
+            guards=quotas.guards,
             hook=make_run_hook(settings, make_session_factory(sync_engine)),
         )
         assistants = AssistantStore(queue.db, registry.names())
@@ -179,6 +189,8 @@ async def open_services(
             assistants=assistants,
             item_store=item_store,
             crons=CronStore(queue.db, store, signals),
+            identities=identities,
+            quotas=quotas,
         )
         if workers:
             pool = WorkerPool(

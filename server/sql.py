@@ -24,6 +24,7 @@ __all__ = [
     "GET_THREAD",
     "HEARTBEAT",
     "INSERT_APPROVAL",
+    "INSERT_APPROVAL_EVENT",
     "INSERT_EVENT",
     "INSERT_EVENT_ROWS",
     "INSERT_RUN",
@@ -36,6 +37,7 @@ __all__ = [
     "PENDING_INTERRUPTS",
     "READ_EVENTS",
     "READ_THREAD_EVENTS",
+    "RESOLVED_APPROVAL_EVENTS",
     "RESOLVE_APPROVALS",
     "SETTLE_RUN",
     "SETTLE_THREAD",
@@ -266,6 +268,16 @@ INSERT_APPROVAL = Sql(
     "INSERT INTO approvals (id, run_id, thread_id, tenant, workflow, interrupt_id, status, "
     "payload, created_at) VALUES (:id, :run_id, :thread_id, :tenant, :workflow, "
     ":interrupt_id, 'pending', :payload, :now)"
+)
+INSERT_APPROVAL_EVENT = Sql(
+    "INSERT INTO approval_events (approval_id, tenant, event, actor, arguments_before, "
+    "arguments_after, at) VALUES (:approval_id, :tenant, :event, :actor, :arguments, "
+    ":arguments, :now)"
+)
+RESOLVED_APPROVAL_EVENTS = Sql(
+    "INSERT INTO approval_events (approval_id, tenant, event, actor, at) "
+    "SELECT id, tenant, :event, :actor, :now FROM approvals "
+    "WHERE thread_id = :thread_id AND resume_run_id = :run_id"
 )
 RESOLVE_APPROVALS = Sql(
     "UPDATE approvals SET status = :status, decision = :decision, decided_by = :decided_by, "

@@ -21,6 +21,7 @@ from waypost.runtime.models import utcnow
 from waypost.runtime.rawsql import INTEGRITY_ERRORS, Tx
 from waypost.server import sql
 from waypost.server.assistants import merge_run_config
+from waypost.server.identity import filter_matches
 from waypost.server.models import Run, Thread
 from waypost.server.queue import RunQueue, queue_key, thread_key
 from waypost.server.signals import QUEUE_CHANNEL
@@ -49,6 +50,7 @@ class RunRequest:
         tenant: str = "default",
         run_id: str | None = None,
         thread_metadata: dict[str, Any] | None = None,
+        caller: str = "api",
     ) -> None:
         # chosen up front when the caller wants to subscribe to the run before it exists
         self.run_id = run_id or str(uuid.uuid4())
@@ -62,6 +64,7 @@ class RunRequest:
         self.multitask_strategy = multitask_strategy
         self.tenant = tenant
         self.thread_metadata = thread_metadata  # a thread created for the run starts with it
+        self.caller = caller  # who asked: the decider of approvals a resume resolves
         self.assistant_version: int | None = None  # set when the run is created
         # what the caller gave, before the assistant's configuration is merged in (a creation
         # that is retried merges again from these, with the assistant as it is then)
@@ -156,7 +159,9 @@ class RunStore:
                 updated_at=now,
             )
         if if_exists == "do_nothing":
-            return await self.get_thread(thread_id)
+            existing = await self.get_thread(thread_id)
+            if existing.tenant == tenant:
+                return existing
         raise Conflict(f"thread {thread_id} already exists")
 
     async def get_thread(self, thread_id: str) -> Thread:
@@ -200,6 +205,8 @@ class RunStore:
     async def search_threads(
         self,
         *,
+        tenant: str = "default",
+        access: dict[str, Any] | None = None,
         metadata: dict[str, Any] | None = None,
         status: str | None = None,
         ids: list[str] | None = None,
@@ -214,7 +221,11 @@ class RunStore:
             if sort_by in {"created_at", "updated_at", "thread_id", "status"}
             else "created_at",
         )
-        query = select(Thread).order_by(column.asc() if sort_order == "asc" else column.desc())
+        query = (
+            select(Thread)
+            .where(Thread.tenant == tenant)
+            .order_by(column.asc() if sort_order == "asc" else column.desc())
+        )
         if status:
             query = query.where(Thread.status == status)
         if ids:
@@ -223,6 +234,8 @@ class RunStore:
             threads = list((await session.execute(query)).scalars())
         if metadata:  # JSON containment, evaluated portably (SQLite has no @>)
             threads = [t for t in threads if all(t.meta.get(k) == v for k, v in metadata.items())]
+        if access:  # a custom auth handler's filter (e.g. only the caller's own threads)
+            threads = [t for t in threads if filter_matches(t.meta, access)]
         return threads[offset : offset + limit]
 
     # -- runs -----------------------------------------------------------------------------------
@@ -383,9 +396,19 @@ class RunStore:
                         "thread_id": thread_id,
                         "status": status,
                         "decision": db.json(decision),
-                        "decided_by": "api",
+                        "decided_by": request.caller,
                         "now": stamp,
                         "run_id": request.run_id,
+                    },
+                )
+                tx.execute(
+                    sql.RESOLVED_APPROVAL_EVENTS,
+                    {
+                        "thread_id": thread_id,
+                        "run_id": request.run_id,
+                        "event": status,
+                        "actor": request.caller,
+                        "now": stamp,
                     },
                 )
             return active, kwargs, direct
@@ -472,8 +495,11 @@ class RunStore:
         run_ids: list[str] | None = None,
         statuses: Sequence[str] = ACTIVE,
         assistant_id: str | None = None,
+        tenant: str | None = None,
     ) -> list[str]:
         query = select(Run.run_id).where(Run.status.in_(list(statuses)))
+        if tenant is not None:
+            query = query.where(Run.tenant == tenant)
         if thread_id:
             query = query.where(Run.thread_id == thread_id)
         if assistant_id:

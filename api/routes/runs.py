@@ -15,6 +15,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Header, Query, Response
 from fastapi.responses import JSONResponse, StreamingResponse
+from waypost.api.auth import RESERVED_KEYS, Caller, Launch, Launched
 from waypost.api.deps import AppServices
 from waypost.api.run_io import database_error_result, run_result, sse_stream, wait_for_run
 from waypost.api.schemas import MAX_OFFSET, CancelManyBody, RunCreate, canonical_uuid
@@ -22,11 +23,11 @@ from waypost.runtime.errors import (
     CheckpointNotFound,
     Conflict,
     DatabaseError,
+    Forbidden,
     NotFound,
     ValidationFailed,
 )
 from waypost.server import RunRequest, run_json
-from waypost.server.assistants import DEFAULT_TENANT
 from waypost.server.graph_checks import require_checkpoint, require_nodes
 from waypost.server.models import Run
 from waypost.server.queue import TERMINAL, done_key
@@ -48,26 +49,46 @@ def _location(run: Run) -> str:
 
 
 async def _create(
-    services: Services, thread_id: str | None, body: RunCreate, run_id: str | None = None
+    services: Services,
+    launch: Launched,
+    thread_id: str | None,
+    body: RunCreate,
+    run_id: str | None = None,
 ) -> Run:
+    who = launch.principal
     config = dict(body.config or {})
     if not isinstance(config.get("configurable", {}), dict):
         raise ValidationFailed("config.configurable must be an object")
+    if body.command is not None and body.command.resume is not None and not who.can("decide"):
+        # resuming a paused run answers its approval: a reviewer's decision
+        raise Forbidden(
+            f"role {who.role} may not answer approvals (command.resume)",
+            details={"role": who.role, "needs": "decide"},
+        )
+    # the caller's identity travels with the run (graphs read it, as on the LangGraph server);
+    # a body cannot claim someone else's
+    configurable = {
+        k: v for k, v in (config.get("configurable") or {}).items() if k not in RESERVED_KEYS
+    }
+    if configurable or config.get("configurable") is not None:
+        config["configurable"] = configurable
     if config.get("configurable") and body.context is not None:
         raise ValidationFailed("cannot specify both configurable and context; prefer context")
     assistant_id = services.assistants.resolve_id(body.assistant_id)
     kwargs = body.run_kwargs()
-    await _check_against_graph(services, assistant_id, thread_id, body, kwargs)
+    await _check_against_graph(services, who.tenant, assistant_id, thread_id, body, kwargs)
     request = RunRequest(
         assistant_id=assistant_id,
         input=body.input,
         command=body.command.model_dump(exclude_none=True) if body.command else None,
-        config=config,
+        config={**config, "configurable": {**configurable, **who.run_identity()}},
         kwargs=kwargs,
-        metadata=body.metadata,
+        metadata=launch.metadata(body.metadata),
         multitask_strategy=body.multitask_strategy,
         run_id=run_id,
-        thread_metadata={"stateless": True} if thread_id is None else None,
+        thread_metadata=launch.metadata({"stateless": True} if thread_id is None else None),
+        tenant=who.tenant,
+        caller=who.identity,
     )
     if thread_id is None:  # stateless: the thread is created with the run, in its transaction
         return await services.store.create_run(str(uuid.uuid4()), request, if_not_exists="create")
@@ -75,11 +96,16 @@ async def _create(
 
 
 async def _check_against_graph(
-    services: Services, assistant_id: str, thread_id: str | None, body: RunCreate, kwargs: Any
+    services: Services,
+    tenant: str,
+    assistant_id: str,
+    thread_id: str | None,
+    body: RunCreate,
+    kwargs: Any,
 ) -> None:
     """Refuse what LangGraph would silently ignore or run from an empty state (422/404)."""
     if body.interrupt_before or body.interrupt_after:
-        assistant = await services.assistants.get(DEFAULT_TENANT, assistant_id)
+        assistant = await services.assistants.get(tenant, assistant_id)
         graph = await services.graphs.graph(assistant.graph_id)
         require_nodes(graph, body.interrupt_before, "interrupt_before")
         require_nodes(graph, body.interrupt_after, "interrupt_after")
@@ -115,7 +141,7 @@ def _disconnect_policy(body: RunCreate, stateless: bool) -> tuple[bool, bool]:
 
 
 async def _create_and_wait(
-    services: Services, thread_id: str | None, body: RunCreate, stateless: bool
+    services: Services, launch: Launched, thread_id: str | None, body: RunCreate, stateless: bool
 ) -> Response:
     """Create a run and answer once it is done.
 
@@ -125,7 +151,7 @@ async def _create_and_wait(
     run_id = str(uuid.uuid4())
     ticket = services.signals.ticket(done_key(run_id))
     try:
-        run = await _create(services, thread_id, body, run_id)
+        run = await _create(services, launch, thread_id, body, run_id)
     except BaseException:
         services.signals.wake(done_key(run_id))  # drop the ticket of a run that never was
         raise
@@ -186,22 +212,28 @@ def _stream_response(
 
 # -- stateful ---------------------------------------------------------------------------------
 @router.post("/threads/{thread_id}/runs")
-async def create_run(thread_id: str, body: RunCreate, services: AppServices) -> JSONResponse:
+async def create_run(
+    thread_id: str, body: RunCreate, services: AppServices, launch: Launch
+) -> JSONResponse:
     """Start a background run; poll it, join it or stream it later."""
-    run = await _create(services, thread_id, body)
+    run = await _create(services, launch, thread_id, body)
     return JSONResponse(run_json(run), headers={"Content-Location": _location(run)})
 
 
 @router.post("/threads/{thread_id}/runs/wait")
-async def wait_run(thread_id: str, body: RunCreate, services: AppServices) -> Response:
+async def wait_run(
+    thread_id: str, body: RunCreate, services: AppServices, launch: Launch
+) -> Response:
     """Start a run and answer with its final values (``__interrupt__`` when it paused)."""
-    return await _create_and_wait(services, thread_id, body, stateless=False)
+    return await _create_and_wait(services, launch, thread_id, body, stateless=False)
 
 
 @router.post("/threads/{thread_id}/runs/stream")
-async def stream_run(thread_id: str, body: RunCreate, services: AppServices) -> Response:
+async def stream_run(
+    thread_id: str, body: RunCreate, services: AppServices, launch: Launch
+) -> Response:
     """Start a run and stream its events as SSE."""
-    run = await _create(services, thread_id, body)
+    run = await _create(services, launch, thread_id, body)
     cancel, _ = _disconnect_policy(body, stateless=False)
     return _stream_response(services, run, modes=body.stream_modes(), cancel_on_disconnect=cancel)
 
@@ -280,6 +312,7 @@ async def cancel_run(
 async def cancel_many(
     body: CancelManyBody,
     services: AppServices,
+    who: Caller,
     action: str = Query("interrupt", pattern="^(interrupt|rollback)$"),
 ) -> Response:
     """Cancel runs by id, by thread, or every pending/running run (``status``)."""
@@ -287,7 +320,7 @@ async def cancel_many(
         raise ValidationFailed("give run_ids, thread_id or status")
     statuses = ["pending", "running"] if body.status in (None, "all") else [body.status]
     run_ids = await services.store.active_run_ids(
-        thread_id=body.thread_id, run_ids=body.run_ids, statuses=statuses
+        thread_id=body.thread_id, run_ids=body.run_ids, statuses=statuses, tenant=who.tenant
     )
     await services.queue.request_cancel(run_ids, action)
     return Response(status_code=202)
@@ -295,8 +328,10 @@ async def cancel_many(
 
 # -- stateless ----------------------------------------------------------------------------------
 @router.post("/runs")
-async def create_stateless_run(body: RunCreate, services: AppServices) -> JSONResponse:
-    run = await _create(services, None, body)
+async def create_stateless_run(
+    body: RunCreate, services: AppServices, launch: Launch
+) -> JSONResponse:
+    run = await _create(services, launch, None, body)
     return JSONResponse(run_json(run), headers={"Content-Location": _location(run)})
 
 
@@ -305,25 +340,27 @@ MAX_BATCH = 100
 
 @router.post("/runs/batch")
 async def create_run_batch(
-    bodies: Annotated[list[RunCreate], Body(max_length=MAX_BATCH)], services: AppServices
+    bodies: Annotated[list[RunCreate], Body(max_length=MAX_BATCH)],
+    services: AppServices,
+    launch: Launch,
 ) -> list[dict[str, Any]]:
     """Start several stateless background runs; all assistants are checked before any starts."""
     if not bodies:
         raise ValidationFailed("give at least one run")
     for body in bodies:
-        await services.assistants.get(DEFAULT_TENANT, body.assistant_id)  # 404 names it
-    runs = [await _create(services, None, body) for body in bodies]
+        await services.assistants.get(launch.principal.tenant, body.assistant_id)  # 404 names it
+    runs = [await _create(services, launch, None, body) for body in bodies]
     return [run_json(run) for run in runs]
 
 
 @router.post("/runs/wait")
-async def wait_stateless_run(body: RunCreate, services: AppServices) -> Response:
-    return await _create_and_wait(services, None, body, stateless=True)
+async def wait_stateless_run(body: RunCreate, services: AppServices, launch: Launch) -> Response:
+    return await _create_and_wait(services, launch, None, body, stateless=True)
 
 
 @router.post("/runs/stream")
-async def stream_stateless_run(body: RunCreate, services: AppServices) -> Response:
-    run = await _create(services, None, body)
+async def stream_stateless_run(body: RunCreate, services: AppServices, launch: Launch) -> Response:
+    run = await _create(services, launch, None, body)
     cancel, delete = _disconnect_policy(body, stateless=True)
     return _stream_response(
         services, run, modes=body.stream_modes(), cancel_on_disconnect=cancel, delete=delete

@@ -9,6 +9,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Header, Request, Response
 from fastapi.responses import StreamingResponse
+from waypost.api.auth import Caller, stamped_metadata
 from waypost.api.deps import AppServices
 from waypost.api.run_io import THREAD_STREAM_MODES, thread_sse_stream
 from waypost.api.schemas import (
@@ -60,14 +61,25 @@ def _config(thread_id: str, checkpoint: dict[str, Any] | None = None) -> dict[st
 
 
 @router.post("")
-async def create_thread(body: ThreadCreate, services: AppServices) -> dict[str, Any]:
-    thread = await services.store.create_thread(body.thread_id, body.metadata, body.if_exists)
+async def create_thread(
+    body: ThreadCreate, services: AppServices, who: Caller, request: Request
+) -> dict[str, Any]:
+    thread = await services.store.create_thread(
+        body.thread_id,
+        stamped_metadata(request, body.metadata),
+        body.if_exists,
+        tenant=who.tenant,
+    )
     return thread_json(thread)
 
 
 @router.post("/search")
-async def search_threads(body: ThreadSearch, services: AppServices) -> list[dict[str, Any]]:
+async def search_threads(
+    body: ThreadSearch, services: AppServices, who: Caller
+) -> list[dict[str, Any]]:
     threads = await services.store.search_threads(
+        tenant=who.tenant,
+        access=(who.filters or {}).get("threads"),
         metadata=body.metadata,
         status=body.status,
         ids=body.ids,
@@ -87,9 +99,14 @@ async def search_threads(body: ThreadSearch, services: AppServices) -> list[dict
 
 
 @router.post("/count")
-async def count_threads(body: ThreadSearch, services: AppServices) -> int:
+async def count_threads(body: ThreadSearch, services: AppServices, who: Caller) -> int:
     threads = await services.store.search_threads(
-        metadata=body.metadata, status=body.status, ids=body.ids, limit=1_000_000
+        tenant=who.tenant,
+        access=(who.filters or {}).get("threads"),
+        metadata=body.metadata,
+        status=body.status,
+        ids=body.ids,
+        limit=1_000_000,
     )
     return len(threads)
 

@@ -7,20 +7,23 @@ the workflow paused before a risky action.
 
 from __future__ import annotations
 
+import asyncio
 import inspect
 from collections.abc import Awaitable, Callable
 from typing import Any
 
 from fastapi import APIRouter, Depends
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
+from waypost.api.auth import caller
 from waypost.api.deps import get_services
 from waypost.api.run_io import wait_for_run
 from waypost.graphs.registry import GraphRegistry, WorkflowSpec
 from waypost.runtime.errors import ValidationFailed, WaypostError
 from waypost.server import RunRequest
 from waypost.server.approvals import approval_json
-from waypost.server.assistants import DEFAULT_TENANT, system_assistant_id
+from waypost.server.assistants import system_assistant_id
 from waypost.server.graph_checks import graph_input_errors
+from waypost.server.identity import ANONYMOUS, Principal
 from waypost.server.models import Run
 from waypost.server.run_hook import trace_url_for
 from waypost.server.serde import iso
@@ -57,6 +60,10 @@ class RunSummary(BaseModel):
     usd: float
     error: dict[str, Any] | None = None
     trace_url: str | None = None
+    tenant: str = "default"
+    quota: dict[str, dict[str, float | None]] | None = Field(
+        default=None, description="The tenant's usage against its quotas (when it has any)."
+    )
 
 
 async def run_workflow(
@@ -65,7 +72,7 @@ async def run_workflow(
     payload: dict[str, Any],
     *,
     assistant_id: str | None = None,
-    tenant: str = DEFAULT_TENANT,
+    who: Principal = ANONYMOUS,
 ) -> WorkflowRunResult:
     """Run a workflow (its system assistant, or ``assistant_id``) on a new thread to its end or
     its first pending approval; the typed routes and the MCP tools answer with this."""
@@ -76,13 +83,15 @@ async def run_workflow(
                 f"input does not fit workflow {spec.name}'s input schema",
                 details={"errors": errors},
             )
-    thread = await services.store.create_thread(None, {"workflow": spec.name}, tenant=tenant)
+    thread = await services.store.create_thread(None, {"workflow": spec.name}, tenant=who.tenant)
     run = await services.store.create_run(
         thread.thread_id,
         RunRequest(
             assistant_id=assistant_id or system_assistant_id(spec.name),
             input=payload,
-            tenant=tenant,
+            config={"configurable": who.run_identity()},
+            tenant=who.tenant,
+            caller=who.identity,
         ),
     )
     return await workflow_result(services, spec, run)
@@ -117,9 +126,9 @@ async def workflow_result(services: Services, spec: WorkflowSpec, run: Run) -> W
 def _endpoint(spec: WorkflowSpec) -> Callable[..., Awaitable[WorkflowRunResult]]:
     model = spec.input_schema
 
-    async def run_typed(body: Any, services: Services) -> WorkflowRunResult:
+    async def run_typed(body: Any, services: Services, who: Principal) -> WorkflowRunResult:
         payload = body.model_dump(mode="json") if isinstance(body, BaseModel) else dict(body)
-        return await run_workflow(services, spec, payload)
+        return await run_workflow(services, spec, payload, who=who)
 
     body_type = model if model is not None else dict[str, Any]
     signature = inspect.Signature(
@@ -133,12 +142,19 @@ def _endpoint(spec: WorkflowSpec) -> Callable[..., Awaitable[WorkflowRunResult]]
                 annotation=Services,
                 default=Depends(get_services),
             ),
+            inspect.Parameter(
+                "who",
+                inspect.Parameter.POSITIONAL_OR_KEYWORD,
+                annotation=Principal,
+                default=Depends(caller),
+            ),
         ]
     )
     setattr(run_typed, "__signature__", signature)  # noqa: B010 - FastAPI reads it
     run_typed.__annotations__ = {
         "body": body_type,
         "services": Services,
+        "who": Principal,
         "return": WorkflowRunResult,
     }
     return run_typed
@@ -185,4 +201,10 @@ async def get_run_summary(run_id: str, services: Services = Depends(get_services
         usd=run.usd,
         error=run.error,
         trace_url=trace_url_for(services.settings, run.thread_id),
+        tenant=run.tenant,
+        quota=(
+            await asyncio.to_thread(services.quotas.usage, run.tenant)
+            if services.quotas.limits(run.tenant).any
+            else None
+        ),
     )

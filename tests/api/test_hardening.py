@@ -178,8 +178,11 @@ def _raw_exchange(sock: socket.socket, request: bytes) -> tuple[int, bytes]:
 
 @SQLITE_ONLY
 def test_an_unexpected_error_is_a_json_500_on_a_connection_that_stays_open(
-    database_url: str, registry: GraphRegistry
+    database_url: str, registry: GraphRegistry, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    from waypost.api.access import ROUTE_ACCESS, Access
+
+    monkeypatch.setitem(ROUTE_ACCESS, ("GET", "/boom"), Access("read"))
     app = create_app(make_settings(database_url), registry)
 
     async def boom() -> None:
@@ -189,7 +192,7 @@ def test_an_unexpected_error_is_a_json_500_on_a_connection_that_stays_open(
     with serve(app) as url:
         host, port = url.removeprefix("http://").split(":")
         with socket.create_connection((host, int(port)), timeout=10) as sock:
-            get = b"GET %s HTTP/1.1\r\nHost: test\r\n\r\n"
+            get = b"GET %s HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n"
             status, body = _raw_exchange(sock, get % b"/boom")
             assert status == 500
             assert json.loads(body)["error"] == {

@@ -18,6 +18,7 @@ from waypost.graphs.registry import GraphDeps, GraphRegistry
 from waypost.observability.tracing import close_tracing, trace_id_for
 from waypost.runtime.db import make_engine, make_session_factory
 from waypost.runtime.settings import DatabaseSettings, Settings, WorkerSettings
+from waypost.server.identity import IdentityStore
 
 from tests.api.server import serve
 from tests.graphs.conftest import CANCEL_MESSAGE, TINY_DB
@@ -38,6 +39,9 @@ async def test_api_run_and_resume_share_one_trace_with_the_decision(
     engine = make_engine(settings.database)
     migrate(engine)
     load_tau2_db(make_session_factory(engine), copy.deepcopy(TINY_DB))
+    identities = IdentityStore(make_session_factory(engine))
+    operator = identities.create_key("default", "operator", name="op-1").key
+    reviewer = identities.create_key("default", "reviewer", name="reviewer-7").key
     model = scripted_model()
 
     def build(deps: GraphDeps) -> Any:
@@ -46,15 +50,20 @@ async def test_api_run_and_resume_share_one_trace_with_the_decision(
     registry = GraphRegistry()
     registry.register(replace(retail_support_spec(), build=build))
     with serve(create_app(settings, registry)) as base:
-        async with httpx.AsyncClient(base_url=base, timeout=30) as http:
+        async with httpx.AsyncClient(
+            base_url=base, timeout=30, headers={"x-api-key": operator}
+        ) as http:
             body = (
                 await http.post("/workflows/retail_support/runs", json={"message": CANCEL_MESSAGE})
             ).json()
             approval_id = body["approval"]["id"]
-            await http.post(
+            decided = await http.post(
                 f"/approvals/{approval_id}/decision",
-                json={"decision": "approve", "decided_by": "reviewer-7"},
+                # the decider is the key's holder, whatever the body claims
+                json={"decision": "approve", "decided_by": "someone-else"},
+                headers={"x-api-key": reviewer},
             )
+            assert decided.status_code == 200, decided.text
             thread_id = body["thread_id"]
             runs = (await http.get(f"/threads/{thread_id}/runs")).json()
             resume = next(r["run_id"] for r in runs if r["run_id"] != body["run_id"])
@@ -70,3 +79,4 @@ async def test_api_run_and_resume_share_one_trace_with_the_decision(
     assert any(s.type == "generation" for s in spans)
     decided = next(s for s in spans if s.name == "approval approve")
     assert "reviewer-7" in str(decided.attributes)
+    assert "someone-else" not in str(decided.attributes)

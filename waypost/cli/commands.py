@@ -28,6 +28,11 @@ def register(app: typer.Typer) -> None:
 
     app.add_typer(runs_cli.app, name="runs")
 
+    from waypost.cli import identity as identity_cli
+
+    app.add_typer(identity_cli.tenants_app, name="tenants")
+    app.add_typer(identity_cli.keys_app, name="keys")
+
     @app.command()
     def serve(
         host: str | None = typer.Option(None, help="Bind address (default: settings.api.host)."),
@@ -35,11 +40,14 @@ def register(app: typer.Typer) -> None:
         config: Path | None = typer.Option(None, help="A langgraph.json with extra graphs."),
         workers: bool = typer.Option(True, help="Run queue workers in this process."),
         concurrency: int | None = typer.Option(None, help="In-process worker slots."),
+        insecure: bool = typer.Option(
+            False, "--insecure", help="Serve without credentials on a non-loopback bind."
+        ),
     ) -> None:
         """Run the HTTP API with in-process workers."""
         from waypost.cli.serve import run_server
 
-        run_server(host, port, config, workers, concurrency)
+        run_server(host, port, config, workers, concurrency, insecure=insecure)
 
     @app.command()
     def worker(
