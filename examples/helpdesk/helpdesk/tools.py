@@ -74,7 +74,9 @@ class FindEmployeeArgs(ToolArgs):
 
 
 class ListDevicesArgs(ToolArgs):
-    email: str = Field(description="The work email of the employee whose devices to list.")
+    email: str = Field(
+        description="The work email of the employee whose devices to list.", max_length=256
+    )
 
 
 class GetTicketArgs(ToolArgs):
@@ -92,7 +94,7 @@ class EscalateTicketArgs(ToolArgs):
 
 
 class WipeDeviceArgs(ToolArgs):
-    device_id: str = Field(description="The device id, e.g. LT-1001.")
+    device_id: str = Field(description="The device id, e.g. LT-1001.", max_length=32)
     reason: Literal["lost", "stolen", "offboarding"]
 
 
