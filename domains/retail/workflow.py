@@ -170,7 +170,10 @@ def build_agent(deps: GraphDeps) -> Any:
         step_models=deps.overrides.get("step_models"),
     )
     return build_tool_agent(
-        model=caller.chain("agent"), runner=runner, settings=agent_settings(), checkpointer=deps.checkpointer
+        model=caller.chain("agent"),
+        runner=runner,
+        settings=agent_settings(),
+        checkpointer=deps.checkpointer,
     )
 
 
