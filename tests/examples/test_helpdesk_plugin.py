@@ -168,7 +168,12 @@ async def test_installed_plugin_is_served_and_driven_through_the_sdk(
         env = _env(installed, database_url, model_url)
         # the plug-in's own CLI group: migrates (core + every domain's branch) and seeds
         seeded = subprocess.run(
-            [*WAYPOST, "helpdesk", "seed"], env=env, cwd=tmp_path, capture_output=True, text=True
+            [*WAYPOST, "helpdesk", "seed"],
+            env=env,
+            cwd=tmp_path,
+            capture_output=True,
+            text=True,
+            timeout=120,
         )
         assert seeded.returncode == 0, seeded.stdout + seeded.stderr
         assert "helpdesk_devices: 5" in seeded.stdout
