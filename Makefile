@@ -39,6 +39,7 @@ typecheck: $(STAMP) ## mypy (strict on the packages, seen under their installed 
 	@for d in agents tools graphs domains retrieval runtime observability server api evals; do \
 		ln -s "../../$$d" ".typecheck/waypost/$$d"; done
 	$(BIN)/mypy
+	cd examples/helpdesk && MYPYPATH=../../.typecheck ../../$(BIN)/mypy  # the plug-in example
 
 bench: $(STAMP) ## Run the benchmarks and print their figures (docs/benchmarks.md)
 	$(BIN)/python bench/local_model.py

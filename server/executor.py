@@ -21,6 +21,7 @@ from typing import Any
 
 import psycopg
 from langgraph.types import Command
+from waypost.graphs.kit.tools import RUN_TENANT_KEY
 from waypost.observability.usage import UsageCollector
 from waypost.runtime.errors import DatabaseError, QuotaExceeded
 from waypost.runtime.logging import bind_run
@@ -180,6 +181,7 @@ class RunExecutor:
             "run_id": run.run_id,
             "assistant_id": run.assistant_id,
             "graph_id": run.graph_id,
+            RUN_TENANT_KEY: run.tenant,  # what the run's tools are scoped by; never the client's
         }
         if run.kwargs.get("checkpoint_id"):
             configurable["checkpoint_id"] = run.kwargs["checkpoint_id"]

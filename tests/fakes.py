@@ -16,6 +16,10 @@ Queue items: ``AIMessage``, ``str`` (content), ``dict``/pydantic instance (JSON 
 an exception instance (raised), a ``Fault``, or a callable ``(messages) -> item`` for answers
 that depend on the input. Every answer carries ``usage_metadata`` (word counts) so usage
 accounting works; an exhausted queue raises ``AssertionError``.
+
+``ScriptedOpenAIServer`` is the same idea for another process (``waypost serve`` in a
+subprocess): an OpenAI-compatible ``POST /v1/chat/completions`` on loopback that answers from a
+queue of texts and tool calls, in JSON or as an SSE stream, and records every request.
 """
 
 from __future__ import annotations
@@ -28,6 +32,7 @@ import time
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 from langchain_core.callbacks import AsyncCallbackManagerForLLMRun, CallbackManagerForLLMRun
@@ -42,7 +47,7 @@ from pydantic import BaseModel, Field, PrivateAttr
 from waypost.agents._json_output import message_text, schema_name_and_json, structured_runnable
 from waypost.runtime.errors import ModelTimeout, ProviderError
 
-__all__ = ["Fault", "ScriptedCall", "ScriptedChatModel", "scripted"]
+__all__ = ["Fault", "ScriptedCall", "ScriptedChatModel", "ScriptedOpenAIServer", "scripted"]
 
 
 class Fault(enum.Enum):
@@ -214,3 +219,114 @@ def _word_usage(messages: list[BaseMessage], reply: AIMessage) -> UsageMetadata:
 def scripted(*items: Any, name: str = "scripted:fake") -> ScriptedChatModel:
     """Shorthand: ``scripted("hi", Fault.TIMEOUT)``."""
     return ScriptedChatModel(responses=list(items), model_name=name)
+
+
+# -- an OpenAI-compatible server for other processes ------------------------------------------
+OpenAIToolCall = tuple[str, dict[str, Any], str]  # (name, arguments, call id)
+
+
+class ScriptedOpenAIServer:
+    """``POST /v1/chat/completions`` on 127.0.0.1 answering from a queue, one item per call.
+
+    Items: a ``str`` (the final answer) or a list of ``(name, arguments, call_id)`` (tool calls).
+    ``requests`` holds every request body received. An exhausted queue answers HTTP 500 with an
+    OpenAI error body, so the caller sees a provider error, not a hang.
+    """
+
+    def __init__(self, script: Sequence[str | list[OpenAIToolCall]], model: str = "scripted"):
+        self.script: list[str | list[OpenAIToolCall]] = list(script)
+        self.model = model
+        self.requests: list[dict[str, Any]] = []
+        self._lock = threading.Lock()
+        self._server: ThreadingHTTPServer | None = None
+
+    def __enter__(self) -> str:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    def _next(self, body: dict[str, Any]) -> str | list[OpenAIToolCall] | None:
+        with self._lock:
+            self.requests.append(body)
+            return self.script.pop(0) if self.script else None
+
+    def _message(self, item: str | list[OpenAIToolCall]) -> dict[str, Any]:
+        if isinstance(item, str):
+            return {"role": "assistant", "content": item}
+        calls = [
+            {
+                "id": call_id,
+                "type": "function",
+                "function": {"name": name, "arguments": json.dumps(args)},
+            }
+            for name, args, call_id in item
+        ]
+        return {"role": "assistant", "content": None, "tool_calls": calls}
+
+    def start(self) -> str:
+        """Serve in a daemon thread; returns the base URL (``.../v1``)."""
+        fake = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def log_message(self, *args: Any) -> None:
+                pass
+
+            def do_POST(self) -> None:
+                body = json.loads(self.rfile.read(int(self.headers.get("content-length", "0"))))
+                if self.path.rstrip("/") != "/v1/chat/completions":
+                    return self._json(404, {"error": {"message": f"no route {self.path}"}})
+                item = fake._next(body)
+                if item is None:
+                    error = {"message": "the script is exhausted", "type": "server_error"}
+                    return self._json(500, {"error": error})
+                message = fake._message(item)
+                finish = "tool_calls" if message.get("tool_calls") else "stop"
+                usage = {"prompt_tokens": 50, "completion_tokens": 10, "total_tokens": 60}
+                head = {"id": f"chatcmpl-{uuid.uuid4().hex[:12]}", "model": fake.model}
+                if body.get("stream"):
+                    return self._stream(head, message, finish, usage)
+                choice = {"index": 0, "message": message, "finish_reason": finish}
+                completion = {"object": "chat.completion", "created": int(time.time())}
+                self._json(200, {**head, **completion, "choices": [choice], "usage": usage})
+
+            def _stream(
+                self, head: dict[str, Any], message: dict[str, Any], finish: str, usage: Any
+            ) -> None:
+                delta = dict(message)
+                if "tool_calls" in delta:
+                    delta["tool_calls"] = [
+                        {"index": i, **c} for i, c in enumerate(delta["tool_calls"])
+                    ]
+                chunks = [
+                    {"index": 0, "delta": delta, "finish_reason": None},
+                    {"index": 0, "delta": {}, "finish_reason": finish},
+                ]
+                self.send_response(200)
+                self.send_header("content-type", "text/event-stream")
+                self.end_headers()
+                base = {**head, "object": "chat.completion.chunk", "created": int(time.time())}
+                for choice in chunks:
+                    data = json.dumps({**base, "choices": [choice]})
+                    self.wfile.write(f"data: {data}\n\n".encode())
+                data = json.dumps({**base, "choices": [], "usage": usage})
+                self.wfile.write(f"data: {data}\n\ndata: [DONE]\n\n".encode())
+
+            def _json(self, status: int, payload: dict[str, Any]) -> None:
+                data = json.dumps(payload).encode()
+                self.send_response(status)
+                self.send_header("content-type", "application/json")
+                self.send_header("content-length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+
+        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self._server.daemon_threads = True
+        threading.Thread(target=self._server.serve_forever, daemon=True).start()
+        return f"http://127.0.0.1:{self._server.server_address[1]}/v1"
+
+    def stop(self) -> None:
+        if self._server is not None:
+            self._server.shutdown()
+            self._server.server_close()
+            self._server = None

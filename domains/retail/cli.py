@@ -10,7 +10,7 @@ from waypost.domains.retail.tools import seed_store, store_counts
 from waypost.runtime.db import make_session_factory
 from waypost.runtime.errors import Conflict
 
-from waypost.cli._common import console, ensure_database, load_settings
+from waypost.cli import console, ensure_database, load_settings
 
 app = typer.Typer(help="The retail store (tau2-bench retail format).", no_args_is_help=True)
 

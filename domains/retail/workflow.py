@@ -169,9 +169,11 @@ def build_agent(deps: GraphDeps) -> Any:
         model_factory=deps.model_factory,
         step_models=deps.overrides.get("step_models"),
     )
-    chain = caller.models_for("agent").build(deps.settings.models, caller.resolve)
     return build_tool_agent(
-        model=chain, runner=runner, settings=agent_settings(), checkpointer=deps.checkpointer
+        model=caller.chain("agent"),
+        runner=runner,
+        settings=agent_settings(),
+        checkpointer=deps.checkpointer,
     )
 
 

@@ -17,7 +17,7 @@ from waypost.graphs.kit.approvals import (
     request_approval,
 )
 from waypost.graphs.kit.steps import StepModelsCaller, StructuredCall, as_messages
-from waypost.graphs.kit.tools import ToolRunner, plain
+from waypost.graphs.kit.tools import RUN_TENANT_KEY, ToolRunner, plain, run_tenant
 from waypost.graphs.kit.turns import (
     ConversationState,
     begin_turn,
@@ -30,6 +30,7 @@ from waypost.graphs.kit.turns import (
 
 __all__ = [
     "DECISION_STATUS",
+    "RUN_TENANT_KEY",
     "AgentSettings",
     "AgentState",
     "ApprovalPolicy",
@@ -49,5 +50,6 @@ __all__ = [
     "plain",
     "request_approval",
     "reset",
+    "run_tenant",
     "turn_scope",
 ]

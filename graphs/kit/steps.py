@@ -54,13 +54,21 @@ class StepModelsCaller:
         names = self.step_models.get(step) or (self.settings.models.default,)
         return StepModels(primary=names[0], fallbacks=tuple(names[1:]))
 
-    def __call__(
-        self, step: str, schema: type[Any], pairs: list[tuple[str, str]]
-    ) -> tuple[Any, dict[str, Any]]:
+    def _built(self, step: str) -> tuple[StepModels, Any]:
         if step not in self._chains:
             spec = self.models_for(step)
             self._chains[step] = (spec, spec.build(self.settings.models, self.resolve))
-        spec, chain = self._chains[step]
+        return self._chains[step]
+
+    def chain(self, step: str) -> Any:
+        """The step's ``ModelChain`` (primary model, then fallbacks), e.g. for
+        ``build_tool_agent(model=...)``; built once and reused."""
+        return self._built(step)[1]
+
+    def __call__(
+        self, step: str, schema: type[Any], pairs: list[tuple[str, str]]
+    ) -> tuple[Any, dict[str, Any]]:
+        spec, chain = self._built(step)
         result = invoke_structured(
             chain, schema, as_messages(pairs), max_reasks=spec.reasks(self.settings.models)
         )

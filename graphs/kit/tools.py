@@ -5,6 +5,11 @@ write) and is reported to the run's callbacks (a Langfuse tool observation, a le
 Side-effecting calls are idempotent per (thread, turn, call id): a crash replay of the node gets
 the recorded outcome, a replay with different arguments is a ``Conflict`` outcome (never a silent
 success), and the next turn acts afresh.
+
+Tools see the tenant of the run that calls them (``ToolContext.tenant``): the server puts the
+caller's tenant in ``config["configurable"]["tenant"]`` (``RUN_TENANT_KEY``), so a domain's
+tenant-scoped tables are filtered by the caller even though one compiled graph serves every
+tenant.
 """
 
 from __future__ import annotations
@@ -19,7 +24,10 @@ from waypost.graphs.kit.turns import ConversationState, turn_scope
 from waypost.observability.tracing import observe_tool_call
 from waypost.tools import ToolContext, ToolOutcome, ToolRegistry, ToolSpec
 
-__all__ = ["ToolRunner", "plain"]
+__all__ = ["RUN_TENANT_KEY", "ToolRunner", "plain", "run_tenant"]
+
+RUN_TENANT_KEY = "tenant"
+"""The ``configurable`` key where the server puts a run's tenant (it overrides a client's)."""
 
 
 def plain(value: Any) -> Any:
@@ -34,8 +42,18 @@ def plain(value: Any) -> Any:
     return value
 
 
+def run_tenant(config: RunnableConfig | None) -> str | None:
+    """The tenant of the run ``config`` belongs to, when the server set one."""
+    value = ((config or {}).get("configurable") or {}).get(RUN_TENANT_KEY)
+    return str(value) if value else None
+
+
 class ToolRunner:
-    """A domain's tool registry bound to a database, as graph nodes use it."""
+    """A domain's tool registry bound to a database, as graph nodes use it.
+
+    ``tenant`` is the default for calls made outside a served run (the CLI, evals); a call made
+    by a run uses that run's tenant.
+    """
 
     def __init__(
         self,
@@ -52,10 +70,18 @@ class ToolRunner:
         return self.registry.get(name).spec
 
     def execute(
-        self, name: str, arguments: dict[str, Any], *, scope: str, call_id: str
+        self,
+        name: str,
+        arguments: dict[str, Any],
+        *,
+        scope: str,
+        call_id: str,
+        tenant: str | None = None,
     ) -> ToolOutcome:
         """Run one call under an idempotency ``scope``, reported to the run's callbacks."""
-        ctx = ToolContext(session_factory=self.session_factory, run_id=scope, tenant=self.tenant)
+        ctx = ToolContext(
+            session_factory=self.session_factory, run_id=scope, tenant=tenant or self.tenant
+        )
         with observe_tool_call(name, arguments, tool_call_id=call_id) as obs:
             outcome = self.registry.execute(name, arguments, ctx, tool_call_id=call_id)
             error = outcome.error
@@ -81,7 +107,13 @@ class ToolRunner:
         call_id: str,
     ) -> dict[str, Any]:
         """A call of the current turn (idempotent per thread, turn and ``call_id``), as data."""
-        outcome = self.execute(name, arguments, scope=turn_scope(state, config), call_id=call_id)
+        outcome = self.execute(
+            name,
+            arguments,
+            scope=turn_scope(state, config),
+            call_id=call_id,
+            tenant=run_tenant(config),
+        )
         error = outcome.error
         return {
             "tool": name,

@@ -9,16 +9,23 @@ from langchain_core.messages import AIMessage, HumanMessage
 from sqlalchemy.engine import Engine
 from waypost.domains.retail.tools import build_retail_registry, export_tau2_db, seed_store
 from waypost.graphs.kit import (
+    RUN_TENANT_KEY,
     ApprovalPolicy,
     ApprovalRequest,
     Decision,
+    StepModelsCaller,
+    ToolRunner,
     begin_turn,
     end_turn,
     per_turn,
     reset,
+    run_tenant,
 )
 from waypost.runtime.db import make_session_factory
-from waypost.tools import RiskLevel, ToolContext, ToolSpec
+from waypost.runtime.settings import Settings
+from waypost.tools import RiskLevel, ToolArgs, ToolContext, ToolRegistry, ToolSpec, tool
+
+from tests.fakes import ScriptedChatModel
 
 
 def spec(risk: RiskLevel, name: str = "t") -> ToolSpec:
@@ -167,3 +174,49 @@ def test_a_replay_with_other_arguments_is_a_conflict_not_a_success(migrated_engi
         "action-0",
     )
     assert again.ok and not again.replayed
+
+
+# -- tools see the run's tenant ---------------------------------------------------------------
+
+
+@tool(risk=RiskLevel.READ, result=str, description="Whose call this is.")
+def whoami(ctx: ToolContext, args: ToolArgs) -> str:
+    return str(ctx.tenant)
+
+
+def test_a_served_runs_tenant_reaches_its_tools(migrated_engine: Engine) -> None:
+    """One compiled graph serves every tenant: a tool call is scoped by the run's tenant (the
+    server's ``configurable.tenant``), the runner's own tenant only outside a served run."""
+    factory = make_session_factory(migrated_engine)
+    runner = ToolRunner(ToolRegistry([whoami]), factory, tenant="cli-tenant")
+    state: Any = {"turn_id": "turn-1"}
+
+    def tenant_of(config: Any) -> str:
+        return str(runner.call("whoami", {}, state=state, config=config, call_id="c")["result"])
+
+    served = {"configurable": {"thread_id": "t", RUN_TENANT_KEY: "acme"}}
+    assert run_tenant(served) == "acme"
+    assert tenant_of(served) == "acme"
+    assert tenant_of({"configurable": {"thread_id": "t"}}) == "cli-tenant"
+    assert ToolRunner(ToolRegistry([whoami]), factory).read("whoami") == "None"
+
+
+# -- model steps ------------------------------------------------------------------------------
+
+
+def test_a_steps_model_chain_is_built_once_from_its_models(settings: Settings) -> None:
+    built: list[str] = []
+
+    def factory(name: str) -> ScriptedChatModel:
+        built.append(name)
+        return ScriptedChatModel(responses=["hi"], model_name=name)
+
+    caller = StepModelsCaller(
+        settings, model_factory=factory, step_models={"agent": ("openai:a", "openai:b")}
+    )
+    chain = caller.chain("agent")
+    assert caller.chain("agent") is chain
+    assert built == ["openai:a", "openai:b"]
+    assert chain.invoke_with_info([HumanMessage("x")]).model_name == "openai:a"
+    caller.chain("other")  # a step without its own models uses the default model
+    assert built[-1] == settings.models.default

@@ -9,8 +9,10 @@ from collections.abc import AsyncIterator, Iterator
 from typing import Annotated, Any, TypedDict
 
 import pytest
+from langchain_core.runnables import RunnableConfig
 from langgraph.graph import END, START, StateGraph
 from sqlalchemy.engine import Engine
+from waypost.graphs.kit import RUN_TENANT_KEY
 from waypost.runtime.checkpoint import open_async_checkpointer
 from waypost.runtime.db import make_async_engine
 from waypost.runtime.settings import DatabaseSettings, WorkerSettings
@@ -178,6 +180,41 @@ async def test_hook_wraps_each_execution(parts: dict[str, Any]) -> None:
     assert seen == [("enter", run.run_id), ("exit", run.run_id)]
     done = await queue.get_run(run.run_id)
     assert done is not None and done.status == "success"
+
+
+async def test_a_run_tells_its_graph_its_tenant_and_a_client_cannot(
+    parts: dict[str, Any],
+) -> None:
+    """Domain tools filter their tables by ``configurable.tenant``: the run's, never a value
+    the client sent in its config."""
+    queue: RunQueue = parts["queue"]
+    seen: list[Any] = []
+
+    def node(state: State, config: RunnableConfig) -> State:
+        seen.append(config["configurable"].get(RUN_TENANT_KEY))
+        return {"log": ["x"]}
+
+    graph = _one_node(parts["saver"], node)
+
+    async def resolve(graph_id: str, tenant: str = "default") -> Any:
+        return graph
+
+    store = RunStore(queue)
+    await store.create_thread("t", {}, tenant="acme")
+    request = RunRequest(
+        assistant_id="g",
+        graph_id="g",
+        input={},
+        config={"configurable": {RUN_TENANT_KEY: "globex"}},
+        tenant="acme",
+    )
+    run = await store.create_run("t", request)
+    claimed = await queue.claim("w")
+    assert claimed is not None
+    await RunExecutor(queue, resolve).execute(claimed, "w")
+    done = await queue.get_run(run.run_id)
+    assert done is not None and done.status == "success"
+    assert seen == ["acme"]
 
 
 def _one_node(saver: Any, node: Any) -> Any:

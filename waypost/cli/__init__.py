@@ -1,4 +1,10 @@
-"""The `waypost` command line (typer + rich)."""
+"""The `waypost` command line (typer + rich).
+
+A domain plug-in's own command groups (``Domain.commands``) use the public helpers here:
+``load_settings()`` (settings and logging as every command has them), ``ensure_database()``
+(an engine on the configured database, migrated with every installed domain's tables) and the
+``console``/``err_console`` that print like the rest of the CLI.
+"""
 
 from __future__ import annotations
 
@@ -9,10 +15,10 @@ from rich.markup import escape
 
 from waypost import __version__
 from waypost.cli import db
-from waypost.cli._common import console, err_console
+from waypost.cli._common import console, ensure_database, err_console, load_settings
 from waypost.runtime.errors import WaypostError
 
-__all__ = ["app", "main"]
+__all__ = ["app", "console", "ensure_database", "err_console", "load_settings", "main"]
 
 app = typer.Typer(
     name="waypost",

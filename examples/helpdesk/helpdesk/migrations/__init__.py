@@ -1,0 +1,1 @@
+"""The helpdesk's Alembic version location (branch ``helpdesk``)."""
