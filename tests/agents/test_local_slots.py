@@ -10,6 +10,7 @@ from pydantic import BaseModel, Field
 from waypost.agents.local.chat import LocalChatModel
 from waypost.agents.local.server import server_params
 from waypost.evals.models import ModelSetup
+from waypost.runtime.errors import ProviderError
 from waypost.runtime.settings import ModelSettings, Settings
 
 
@@ -95,3 +96,12 @@ def test_concurrent_structured_calls_are_batched_and_all_parse() -> None:
     ]
     prompt = last[0]["raw"].usage_metadata["input_tokens"]  # type: ignore[attr-defined]
     assert sum(cached) >= prompt // 2  # the shared prefix was not recomputed for every call
+
+
+@pytest.mark.local_model
+def test_a_prompt_longer_than_a_slot_names_the_setting() -> None:
+    model = LocalChatModel(n_ctx=512, parallel_slots=2, max_tokens=8)
+    with pytest.raises(ProviderError, match="512-token context of a slot") as info:
+        model.invoke("word " * 800)
+    assert info.value.status == 400 and not info.value.retryable
+    assert "WAYPOST_MODELS__N_CTX" in info.value.message
