@@ -46,3 +46,12 @@ def test_install_of_an_unknown_model_is_a_clear_error() -> None:
     result = runner.invoke(app, ["install", "local:nope"])
     assert result.exit_code == 2
     assert "unknown local model" in result.output
+
+
+@pytest.mark.local_model
+def test_check_loads_the_default_model_and_reports_weights_and_speed() -> None:
+    result = runner.invoke(app, ["check", "local:qwen2.5-coder-0.5b"])
+    assert result.exit_code == 0, result.output
+    assert "sha256 1d9614638d18..." in result.output and "slots x" in result.output
+    assert "valid _Capital(" in result.output
+    assert "generation" in result.output and "tok/s" in result.output

@@ -128,8 +128,13 @@ def check_cmd(
     model = get_chat_model(model_name, settings)
     if provider == "local":
         started = time.perf_counter()
-        model.load(progress=True)  # type: ignore[attr-defined]
-        console.print(f"loaded {model_name} in {time.perf_counter() - started:.1f}s")
+        server = model.load(progress=True)  # type: ignore[attr-defined]
+        spec = get_local_spec(model_name)
+        console.print(
+            f"loaded {model_name} in {time.perf_counter() - started:.1f}s "
+            f"({escape(str(server.path))}, sha256 {spec.sha256[:12]}..., "
+            f"{server.options.parallel_slots} slots x {server.options.ctx_per_slot} tokens)"
+        )
     usage = UsageCollector(prices=settings.prices)
     chain = ModelChain([NamedModel(model_name, model)], policy=RetryPolicy.from_settings(settings))
     started = time.perf_counter()
