@@ -101,6 +101,7 @@ class ModelInfo:
     weights_size: int | None = None
     price: ModelPrice | None = None
     description: str = ""
+    sha256: str | None = None  # local weights: the pinned hash of the assembled file
 
 
 def _provider_ready(provider: str, settings: ModelSettings) -> tuple[bool, str]:
@@ -121,7 +122,7 @@ def list_models(settings: ModelSettings) -> list[ModelInfo]:
     for spec in LOCAL_MODELS.values():
         status = weights_status(spec, settings.cache_dir)
         if status.assembled:
-            available, reason = True, "assembled"
+            available, reason = True, "assembled, hash-checked"
         elif status.parts_installed:
             available, reason = True, "parts installed (assembled on first use)"
         else:
@@ -136,6 +137,7 @@ def list_models(settings: ModelSettings) -> list[ModelInfo]:
                 weights_size=status.size,
                 price=lookup_price(f"local:{spec.name}"),
                 description=spec.description,
+                sha256=spec.sha256,
             )
         )
     hosted = list(dict.fromkeys([*BUILTIN_PRICES, *settings.prices, settings.default]))

@@ -126,7 +126,7 @@ def _reraise_untouchable(exc: BaseException) -> None:
 
 def _should_retry(error: ModelError, model: str) -> bool:
     """Retryable errors are retried, except a local model's timeout: the timed-out call cannot
-    be stopped and keeps the model's only slot busy, so a retry would just queue behind it."""
+    be stopped and keeps its slot busy, so a retry would compete with it for the same cores."""
     if isinstance(error, ModelTimeout) and model.startswith("local:"):
         return False
     return error.retryable

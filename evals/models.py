@@ -4,7 +4,8 @@
 ``EvalAdapter``); any other
 name (``local:...``, ``openai:...``) goes through the real model layer (``agents.registry``,
 structured output with re-asks and fallbacks), shared across cases so weights load once.
-Local models run one case at a time: llama.cpp on a few cores gains nothing from threads.
+Local models run at most as many cases at once as the loaded model has slots
+(``models.parallel_slots``): llama.cpp batches that many calls, and more would only queue.
 """
 
 from __future__ import annotations
@@ -50,8 +51,8 @@ class ModelSetup:
 
     @property
     def max_concurrency(self) -> int | None:
-        """None: no limit beyond the runner's; 1 for local models (CPU bound)."""
-        return 1 if self.name.startswith("local:") else None
+        """None: no limit beyond the runner's; a local model's slot count (more would queue)."""
+        return self.settings.models.parallel_slots if self.name.startswith("local:") else None
 
     def structured(
         self, case: EvalCase, initial_db: Mapping[str, Any], adapter: EvalAdapter

