@@ -15,6 +15,7 @@ of the default tenant; ``waypost serve`` refuses that on a non-loopback bind or 
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import ipaddress
 import json
@@ -300,10 +301,13 @@ async def authorize(request: Request) -> None:
     if access.scope == "public":
         return
     principal = await caller(request)
-    if not principal.can(access.scope):
+    needs = access.scope
+    if access.starts_run and await _resumes(request):
+        needs = "decide"  # a run that answers a paused run's approval is a reviewer's decision
+    if not principal.can(needs):
         raise Forbidden(
-            f"role {principal.role} may not {access.scope} ({request.method} {path})",
-            details={"role": principal.role, "needs": access.scope},
+            f"role {principal.role} may not {needs} ({request.method} {path})",
+            details={"role": principal.role, "needs": needs},
         )
     gate: AuthGate | None = getattr(request.state, "auth_limiter", None)
     if gate is not None and principal.kind != "anonymous":
@@ -313,11 +317,31 @@ async def authorize(request: Request) -> None:
                 "runs", f"key:{principal.key_id or principal.identity}", limits.runs_per_minute
             )
             await gate.limiter.hit("runs", f"tenant:{principal.tenant}", limits.runs_per_minute)
+    if access.starts_run:
+        services = getattr(request.app.state, "services", None)
+        # a tenant at its quota starts nothing new (429); most tenants have none: no query
+        if services is not None and services.quotas.limits(principal.tenant).any:
+            await asyncio.to_thread(services.quotas.check, principal.tenant)
     custom: CustomAuth | None = getattr(request.app.state, "custom_auth", None)
     if custom is not None and access.resource and access.action:
         principal = await _custom(request, custom, principal, access)
         request.state.principal = principal
     await _check_ownership(request, principal)
+
+
+async def _resumes(request: Request) -> bool:
+    """Whether a run-creating request carries ``command.resume``."""
+    try:
+        body = await request.json()
+    except Exception:
+        return False
+    items = body if isinstance(body, list) else [body]
+    return any(
+        isinstance(b, dict)
+        and isinstance(b.get("command"), dict)
+        and b["command"].get("resume") is not None
+        for b in items
+    )
 
 
 async def _custom(
@@ -352,6 +376,7 @@ RESERVED_KEYS = frozenset(
         "langgraph_auth_permissions",
         "langgraph_request_id",
         "waypost_tenant",
+        "tenant",
     }
 )
 

@@ -46,10 +46,13 @@ from langgraph_sdk import get_client
 from rich.console import Console
 from rich.table import Table
 from waypost.api.app import create_app
+from waypost.graphs.plugins import migrate
 from waypost.graphs.registry import GraphDeps, GraphRegistry, WorkflowSpec
 from waypost.runtime.checkpoint import open_async_checkpointer
+from waypost.runtime.db import make_engine, make_session_factory
 from waypost.runtime.loop import run as run_loop
-from waypost.runtime.settings import DatabaseSettings, Settings, WorkerSettings
+from waypost.runtime.settings import DatabaseSettings, LimitSettings, Settings, WorkerSettings
+from waypost.server.identity import IdentityStore
 
 
 class State(TypedDict, total=False):
@@ -92,12 +95,24 @@ def bench_registry() -> GraphRegistry:
 
 
 def bench_settings(database_url: str, concurrency: int) -> Settings:
+    # rate limits stay on (their cost is part of what --auth measures) but never bind
     return Settings(
         env="test",
         database=DatabaseSettings(url=database_url),
         worker=WorkerSettings(concurrency=concurrency),
+        limits=LimitSettings(requests_per_minute=10**9, runs_per_minute=10**9),
         _env_file=None,
     )
+
+
+def make_key(database_url: str) -> str:
+    """An admin key: once one exists, every request of the server needs it."""
+    engine = make_engine(DatabaseSettings(url=database_url))
+    try:
+        migrate(engine)
+        return IdentityStore(make_session_factory(engine)).create_key("default", "admin").key
+    finally:
+        engine.dispose()
 
 
 def serve_api(port: int, database_url: str, concurrency: int, workers: bool) -> None:
@@ -213,10 +228,10 @@ Rounds = list[dict[str, float]]
 
 
 async def bench(
-    server: Server, baseline_url: str, n: int, c: int, rounds: int
+    server: Server, baseline_url: str, n: int, c: int, rounds: int, key: str | None = None
 ) -> tuple[Rounds, Rounds, Rounds, Rounds]:
     """Alternate API and in-process rounds so load from elsewhere hits both alike."""
-    client = get_client(url=server.url, api_key=None)
+    client = get_client(url=server.url, api_key=key)
     settings = Settings(env="test", _env_file=None)
 
     async def api_call() -> float:
@@ -280,6 +295,7 @@ def report(
     resume = _median(res_r)
     layout = f", API + {args.worker_processes} worker processes" if args.worker_processes else ""
     title = f"{args.n} runs x {args.rounds} rounds (median), concurrency {args.c}"
+    title += ", API keys on" if args.auth else ""
     table = Table(title=f"{title}, {url.split(':')[0]}{layout}")
     for col in ("path", "runs/s", "p50 ms", "p95 ms", "cycle p50 ms", "CPU ms/run"):
         table.add_column(col, justify="right")
@@ -326,6 +342,9 @@ def main() -> None:
     parser.add_argument(
         "--worker-processes", type=int, default=0, help="separate worker processes (PostgreSQL)"
     )
+    parser.add_argument(
+        "--auth", action="store_true", help="API keys on: every request carries one"
+    )
     parser.add_argument("--serve", type=int, default=None, help=argparse.SUPPRESS)
     parser.add_argument("--no-workers", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--work", action="store_true", help=argparse.SUPPRESS)
@@ -341,8 +360,9 @@ def main() -> None:
     tmp = tempfile.mkdtemp(prefix="waypost-bench-")
     api_url = args.database_url or f"sqlite:///{tmp}/api.db"
     base_url = args.database_url or f"sqlite:///{tmp}/baseline.db"
+    key = make_key(api_url) if args.auth else None
     with serve(api_url, args.c, args.worker_processes) as server:
-        rounds = run_loop(bench(server, base_url, args.n, args.c, args.rounds))
+        rounds = run_loop(bench(server, base_url, args.n, args.c, args.rounds, key))
     report(args, api_url, *rounds)
 
 

@@ -126,7 +126,8 @@ class QuotaBook:
         if not limits.any:
             return
         with self.sessions() as session:
-            _refuse_if_over(self.usage(session, tenant), limits, 0, 0.0, tenant)
+            # reached (not only passed): a run that cannot make one call does not start
+            _refuse_if_over(self.usage(session, tenant), limits, 1, 1e-9, tenant)
 
     def reserve(self, tenant: str, limits: QuotaLimits, tokens: int, usd: float) -> str:
         """Hold ``tokens``/``usd`` for one call, or ``QuotaExceeded``; returns the hold's id."""

@@ -7,8 +7,10 @@ from typing import Any
 from fastapi import APIRouter
 from fastapi.responses import JSONResponse
 from sqlalchemy import text
+from waypost.api.auth import Caller
 from waypost.api.deps import AppServices
 from waypost.api.errors import error_body
+from waypost.server.identity import ROLE_SCOPES
 
 router = APIRouter(tags=["system"])
 
@@ -44,4 +46,16 @@ async def info(services: AppServices) -> dict[str, Any]:
             "approvals": True,
         },
         "workflows": services.registry.names(),
+    }
+
+
+@router.get("/auth/whoami")
+async def whoami(who: Caller) -> dict[str, Any]:
+    """The caller as the server sees it: tenant, role, identity, what it may do."""
+    return {
+        "tenant": who.tenant,
+        "role": who.role,
+        "identity": who.identity,
+        "kind": who.kind,
+        "scopes": sorted(ROLE_SCOPES.get(who.role, ())),
     }
