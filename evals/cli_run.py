@@ -37,6 +37,7 @@ class EvalOptions:
     langfuse: bool = True
     planner: str = "model"
     turns: int = 1
+    tenant: str = "default"  # who owns the stored scorecard
 
 
 @dataclass
@@ -82,7 +83,7 @@ def run_eval(options: EvalOptions, settings: Settings, console: Console) -> Eval
     print_scorecard(card, console)
     console.print(f"scorecard: {paths[0]} and {paths[1].name}")
     if options.store:
-        _store(card, settings, console)
+        _store(card, settings, console, options.tenant)
     if options.langfuse:
         _push_langfuse(settings, card, cases, results, console)
     gate = None
@@ -123,7 +124,7 @@ def _push_langfuse(
         console.print(f"[dim]pushed to Langfuse as dataset run {run_name!r}[/dim]")
 
 
-def _store(card: Scorecard, settings: Settings, console: Console) -> None:
+def _store(card: Scorecard, settings: Settings, console: Console, tenant: str) -> None:
     from waypost.evals.persist import save_scorecard
     from waypost.graphs.plugins import migrate
     from waypost.runtime.db import make_engine, make_session_factory
@@ -132,7 +133,7 @@ def _store(card: Scorecard, settings: Settings, console: Console) -> None:
     try:
         if settings.database.auto_migrate:
             migrate(engine)
-        row_id = save_scorecard(make_session_factory(engine), card)
+        row_id = save_scorecard(make_session_factory(engine), card, tenant=tenant)
         console.print(f"[dim]stored as eval_scorecards #{row_id}[/dim]")
     finally:
         engine.dispose()

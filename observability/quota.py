@@ -20,13 +20,12 @@ from dataclasses import dataclass
 from typing import Any
 from uuid import UUID
 
-from langchain_core.callbacks import BaseCallbackHandler
 from langchain_core.messages import BaseMessage
 from sqlalchemy import func, select, text
 from sqlalchemy.orm import Session, sessionmaker
 from waypost.observability.ledger import LedgerEntry
 from waypost.observability.pricing import price_usd
-from waypost.observability.usage import model_name_from_metadata
+from waypost.observability.usage import ModelCallsOnly, model_name_from_metadata
 from waypost.runtime.errors import QuotaExceeded
 from waypost.runtime.models import utcnow
 from waypost.runtime.settings import ModelPrice
@@ -184,22 +183,10 @@ def _refuse_if_over(
             )
 
 
-class QuotaGuard(BaseCallbackHandler):
+class QuotaGuard(ModelCallsOnly):
     """Reserves each model call against the tenant's quotas before it is sent."""
 
     raise_error = True  # a refused reservation must stop the call, not be logged
-
-    @property
-    def ignore_chain(self) -> bool:
-        return True
-
-    @property
-    def ignore_retriever(self) -> bool:
-        return True
-
-    @property
-    def ignore_custom_event(self) -> bool:
-        return True
 
     def __init__(
         self,

@@ -30,6 +30,7 @@ from waypost.observability.pricing import price_usd
 from waypost.runtime.settings import ModelPrice
 
 __all__ = [
+    "ModelCallsOnly",
     "UsageCollector",
     "UsageRecord",
     "UsageTotals",
@@ -142,14 +143,10 @@ def error_code_of(error: BaseException) -> str:
     return str(code) if isinstance(code, str) and code else type(error).__name__
 
 
-class UsageCollector(BaseCallbackHandler):
-    """Records every LLM call (and, with a ``sink``, every LLM and tool call) of a run.
+class ModelCallsOnly(BaseCallbackHandler):
+    """A handler of model and tool calls: one that does not ignore chain events is handed every
+    node's start and end, for nothing."""
 
-    Thread-safe: a graph's nodes may call models from worker threads.
-    """
-
-    # Model and tool calls only: a handler that does not ignore chain events is handed every
-    # node's start and end, for nothing.
     @property
     def ignore_chain(self) -> bool:
         return True
@@ -161,6 +158,13 @@ class UsageCollector(BaseCallbackHandler):
     @property
     def ignore_custom_event(self) -> bool:
         return True
+
+
+class UsageCollector(ModelCallsOnly):
+    """Records every LLM call (and, with a ``sink``, every LLM and tool call) of a run.
+
+    Thread-safe: a graph's nodes may call models from worker threads.
+    """
 
     def __init__(
         self,

@@ -17,9 +17,11 @@ from waypost.observability.tracing import close_tracing
 from tests.tracing.conftest import make_settings, run_cancel_case
 from tests.tracing.otlp_receiver import SilentReceiver
 
-# The bound we promise (see docs/benchmarks.md): a dead Langfuse adds well under this to a run;
-# closing the client waits at most flush_timeout_s (+ thread scheduling slack).
-RUN_OVERHEAD_BOUND_S = 0.25
+# A dead Langfuse must never make a run wait for its export timeout. The timeout is long here
+# (5 s), so a run that waited for it even once would show it, whatever the machine's load; the
+# overhead itself is measured by bench/tracing_overhead.py (docs/benchmarks.md), not here.
+EXPORT_TIMEOUT_S = 5.0
+RUN_OVERHEAD_BOUND_S = EXPORT_TIMEOUT_S / 2
 FLUSH_TIMEOUT_S = 0.5
 
 
@@ -40,7 +42,7 @@ def test_dead_langfuse_adds_bounded_time(silent, db_factory) -> None:
             public_key="pk-lf-silent",
             secret_key="sk-lf-silent",
             base_url=silent.base_url,  # type: ignore[attr-defined]
-            timeout_s=0.5,
+            timeout_s=EXPORT_TIMEOUT_S,
             flush_timeout_s=FLUSH_TIMEOUT_S,
         ),
     )
@@ -60,10 +62,10 @@ def test_dead_langfuse_adds_bounded_time(silent, db_factory) -> None:
     t0 = time.perf_counter()
     close_tracing(FLUSH_TIMEOUT_S)
     closing = time.perf_counter() - t0
-    assert closing < FLUSH_TIMEOUT_S + 0.3, closing
+    assert closing < FLUSH_TIMEOUT_S + 1.0, closing  # bounded by flush_timeout_s, not the export
     assert silent.connections >= 1  # the exporter really tried and got no answer
     # the abandoned export finishes on its own (its attempt times out after timeout_s); wait
     # for it here so it does not log into a finished test's closed capture stream
     for thread in threading.enumerate():
         if thread.name.startswith("waypost-langfuse-"):
-            thread.join(5)
+            thread.join(EXPORT_TIMEOUT_S + 2)

@@ -48,6 +48,7 @@ def register(app: typer.Typer) -> None:
         planner: str = typer.Option(
             "model", help="retail_support planner: model (revises the code draft) or draft."
         ),
+        tenant: str = typer.Option("default", help="The tenant that owns the stored scorecard."),
         turns: int = typer.Option(
             1,
             help="1: each case in one message; 2: the reason for the call first, the "
@@ -81,6 +82,7 @@ def register(app: typer.Typer) -> None:
             langfuse=langfuse,
             planner=planner,
             turns=turns,
+            tenant=tenant,
         )
         outcome = run_eval(options, load_settings(), console)
         raise typer.Exit(outcome.exit_code)
