@@ -21,7 +21,7 @@ from tests.conftest import SHARED_RETAIL
 
 DB_JSON = SHARED_RETAIL / "db.json"
 TASKS = SHARED_RETAIL / "tasks_train.jsonl"
-TOOLS_JSON = SHARED_RETAIL / "waypost.tools.json"
+TOOLS_JSON = SHARED_RETAIL / "tools.json"
 
 
 def require_reference() -> None:
