@@ -23,12 +23,15 @@ from waypost.tools import RiskLevel, ToolContext, as_langchain_tools
 from tests.tools.conftest import TOOLS_JSON
 
 WRITE_TOOLS = {
-    "cancel_pending_order",
-    "exchange_delivered_order_items",
     "modify_pending_order_address",
     "modify_pending_order_items",
     "modify_pending_order_payment",
     "modify_user_address",
+}
+# money goes back or the order is gone: no later call undoes them
+IRREVERSIBLE_TOOLS = {
+    "cancel_pending_order",
+    "exchange_delivered_order_items",
     "return_delivered_order_items",
 }
 
@@ -46,7 +49,8 @@ def test_sixteen_tools_with_their_risk() -> None:
     registry = build_retail_registry()
     assert len(registry) == 16
     assert {s.name for s in registry.specs() if s.risk is RiskLevel.WRITE} == WRITE_TOOLS
-    assert all(s.risk in (RiskLevel.READ, RiskLevel.WRITE) for s in registry.specs())
+    irreversible = {s.name for s in registry.specs() if s.risk is RiskLevel.IRREVERSIBLE}
+    assert irreversible == IRREVERSIBLE_TOOLS
     assert registry.get("transfer_to_human_agents").risk is RiskLevel.READ
     assert [t.name for t in RETAIL_TOOLS] == registry.names
 

@@ -77,7 +77,7 @@ def _check_items_in_order(order: Order, item_ids: Sequence[str], message: str) -
 
 
 @tool(
-    risk=RiskLevel.WRITE,
+    risk=RiskLevel.IRREVERSIBLE,
     result=OrderRecord,
     description="Cancel a pending order. If the order is already processed or delivered,\n\nit "
     "cannot be cancelled. The agent needs to explain the cancellation detail\nand ask for "
@@ -108,7 +108,7 @@ def cancel_pending_order(ctx: ToolContext, args: CancelPendingOrderArgs) -> Orde
 
 
 @tool(
-    risk=RiskLevel.WRITE,
+    risk=RiskLevel.IRREVERSIBLE,
     result=OrderRecord,
     description="Exchange items in a delivered order to new items of the same product type.\n\n"
     "For a delivered order, return or exchange can be only done once by the agent.\nThe agent "
@@ -265,7 +265,7 @@ def modify_user_address(ctx: ToolContext, args: ModifyUserAddressArgs) -> UserRe
 
 
 @tool(
-    risk=RiskLevel.WRITE,
+    risk=RiskLevel.IRREVERSIBLE,
     result=OrderRecord,
     description="Return some items of a delivered order.\n\nThe order status will be changed to "
     "'return requested'.\nThe agent needs to explain the return detail and ask for explicit "
