@@ -96,7 +96,10 @@ def approval_resolution(resume: Any) -> tuple[str, dict[str, Any]]:
         ((key, value),) = resume.items()
         if key not in _DECISION_KEYS and isinstance(value, dict | list | str | bool):
             resume_value = value  # {interrupt id: decision}
-    return Decision.parse(resume_value).status, {"resume": resume}
+    decision = Decision.parse(resume_value)
+    # recorded like a decision through the approvals API (decision, comment, arguments), with
+    # the resume as the client sent it
+    return decision.status, {**decision.resume_value(), "resume": resume}
 
 
 def _check_answerable(tx: Tx, thread_id: str, was: str, answers: Sequence[str]) -> None:

@@ -197,6 +197,10 @@ async def test_agent_inbox_responses_decide_the_approval(retail: Any) -> None:
     decided = (await http.get(f"/approvals/{approval['id']}")).json()
     assert decided["status"] == "edited"
     assert decided["decided_by"] == "anonymous"
+    # recorded as the approvals API records a decision, with the resume as it was sent
+    assert decided["decision"]["decision"] == "edit"
+    assert decided["decision"]["arguments"]["reason"] == "no longer needed"
+    assert decided["decision"]["resume"] == [{"type": "edit", "args": edited}]
     assert final["executed"][0]["arguments"]["reason"] == "no longer needed"
     assert _orders(factory)[_order(0)]["status"] == "cancelled"
 
@@ -204,7 +208,9 @@ async def test_agent_inbox_responses_decide_the_approval(retail: Any) -> None:
     final = await sdk.runs.wait(
         tid, "retail_support", command={"resume": [{"type": "ignore", "args": None}]}
     )
-    assert (await http.get(f"/approvals/{approval['id']}")).json()["status"] == "rejected"
+    ignored = (await http.get(f"/approvals/{approval['id']}")).json()
+    assert ignored["status"] == "rejected"
+    assert ignored["decision"]["decision"] == "reject"
     assert final["executed"] == []
     assert _orders(factory)[_order(1)]["status"] == "pending"
 
