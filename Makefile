@@ -53,7 +53,10 @@ eval: $(STAMP) ## Golden retail evals with scripted models, gated against the st
 	$(BIN)/waypost eval retail_support --dataset evals/datasets/retail_golden.jsonl \
 		--model scripted:naive --baseline evals/baselines/retail_golden.naive.json --no-store
 
+ui-compat: $(STAMP) ## Agent Chat UI from npm against waypost serve in headless Chromium (downloads ~700 MB once); records docs/ui-compat.md
+	$(BIN)/python scripts/ui_compat.py
+
 clean: ## Remove caches (keeps .venv and the database)
 	rm -rf .pytest_cache .mypy_cache .ruff_cache .typecheck
 
-.PHONY: help install demo test lint format typecheck bench faults eval clean
+.PHONY: help install demo test lint format typecheck bench faults eval ui-compat clean

@@ -9,6 +9,9 @@ Each model is asked via ``with_structured_output(schema, include_raw=True)``. Ou
 validation is sent back to the same model with the errors (up to ``max_reasks`` times); then the
 next model in the chain is tried; then ``StructuredOutputError`` is raised with every attempt in
 ``details["attempts"]``, so callers can degrade (route to a human, use a safe default).
+
+The calls are tagged ``nostream``: their JSON is the step's internal answer, not a message for
+the user, so LangGraph's ``messages`` stream (what chat UIs render) leaves it out.
 """
 
 from __future__ import annotations
@@ -23,6 +26,7 @@ from typing import Any, Generic, TypeVar, overload
 from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import AIMessage, BaseMessage, HumanMessage
 from langchain_core.runnables import RunnableConfig
+from langchain_core.runnables.config import ensure_config
 from pydantic import BaseModel
 from waypost.agents._json_output import message_text, schema_name_and_json
 from waypost.agents.resilience import (
@@ -37,6 +41,7 @@ from waypost.runtime.errors import ModelError, StructuredOutputError
 from waypost.runtime.settings import ModelSettings
 
 __all__ = [
+    "NOSTREAM_TAGS",
     "StepModels",
     "StructuredResult",
     "TokenUsage",
@@ -45,6 +50,8 @@ __all__ = [
 ]
 
 T = TypeVar("T", bound=BaseModel)
+# LangGraph's ``TAG_NOSTREAM`` and the LangSmith spelling that Agent Chat UI documents
+NOSTREAM_TAGS = ("nostream", "langsmith:nostream")
 Schema = type[BaseModel] | dict[str, Any]
 Messages = str | Sequence[BaseMessage]
 
@@ -201,6 +208,14 @@ def _as_chain(models: ModelChain | Sequence[NamedModel | tuple[str, Any]]) -> Mo
     return models if isinstance(models, ModelChain) else ModelChain(models)
 
 
+def _unstreamed(config: RunnableConfig | None) -> RunnableConfig:
+    """``config`` (with what the calling node passes down) plus the ``nostream`` tags."""
+    full = ensure_config(config)
+    tags = list(full.get("tags") or [])
+    full["tags"] = [*tags, *(t for t in NOSTREAM_TAGS if t not in tags)]
+    return full
+
+
 @overload
 def invoke_structured(
     models: ModelChain | Sequence[NamedModel | tuple[str, Any]],
@@ -234,6 +249,7 @@ def invoke_structured(
     """
     chain = _as_chain(models)
     run = _Run(schema, messages, max_reasks)
+    config = _unstreamed(config)
     for named in chain.models:
         structured = named.model.with_structured_output(schema, include_raw=True)  # type: ignore[attr-defined]
         convo = list(run.base)
@@ -269,6 +285,7 @@ async def ainvoke_structured(
     """Async ``invoke_structured`` (same rules; timeouts cancel the call)."""
     chain = _as_chain(models)
     run = _Run(schema, messages, max_reasks)
+    config = _unstreamed(config)
     for named in chain.models:
         structured = named.model.with_structured_output(schema, include_raw=True)  # type: ignore[attr-defined]
         convo = list(run.base)

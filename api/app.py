@@ -19,7 +19,7 @@ from waypost.api.custom_auth import CustomAuth
 from waypost.api.docs import install_docs
 from waypost.api.errors import install_error_handlers
 from waypost.api.mcp import McpEndpoint, mcp_router
-from waypost.api.middleware import BodySizeLimit, LastResort, TextGuard
+from waypost.api.middleware import BodySizeLimit, LastResort, TextGuard, UntypedJson
 from waypost.api.openapi import install_openapi
 from waypost.api.routes import (
     approvals,
@@ -86,7 +86,9 @@ def create_app(
     install_error_handlers(app)
     install_openapi(app)
     install_docs(app)
-    # the last added runs first: LastResort around the size limit around the text guard
+    # the last added runs first: LastResort around the size limit around the text guard (and
+    # the JSON type a proxy dropped)
+    app.add_middleware(UntypedJson)
     app.add_middleware(TextGuard)
     app.add_middleware(BodySizeLimit, max_bytes=settings.api.max_body_bytes)
     app.add_middleware(LastResort)

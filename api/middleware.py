@@ -6,6 +6,11 @@
 - ``TextGuard``: 422 ``invalid_text`` for a NUL character or an unpaired surrogate anywhere in
   the path, the query or a JSON body: no database stores them faithfully (PostgreSQL refuses
   NUL, an unpaired surrogate cannot be encoded), so they are refused before anything is written.
+- ``UntypedJson``: a body with no ``Content-Type`` from a client that is not a browser is read
+  as JSON, as the LangGraph server reads it: the Next.js passthrough of Agent Chat UI
+  (``langgraph-nextjs-api-passthrough``) forwards only ``x-*`` and ``authorization`` headers.
+  A browser always sends ``Origin`` on such a request; it keeps FastAPI's strict check, which
+  stops a web page from posting JSON to a loopback server without a CORS preflight (CSRF).
 """
 
 from __future__ import annotations
@@ -20,7 +25,7 @@ from waypost.api.errors import unexpected_error
 from waypost.runtime.errors import InvalidText
 from waypost.server.serde import find_unstorable
 
-__all__ = ["BodySizeLimit", "LastResort", "TextGuard"]
+__all__ = ["BodySizeLimit", "LastResort", "TextGuard", "UntypedJson"]
 
 log = logging.getLogger(__name__)
 _BODY_METHODS = {"POST", "PUT", "PATCH", "DELETE"}
@@ -192,3 +197,18 @@ class BodySizeLimit:
             }
         )
         await send({"type": "http.response.body", "body": payload})
+
+
+class UntypedJson:
+    """Give a body without ``Content-Type`` the JSON type, unless a browser sent it."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and scope.get("method") in _BODY_METHODS:
+            names = {name.lower() for name, _ in scope.get("headers") or []}
+            if b"content-type" not in names and b"origin" not in names:
+                headers = [*scope.get("headers", []), (b"content-type", b"application/json")]
+                scope = {**scope, "headers": headers}
+        await self.app(scope, receive, send)

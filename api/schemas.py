@@ -143,6 +143,10 @@ class RunCreate(_Body):
             raise _unsupported("after_seconds", "delayed runs are not implemented")
         if self.checkpoint and self.checkpoint.get("checkpoint_ns"):
             raise _unsupported("checkpoint.checkpoint_ns", "subgraph checkpoints")
+        if self.command is not None and self.input in ({}, []):
+            # useStream's submit({}, {command}) sends an empty input beside every resume (as
+            # the LangGraph server does, the command wins)
+            self.input = None
         if self.input is not None and self.command is not None:
             raise ValidationFailed("send either 'input' or 'command', not both")
         return self

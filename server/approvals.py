@@ -75,11 +75,22 @@ class ApprovalService:
         return approval
 
     async def decide(self, approval_id: str, decision: Decision) -> tuple[Approval, Run]:
-        """Record the decision and enqueue the resume run; Conflict if someone decided first."""
+        """Record the decision and enqueue the resume run; Conflict if someone decided first.
+
+        The thread is flipped before the approval is claimed: run creation (a resume through
+        ``runs``, e.g. from Agent Chat UI) locks them in the same order, so the two racing on
+        PostgreSQL wait for each other instead of deadlocking.
+        """
         resume = decision.resume_value()
         decided_by = decision.decided_by or "anonymous"
         now = utcnow()
+        found = await self.get(approval_id)  # NotFound when it does not exist
         async with self.sessions() as session:
+            flipped = await session.execute(
+                update(Thread)
+                .where(Thread.thread_id == found.thread_id, Thread.status == "interrupted")
+                .values({Thread.status: "busy", Thread.updated_at: now})
+            )
             claimed = await session.execute(
                 update(Approval)
                 .where(Approval.id == approval_id, Approval.status == "pending")
@@ -89,10 +100,16 @@ class ApprovalService:
             )
             if claimed.rowcount != 1:  # type: ignore[attr-defined]
                 await session.rollback()
-                current = await self.get(approval_id)  # NotFound when it does not exist
+                current = await self.get(approval_id)
                 raise Conflict(
                     f"approval {approval_id} was already decided ({current.status})",
                     details={"status": current.status},
+                )
+            if flipped.rowcount != 1:  # type: ignore[attr-defined]
+                await session.rollback()
+                raise Conflict(
+                    f"thread {found.thread_id} is not waiting for a decision",
+                    details={"thread_id": found.thread_id},
                 )
             approval = await session.get(Approval, approval_id, populate_existing=True)
             assert approval is not None
@@ -113,17 +130,6 @@ class ApprovalService:
                     at=now,
                 )
             )
-            flipped = await session.execute(
-                update(Thread)
-                .where(Thread.thread_id == approval.thread_id, Thread.status == "interrupted")
-                .values({Thread.status: "busy", Thread.updated_at: now})
-            )
-            if flipped.rowcount != 1:  # type: ignore[attr-defined]
-                await session.rollback()
-                raise Conflict(
-                    f"thread {approval.thread_id} is not waiting for a decision",
-                    details={"thread_id": approval.thread_id},
-                )
             paused = await session.get(Run, approval.run_id)
             if paused is None:
                 await session.rollback()
@@ -139,7 +145,7 @@ class ApprovalService:
                 input=None,
                 command={"resume": value},
                 config=paused.config,
-                kwargs={"stream_mode": ["values"]},
+                kwargs=_resume_kwargs(paused),
                 meta={**(paused.meta or {}), "approval_id": approval_id},
                 multitask_strategy="reject",
                 created_at=now,
@@ -149,6 +155,17 @@ class ApprovalService:
             approval.resume_run_id = run.run_id
             await self.queue.commit_and_wake(session, queue_key)
             return approval, run
+
+
+def _resume_kwargs(paused: Run) -> dict[str, Any]:
+    """The resume streams what the paused run streamed (a chat UI joining it then gets the
+    reply as ``messages`` too), and always ``values``."""
+    before = (paused.kwargs or {}).get("stream_mode") or ["values"]
+    modes = [before] if isinstance(before, str) else list(before)
+    kwargs: dict[str, Any] = {"stream_mode": list(dict.fromkeys(["values", *modes]))}
+    if (paused.kwargs or {}).get("stream_subgraphs"):
+        kwargs["stream_subgraphs"] = True
+    return kwargs
 
 
 async def approval_events(service: ApprovalService, approval_id: str) -> list[ApprovalEvent]:

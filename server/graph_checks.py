@@ -24,6 +24,8 @@ __all__ = [
 
 # reserved node names LangGraph accepts for ``as_node`` besides the graph's own nodes
 _SPECIAL_NODES = frozenset({"__start__", "__end__", "__input__", "__copy__"})
+# the channel of a checkpoint's pending interrupt writes (private in LangGraph since 1.0)
+_INTERRUPT = "__interrupt__"
 
 
 def _nodes(graph: Any) -> list[str]:
@@ -43,8 +45,9 @@ def require_nodes(graph: Any, names: Iterable[str] | str | None, field: str) -> 
         )
 
 
-async def require_checkpoint(checkpointer: Any, thread_id: str, checkpoint_id: str) -> None:
-    """404 ``checkpoint_not_found`` unless the thread has this checkpoint."""
+async def require_checkpoint(checkpointer: Any, thread_id: str, checkpoint_id: str) -> list[str]:
+    """404 ``checkpoint_not_found`` unless the thread has this checkpoint; returns the ids of
+    the interrupts pending at it (what a resume from it answers)."""
     config = {
         "configurable": {
             "thread_id": thread_id,
@@ -52,11 +55,19 @@ async def require_checkpoint(checkpointer: Any, thread_id: str, checkpoint_id: s
             "checkpoint_id": checkpoint_id,
         }
     }
-    if await checkpointer.aget_tuple(config) is None:
+    found = await checkpointer.aget_tuple(config)
+    if found is None:
         raise CheckpointNotFound(
             f"thread {thread_id} has no checkpoint {checkpoint_id}",
             details={"thread_id": thread_id, "checkpoint_id": checkpoint_id},
         )
+    return [
+        str(item.id)
+        for _task, channel, value in found.pending_writes or ()
+        if channel == _INTERRUPT
+        for item in (value if isinstance(value, list | tuple) else [value])
+        if getattr(item, "id", None)
+    ]
 
 
 async def update_state(graph: Any, config: dict[str, Any], values: Any, as_node: str | None) -> Any:

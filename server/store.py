@@ -30,6 +30,8 @@ from waypost.server.sql import thread_from_row
 __all__ = ["DirectStart", "RunRequest", "RunStore", "approval_resolution", "run_kwargs"]
 
 ACTIVE = ("pending", "running")
+# keys of a decision body itself (never an interrupt id): Waypost's, HITL's, agent-inbox's
+_DECISION_KEYS = frozenset({"decision", "decisions", "type", "action", "args"})
 _NO_RESUME: Any = object()
 
 
@@ -51,6 +53,7 @@ class RunRequest:
         run_id: str | None = None,
         thread_metadata: dict[str, Any] | None = None,
         caller: str = "api",
+        answers: Sequence[str] = (),
     ) -> None:
         # chosen up front when the caller wants to subscribe to the run before it exists
         self.run_id = run_id or str(uuid.uuid4())
@@ -65,6 +68,9 @@ class RunRequest:
         self.tenant = tenant
         self.thread_metadata = thread_metadata  # a thread created for the run starts with it
         self.caller = caller  # who asked: the decider of approvals a resume resolves
+        # the interrupts a resume answers (those of the checkpoint it names): one of them must
+        # still be pending, or the decision came after another one and is refused
+        self.answers = list(answers)
         self.assistant_version: int | None = None  # set when the run is created
         # what the caller gave, before the assistant's configuration is merged in (a creation
         # that is retried merges again from these, with the assistant as it is then)
@@ -85,15 +91,35 @@ def approval_resolution(resume: Any) -> tuple[str, dict[str, Any]]:
     """
     if resume is _NO_RESUME:
         return "superseded", {"reason": "the thread received new input"}
-    if (
-        isinstance(resume, dict)
-        and len(resume) == 1
-        and isinstance(next(iter(resume.values())), dict)
-    ):
-        resume_value = next(iter(resume.values()))  # {interrupt id: decision}
-    else:
-        resume_value = resume
-    return Decision.parse(resume_value).status, {"resume": resume}
+    resume_value = resume
+    if isinstance(resume, dict) and len(resume) == 1:
+        ((key, value),) = resume.items()
+        if key not in _DECISION_KEYS and isinstance(value, dict | list | str | bool):
+            resume_value = value  # {interrupt id: decision}
+    decision = Decision.parse(resume_value)
+    # recorded like a decision through the approvals API (decision, comment, arguments), with
+    # the resume as the client sent it
+    return decision.status, {**decision.resume_value(), "resume": resume}
+
+
+def _check_answerable(tx: Tx, thread_id: str, was: str, answers: Sequence[str]) -> None:
+    """A resume decides the thread's pending approval: refused (409) when there is none any
+    more, because another decision (the approvals API, the console, another UI) came first."""
+    if was != "interrupted":
+        raise Conflict(
+            f"thread {thread_id} is not waiting for a decision (it is {was}): its approval was "
+            "already decided or it never paused",
+            details={"thread_id": thread_id, "status": was},
+        )
+    if answers:
+        pending = {
+            r["interrupt_id"] for r in tx.all(sql.PENDING_INTERRUPTS, {"thread_id": thread_id})
+        }
+        if not pending.intersection(answers):
+            raise Conflict(
+                f"the interrupt this resume answers on thread {thread_id} was already decided",
+                details={"thread_id": thread_id, "interrupt_ids": list(answers)},
+            )
 
 
 class DirectStart(Protocol):
@@ -336,6 +362,9 @@ class RunStore:
                 else:
                     rows = tx.all(sql.ACTIVE_RUNS, {"thread_id": thread_id})
                     active = [r["run_id"] for r in rows]
+            resume = (request.command or {}).get("resume", _NO_RESUME)
+            if resume is not _NO_RESUME:
+                _check_answerable(tx, thread_id, was, request.answers)
             if active and request.multitask_strategy == "reject":
                 raise Conflict(
                     f"thread {thread_id} is busy with run {active[0]}; use multitask_strategy "
@@ -387,9 +416,7 @@ class RunStore:
                 },
             )
             if was == "interrupted":
-                status, decision = approval_resolution(
-                    (request.command or {}).get("resume", _NO_RESUME)
-                )
+                status, decision = approval_resolution(resume)
                 tx.execute(
                     sql.RESOLVE_APPROVALS,
                     {

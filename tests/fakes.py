@@ -30,7 +30,7 @@ import json
 import threading
 import time
 import uuid
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
@@ -225,16 +225,21 @@ def scripted(*items: Any, name: str = "scripted:fake") -> ScriptedChatModel:
 OpenAIToolCall = tuple[str, dict[str, Any], str]  # (name, arguments, call id)
 
 
+OpenAIAnswer = str | list[OpenAIToolCall]
+OpenAIItem = OpenAIAnswer | Callable[[dict[str, Any]], OpenAIAnswer]
+
+
 class ScriptedOpenAIServer:
     """``POST /v1/chat/completions`` on 127.0.0.1 answering from a queue, one item per call.
 
-    Items: a ``str`` (the final answer) or a list of ``(name, arguments, call_id)`` (tool calls).
-    ``requests`` holds every request body received. An exhausted queue answers HTTP 500 with an
-    OpenAI error body, so the caller sees a provider error, not a hang.
+    Items: a ``str`` (the final answer, e.g. the JSON of a structured output), a list of
+    ``(name, arguments, call_id)`` (tool calls), or a callable that answers the request body
+    with one of those. ``requests`` holds every request body received. An exhausted queue
+    answers HTTP 500 with an OpenAI error body, so the caller sees a provider error, not a hang.
     """
 
-    def __init__(self, script: Sequence[str | list[OpenAIToolCall]], model: str = "scripted"):
-        self.script: list[str | list[OpenAIToolCall]] = list(script)
+    def __init__(self, script: Sequence[OpenAIItem], model: str = "scripted"):
+        self.script: list[OpenAIItem] = list(script)
         self.model = model
         self.requests: list[dict[str, Any]] = []
         self._lock = threading.Lock()
@@ -246,10 +251,11 @@ class ScriptedOpenAIServer:
     def __exit__(self, *exc: object) -> None:
         self.stop()
 
-    def _next(self, body: dict[str, Any]) -> str | list[OpenAIToolCall] | None:
+    def _next(self, body: dict[str, Any]) -> OpenAIAnswer | None:
         with self._lock:
             self.requests.append(body)
-            return self.script.pop(0) if self.script else None
+            item = self.script.pop(0) if self.script else None
+        return item(body) if callable(item) else item
 
     def _message(self, item: str | list[OpenAIToolCall]) -> dict[str, Any]:
         if isinstance(item, str):

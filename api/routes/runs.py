@@ -76,7 +76,9 @@ async def _create(
         raise ValidationFailed("cannot specify both configurable and context; prefer context")
     assistant_id = services.assistants.resolve_id(body.assistant_id)
     kwargs = body.run_kwargs()
-    await _check_against_graph(services, who.tenant, assistant_id, thread_id, body, kwargs)
+    answers = await _check_against_graph(
+        services, who.tenant, assistant_id, thread_id, body, kwargs
+    )
     request = RunRequest(
         assistant_id=assistant_id,
         input=body.input,
@@ -89,6 +91,7 @@ async def _create(
         thread_metadata=launch.metadata({"stateless": True} if thread_id is None else None),
         tenant=who.tenant,
         caller=who.identity,
+        answers=answers if body.command is not None and body.command.resume is not None else (),
     )
     if thread_id is None:  # stateless: the thread is created with the run, in its transaction
         return await services.store.create_run(str(uuid.uuid4()), request, if_not_exists="create")
@@ -102,18 +105,23 @@ async def _check_against_graph(
     thread_id: str | None,
     body: RunCreate,
     kwargs: Any,
-) -> None:
-    """Refuse what LangGraph would silently ignore or run from an empty state (422/404)."""
+) -> list[str]:
+    """Refuse what LangGraph would silently ignore or run from an empty state (422/404).
+
+    Returns the ids of the interrupts pending at the run's ``checkpoint`` (Agent Chat UI sends
+    the head it shows with every resume): the approvals that resume may decide.
+    """
     if body.interrupt_before or body.interrupt_after:
         assistant = await services.assistants.get(tenant, assistant_id)
         graph = await services.graphs.graph(assistant.graph_id)
         require_nodes(graph, body.interrupt_before, "interrupt_before")
         require_nodes(graph, body.interrupt_after, "interrupt_after")
     checkpoint_id = kwargs.get("checkpoint_id")
+    answers: list[str] = []
     if checkpoint_id:
         if thread_id is None:
             raise CheckpointNotFound(f"a stateless run has no checkpoint {checkpoint_id}")
-        await require_checkpoint(services.checkpointer, thread_id, str(checkpoint_id))
+        answers = await require_checkpoint(services.checkpointer, thread_id, str(checkpoint_id))
     if thread_id is not None and body.if_not_exists == "create":
         try:
             canonical_uuid(thread_id, "thread_id")
@@ -125,6 +133,7 @@ async def _check_against_graph(
                     "thread_id must be a UUID to create the thread",
                     details={"thread_id": thread_id},
                 ) from None
+    return answers
 
 
 async def _delete_when_done(services: Services, run: Run) -> None:

@@ -62,9 +62,25 @@ async def get_item(
 
 
 @router.delete("/items", status_code=204)
-async def delete_item(body: StoreDeleteBody, services: AppServices, tenant: Tenant) -> Response:
-    namespace = validate_namespace(body.namespace or (), required=True)
-    await _store(services, tenant).adelete(namespace, body.key)
+async def delete_item(
+    services: AppServices,
+    tenant: Tenant,
+    body: StoreDeleteBody | None = None,
+    key: str | None = None,
+    namespace: str | None = None,
+) -> Response:
+    """Delete by the JSON body the SDKs send, or by the query GET uses (``?namespace=a.b&key=k``):
+    proxies such as Agent Chat UI's Next.js passthrough forward no DELETE body."""
+    if body is None:
+        if not key:
+            raise ValidationFailed(
+                "give the item as a JSON body {namespace, key} or as ?namespace=a.b&key=k "
+                "(a proxy may have dropped the DELETE body)",
+                details={"fields": ["namespace", "key"]},
+            )
+        body = StoreDeleteBody(namespace=namespace.split(".") if namespace else None, key=key)
+    labels = validate_namespace(body.namespace or (), required=True)
+    await _store(services, tenant).adelete(labels, body.key)
     return Response(status_code=204)
 
 

@@ -1,13 +1,16 @@
 """The one approval protocol, shared by every workflow, the approvals API and the run store.
 
 A workflow asks with ``request_approval(ApprovalRequest(...))``: the run pauses at a LangGraph
-``interrupt()`` whose value carries both Waypost's record (tool, arguments, summary, risk, policy
-section, details) and LangChain v1's human-in-the-loop shape (``action_requests`` and
-``review_configs``), so LangGraph's own UIs render it. The answer may be Waypost's decision body
-(``{"decision": "approve" | "reject" | "edit", "comment", "arguments"}``), a HITL resume
-(``{"decisions": [{"type": "approve" | "edit" | "reject", ...}]}``), or a bare yes/no;
-``Decision.parse`` reads them all. Who decided is set by the server from the authenticated
-caller, never taken from the body.
+``interrupt()`` whose value carries Waypost's record (tool, arguments, summary, risk, policy
+section, details) and the two shapes LangGraph's own UIs render with buttons: LangChain v1's
+human-in-the-loop request (``action_requests``, ``review_configs``: Agent Chat UI on GitHub) and
+the agent-inbox ``HumanInterrupt`` (``action_request``, ``config``, ``description``: the Agent
+Chat UI that ``create-agent-chat-app`` scaffolds from npm, and Agent Inbox). The answer may be
+Waypost's decision body (``{"decision": "approve" | "reject" | "edit", "comment",
+"arguments"}``), a HITL resume (``{"decisions": [{"type": "approve" | "edit" | "reject", ...}]}``),
+an agent-inbox response list (``[{"type": "accept" | "edit" | "ignore" | "response", "args"}]``)
+or a bare yes/no; ``Decision.parse`` reads them all. Who decided is set by the server from the
+authenticated caller, never taken from the body.
 
 Which calls need approval is decided by risk (``ApprovalPolicy``), not by each graph.
 """
@@ -66,6 +69,8 @@ class Decision(BaseModel):
             if isinstance(answer.get("decisions"), list):  # LangChain v1 HITL resume
                 first = answer["decisions"][0] if answer["decisions"] else {}
                 return cls._from_hitl(first if isinstance(first, dict) else {})
+            if "args" in answer and "decision" not in answer:  # one agent-inbox response
+                return cls._from_agent_inbox(answer)
             raw = str(answer.get("decision", answer.get("type", answer.get("action", ""))))
             kind = _kind(raw)
             arguments = answer.get("arguments")
@@ -75,7 +80,23 @@ class Decision(BaseModel):
                 arguments=arguments if isinstance(arguments, dict) else None,
                 decided_by=answer.get("decided_by"),
             )
+        if isinstance(answer, list) and answer and isinstance(answer[0], dict):
+            return cls._from_agent_inbox(answer[0])  # agent-inbox: one response per interrupt
         return cls(decision="reject", comment="unreadable decision")
+
+    @classmethod
+    def _from_agent_inbox(cls, item: dict[str, Any]) -> Decision:
+        """``{"type": "accept"|"edit"|"ignore"|"response", "args": ...}``: ``edit`` carries
+        ``{"action", "args"}``, ``response`` the reviewer's text (the call is not made)."""
+        kind = str(item.get("type", "")).strip().lower()
+        args = item.get("args")
+        if kind == "accept":
+            return cls(decision="approve")
+        if kind == "edit":
+            edited = args.get("args") if isinstance(args, dict) else None
+            return cls(decision="edit", arguments=edited if isinstance(edited, dict) else None)
+        comment = args if kind == "response" and isinstance(args, str) else None
+        return cls(decision="reject", comment=comment or None)
 
     @classmethod
     def _from_hitl(cls, item: dict[str, Any]) -> Decision:
@@ -127,7 +148,8 @@ class ApprovalRequest(BaseModel):
     allowed: list[DecisionKind] = Field(default_factory=lambda: list(_ALL_DECISIONS))
 
     def payload(self) -> dict[str, Any]:
-        """The interrupt value: Waypost's record plus LangChain v1's HITL request."""
+        """The interrupt value: Waypost's record, LangChain v1's HITL request and the
+        agent-inbox ``HumanInterrupt`` (``ignore`` and ``response`` both reject the call)."""
         record = self.model_dump(mode="json")
         record["action_requests"] = [
             {"name": self.tool, "args": self.arguments, "description": self.summary}
@@ -135,6 +157,14 @@ class ApprovalRequest(BaseModel):
         record["review_configs"] = [
             {"action_name": self.tool, "allowed_decisions": list(self.allowed)}
         ]
+        record["action_request"] = {"action": self.tool, "args": self.arguments}
+        record["config"] = {
+            "allow_accept": "approve" in self.allowed,
+            "allow_edit": "edit" in self.allowed,
+            "allow_ignore": "reject" in self.allowed,
+            "allow_respond": "reject" in self.allowed,
+        }
+        record["description"] = self.summary
         return record
 
 
