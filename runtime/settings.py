@@ -116,6 +116,8 @@ class ApiSettings(BaseModel):
     # address, localhost and loopback addresses are always accepted.
     allowed_hosts: list[str] = Field(default_factory=list)
     cors_origins: list[str] = Field(default_factory=list)  # browsers' origins allowed by CORS
+    # How long a console login lasts (the session cookie is signed with ``secret_key``).
+    console_session_hours: float = Field(default=8.0, gt=0, le=720)
 
 
 class LimitSettings(BaseModel):

@@ -315,6 +315,23 @@ class IdentityStore:
             self._cache[key] = _Cached(principal, now + self.cache_s)
         return principal
 
+    def principal_for_key_id(self, key_id: str) -> Principal | None:
+        """The principal of a still-active key, by id (a console session names its key, so a
+        revoked or expired key ends its sessions within ``cache_s``)."""
+        now = time.monotonic()
+        cache_key = f"id:{key_id}"
+        cached = self._cache.get(cache_key)
+        if cached is not None and now < cached.until:
+            return cached.principal
+        with self.sessions() as session:
+            row = session.get(ApiKey, key_id)
+            principal = _principal_of(row) if row is not None and row.status == "active" else None
+        with self._lock:
+            if len(self._cache) > 10_000:
+                self._cache.clear()
+            self._cache[cache_key] = _Cached(principal, now + self.cache_s)
+        return principal
+
     def _lookup(self, key: str) -> Principal | None:
         match = _KEY.match(key)
         if match is None:
@@ -325,14 +342,18 @@ class IdentityStore:
                 return None
             if row.status != "active":
                 return None
-            return Principal(
-                tenant=row.tenant,
-                role=row.role,
-                identity=f"key:{row.name or row.prefix}",
-                kind="key",
-                key_id=row.key_id,
-                display_name=row.name or None,
-            )
+            return _principal_of(row)
+
+
+def _principal_of(row: ApiKey) -> Principal:
+    return Principal(
+        tenant=row.tenant,
+        role=row.role,
+        identity=f"key:{row.name or row.prefix}",
+        kind="key",
+        key_id=row.key_id,
+        display_name=row.name or None,
+    )
 
 
 def filter_matches(metadata: Mapping[str, Any] | None, flt: Mapping[str, Any] | None) -> bool:

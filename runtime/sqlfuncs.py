@@ -1,0 +1,102 @@
+"""SQL expressions that read the same on SQLite and PostgreSQL but are spelled differently.
+
+Aggregates for dashboards group by time buckets, subtract timestamps and read JSON fields. The
+two databases disagree on each (SQLite keeps timestamps as ``YYYY-MM-DD HH:MM:SS.ffffff`` UTC
+text and has ``julianday``/``json_extract``; PostgreSQL has ``timestamptz``, ``EXTRACT(EPOCH)``
+and ``->>``), so each expression is a SQLAlchemy construct compiled per dialect, here and only
+here. ``percentile_rank`` is the portable nearest-rank percentile: ``ROW_NUMBER()`` and
+``COUNT(*)`` windows (SQLite 3.25+, PostgreSQL) instead of ``percentile_cont``, which SQLite lacks.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from sqlalchemy import Float, Integer, String
+from sqlalchemy.ext.compiler import compiles
+from sqlalchemy.sql.compiler import SQLCompiler
+from sqlalchemy.sql.expression import ColumnElement, FunctionElement
+
+__all__ = ["Bucket", "json_text", "percentile_rank", "seconds_between", "time_bucket"]
+
+Bucket = Literal["hour", "day"]
+
+
+class seconds_between(FunctionElement[float]):
+    """``later - earlier`` in seconds (a float)."""
+
+    type = Float()
+    inherit_cache = True
+    name = "seconds_between"
+
+
+@compiles(seconds_between, "sqlite")
+def _seconds_sqlite(element: seconds_between, compiler: SQLCompiler, **kw: Any) -> str:
+    earlier, later = (compiler.process(c, **kw) for c in element.clauses)
+    return f"((julianday({later}) - julianday({earlier})) * 86400.0)"
+
+
+@compiles(seconds_between, "postgresql")
+def _seconds_pg(element: seconds_between, compiler: SQLCompiler, **kw: Any) -> str:
+    earlier, later = (compiler.process(c, **kw) for c in element.clauses)
+    return f"EXTRACT(EPOCH FROM ({later} - {earlier}))"
+
+
+class time_bucket(FunctionElement[str]):
+    """A timestamp's UTC hour (``YYYY-MM-DD HH``) or day (``YYYY-MM-DD``) as text."""
+
+    type = String()
+    inherit_cache = True
+    name = "time_bucket"
+
+    def __init__(self, column: Any, unit: Bucket) -> None:
+        self.unit = unit
+        super().__init__(column)
+
+
+@compiles(time_bucket, "sqlite")
+def _bucket_sqlite(element: time_bucket, compiler: SQLCompiler, **kw: Any) -> str:
+    (column,) = element.clauses
+    length = 13 if element.unit == "hour" else 10
+    return f"substr({compiler.process(column, **kw)}, 1, {length})"
+
+
+@compiles(time_bucket, "postgresql")
+def _bucket_pg(element: time_bucket, compiler: SQLCompiler, **kw: Any) -> str:
+    (column,) = element.clauses
+    pattern = "YYYY-MM-DD HH24" if element.unit == "hour" else "YYYY-MM-DD"
+    return f"to_char({compiler.process(column, **kw)} AT TIME ZONE 'UTC', '{pattern}')"
+
+
+class json_text(FunctionElement[str]):
+    """The text of a top-level key of a JSON column (NULL when absent)."""
+
+    type = String()
+    inherit_cache = True
+    name = "json_text"
+
+    def __init__(self, column: Any, key: str) -> None:
+        if not key.isidentifier():
+            raise ValueError(f"json key {key!r} must be an identifier")
+        self.key = key
+        super().__init__(column)
+
+
+@compiles(json_text, "sqlite")
+def _json_sqlite(element: json_text, compiler: SQLCompiler, **kw: Any) -> str:
+    (column,) = element.clauses
+    return f"json_extract({compiler.process(column, **kw)}, '$.{element.key}')"
+
+
+@compiles(json_text, "postgresql")
+def _json_pg(element: json_text, compiler: SQLCompiler, **kw: Any) -> str:
+    (column,) = element.clauses
+    return f"(({compiler.process(column, **kw)})::json ->> '{element.key}')"
+
+
+def percentile_rank(rank: ColumnElement[Any], count: ColumnElement[Any], pct: int) -> Any:
+    """Whether a row's 1-based ``rank`` among ``count`` ordered rows is the ``pct`` nearest-rank
+    percentile: ``rank = ceil(pct * count / 100)``, in integer arithmetic both databases share."""
+    from sqlalchemy import cast, literal
+
+    return rank == cast((literal(pct) * count + literal(99)) / literal(100), Integer)
