@@ -97,6 +97,7 @@ def _json_pg(element: json_text, compiler: SQLCompiler, **kw: Any) -> str:
 def percentile_rank(rank: ColumnElement[Any], count: ColumnElement[Any], pct: int) -> Any:
     """Whether a row's 1-based ``rank`` among ``count`` ordered rows is the ``pct`` nearest-rank
     percentile: ``rank = ceil(pct * count / 100)``, in integer arithmetic both databases share."""
-    from sqlalchemy import cast, literal
+    from sqlalchemy import literal
 
-    return rank == cast((literal(pct) * count + literal(99)) / literal(100), Integer)
+    # ``//`` is SQLAlchemy's integer division on both (``/`` would be true division)
+    return rank == (literal(pct, Integer) * count + literal(99, Integer)) // literal(100, Integer)

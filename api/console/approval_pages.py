@@ -8,7 +8,6 @@ anything is decided (the workflow re-validates them with its own rules on resume
 
 from __future__ import annotations
 
-import asyncio
 import json
 import time
 from collections.abc import AsyncIterator
@@ -16,7 +15,7 @@ from typing import Any
 
 from fastapi import APIRouter, Request
 from fastapi.responses import Response, StreamingResponse
-from waypost.api.console.forms import diff_arguments, form_fields, parse_arguments
+from waypost.api.console.forms import changed, diff_arguments, form_fields, parse_arguments
 from waypost.api.console.web import Page, PageContext, form_data, redirect, render, require_csrf
 from waypost.api.deps import AppServices
 from waypost.graphs.kit import Decision
@@ -170,7 +169,7 @@ async def decide(approval_id: str, request: Request, page: Page, services: AppSe
                 errors=errors,
                 problem="The edited arguments are invalid; nothing was decided.",
             )
-        if arguments == current:
+        if not changed(ctx.payload.get("args_schema"), current, arguments):
             return _detail(
                 page,
                 services,
@@ -196,6 +195,5 @@ async def decide(approval_id: str, request: Request, page: Page, services: AppSe
             if fresh.approval.status != "pending"
             else f"Your decision was not applied: {exc.message}"
         )
-        await asyncio.sleep(0)
         return _detail(page, services, fresh, status=409, problem=problem)
     return redirect(f"/console/approvals/{approval_id}?decided=1", page)

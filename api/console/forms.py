@@ -16,7 +16,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-__all__ = ["ArgField", "Change", "diff_arguments", "form_fields", "parse_arguments"]
+__all__ = ["ArgField", "Change", "changed", "diff_arguments", "form_fields", "parse_arguments"]
 
 PREFIX = "arg."
 
@@ -181,7 +181,7 @@ def parse_arguments(
             values[name] = PREFIX + name in form
             continue
         text = form.get(PREFIX + name, "")
-        if not text.strip() and kind != "json":
+        if not text.strip():
             if name in required:
                 errors[name] = "This field is required."
             continue  # an empty optional box leaves the argument out
@@ -237,6 +237,18 @@ def _message(problem: Any) -> str:
     if validator == "required":
         return "This field is required."
     return str(problem.message)
+
+
+def changed(schema: Any, current: Mapping[str, Any], values: Mapping[str, Any]) -> bool:
+    """Whether submitted values differ from the current arguments (a key the call leaves out
+    counts as its schema default)."""
+    schema = effective_schema(schema, current)
+    props = schema["properties"]
+    for key, value in values.items():
+        default = _resolve(schema, props.get(key, {})).get("default")
+        if current.get(key, default) != value:
+            return True
+    return False
 
 
 def diff_arguments(before: Any, after: Any) -> list[Change]:
