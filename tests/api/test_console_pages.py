@@ -169,8 +169,8 @@ def test_run_pages_and_filters(site: Any, database_url: str) -> None:
             )
         }
     )
-    with serve(create_app(traced, refund_registry(), workers=False)) as other:
-        with _reviewer(other, keys["rita"]) as browser:
-            run = browser.get(f"/console/runs/{paused['run_id']}").text
+    app = create_app(traced, refund_registry(), workers=False)
+    with serve(app) as other, _reviewer(other, keys["rita"]) as browser:
+        run = browser.get(f"/console/runs/{paused['run_id']}").text
     link = re.search(r'href="(http://127.0.0.1:9/trace/[0-9a-f]{32})"', run)
     assert link, "the run page links its Langfuse trace"
