@@ -118,6 +118,8 @@ class ApiSettings(BaseModel):
     cors_origins: list[str] = Field(default_factory=list)  # browsers' origins allowed by CORS
     # How long a console login lasts (the session cookie is signed with ``secret_key``).
     console_session_hours: float = Field(default=8.0, gt=0, le=720)
+    # Console dashboards over 7 days or more are recomputed at most this often (0: always).
+    console_cache_s: float = Field(default=60.0, ge=0, le=3600)
 
 
 class LimitSettings(BaseModel):

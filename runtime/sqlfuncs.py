@@ -4,20 +4,20 @@ Aggregates for dashboards group by time buckets, subtract timestamps and read JS
 two databases disagree on each (SQLite keeps timestamps as ``YYYY-MM-DD HH:MM:SS.ffffff`` UTC
 text and has ``julianday``/``json_extract``; PostgreSQL has ``timestamptz``, ``EXTRACT(EPOCH)``
 and ``->>``), so each expression is a SQLAlchemy construct compiled per dialect, here and only
-here. ``percentile_rank`` is the portable nearest-rank percentile: ``ROW_NUMBER()`` and
-``COUNT(*)`` windows (SQLite 3.25+, PostgreSQL) instead of ``percentile_cont``, which SQLite lacks.
+here. ``nearest_rank`` is the portable percentile: a ``cume_dist()`` window (SQLite 3.25+,
+PostgreSQL) instead of ``percentile_cont``, which SQLite lacks.
 """
 
 from __future__ import annotations
 
 from typing import Any, Literal
 
-from sqlalchemy import Float, Integer, String
+from sqlalchemy import Float, String
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.compiler import SQLCompiler
 from sqlalchemy.sql.expression import ColumnElement, FunctionElement
 
-__all__ = ["Bucket", "json_text", "percentile_rank", "seconds_between", "time_bucket"]
+__all__ = ["Bucket", "json_text", "nearest_rank", "seconds_between", "time_bucket"]
 
 Bucket = Literal["hour", "day"]
 
@@ -42,27 +42,40 @@ def _seconds_pg(element: seconds_between, compiler: SQLCompiler, **kw: Any) -> s
     return f"EXTRACT(EPOCH FROM ({later} - {earlier}))"
 
 
-class time_bucket(FunctionElement[str]):
+class _Bucket(FunctionElement[str]):
     """A timestamp's UTC hour (``YYYY-MM-DD HH``) or day (``YYYY-MM-DD``) as text."""
 
     type = String()
     inherit_cache = True
-    name = "time_bucket"
-
-    def __init__(self, column: Any, unit: Bucket) -> None:
-        self.unit = unit
-        super().__init__(column)
+    unit: Bucket = "day"
 
 
-@compiles(time_bucket, "sqlite")
-def _bucket_sqlite(element: time_bucket, compiler: SQLCompiler, **kw: Any) -> str:
+class _HourBucket(_Bucket):
+    inherit_cache = True  # one class per unit: the unit is part of the statement cache key
+    name = "hour_bucket"
+    unit = "hour"
+
+
+class _DayBucket(_Bucket):
+    inherit_cache = True
+    name = "day_bucket"
+    unit = "day"
+
+
+def time_bucket(column: Any, unit: Bucket) -> _Bucket:
+    """The UTC hour or day of a timestamp column, as sortable text."""
+    return _HourBucket(column) if unit == "hour" else _DayBucket(column)
+
+
+@compiles(_Bucket, "sqlite")
+def _bucket_sqlite(element: _Bucket, compiler: SQLCompiler, **kw: Any) -> str:
     (column,) = element.clauses
     length = 13 if element.unit == "hour" else 10
     return f"substr({compiler.process(column, **kw)}, 1, {length})"
 
 
-@compiles(time_bucket, "postgresql")
-def _bucket_pg(element: time_bucket, compiler: SQLCompiler, **kw: Any) -> str:
+@compiles(_Bucket, "postgresql")
+def _bucket_pg(element: _Bucket, compiler: SQLCompiler, **kw: Any) -> str:
     (column,) = element.clauses
     pattern = "YYYY-MM-DD HH24" if element.unit == "hour" else "YYYY-MM-DD"
     return f"to_char({compiler.process(column, **kw)} AT TIME ZONE 'UTC', '{pattern}')"
@@ -72,7 +85,7 @@ class json_text(FunctionElement[str]):
     """The text of a top-level key of a JSON column (NULL when absent)."""
 
     type = String()
-    inherit_cache = True
+    inherit_cache = False  # keyed by _traverse_internals below, key included
     name = "json_text"
 
     def __init__(self, column: Any, key: str) -> None:
@@ -94,10 +107,10 @@ def _json_pg(element: json_text, compiler: SQLCompiler, **kw: Any) -> str:
     return f"(({compiler.process(column, **kw)})::json ->> '{element.key}')"
 
 
-def percentile_rank(rank: ColumnElement[Any], count: ColumnElement[Any], pct: int) -> Any:
-    """Whether a row's 1-based ``rank`` among ``count`` ordered rows is the ``pct`` nearest-rank
-    percentile: ``rank = ceil(pct * count / 100)``, in integer arithmetic both databases share."""
-    from sqlalchemy import literal
+def nearest_rank(cume: ColumnElement[Any], value: ColumnElement[Any], pct: int) -> Any:
+    """The ``pct`` nearest-rank percentile of ``value`` in a group, given each row's
+    ``cume_dist()`` over the group ordered by ``value``: the smallest value whose cumulative
+    share reaches ``pct``/100. One window (one sort), on SQLite 3.25+ and PostgreSQL alike."""
+    from sqlalchemy import case, func, literal
 
-    # ``//`` is SQLAlchemy's integer division on both (``/`` would be true division)
-    return rank == (literal(pct, Integer) * count + literal(99, Integer)) // literal(100, Integer)
+    return func.min(case((cume >= literal(pct / 100.0, Float), value)))

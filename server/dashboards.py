@@ -8,7 +8,10 @@ admins only). Percentiles are nearest-rank over window functions (``runtime.sqlf
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
+from collections import defaultdict
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -17,7 +20,6 @@ from sqlalchemy import (
     Float,
     Select,
     String,
-    case,
     column,
     func,
     select,
@@ -28,7 +30,7 @@ from waypost.observability.ledger import LedgerEntry
 from waypost.runtime.sqlfuncs import (
     Bucket,
     json_text,
-    percentile_rank,
+    nearest_rank,
     seconds_between,
     time_bucket,
 )
@@ -92,42 +94,86 @@ class Dashboard:
 
 
 def _percentiles(inner: Any, groups: list[str]) -> Select[Any]:
-    """Per group: count, p50, p95 and mean of ``inner.c.v`` (nearest rank)."""
+    """Per group: count, p50, p95 and mean of ``inner.c.v`` (nearest rank, one window)."""
     keys = [inner.c[g] for g in groups]
     ranked = select(
         *keys,
         inner.c.v,
-        func.row_number().over(partition_by=keys, order_by=inner.c.v).label("rn"),
-        func.count().over(partition_by=keys).label("n"),
+        func.cume_dist().over(partition_by=keys, order_by=inner.c.v).label("cd"),
     ).subquery()
     rkeys = [ranked.c[g] for g in groups]
     return (
         select(
             *rkeys,
-            ranked.c.n,
-            func.max(case((percentile_rank(ranked.c.rn, ranked.c.n, 50), ranked.c.v))).label("p50"),
-            func.max(case((percentile_rank(ranked.c.rn, ranked.c.n, 95), ranked.c.v))).label("p95"),
+            func.count().label("n"),
+            nearest_rank(ranked.c.cd, ranked.c.v, 50).label("p50"),
+            nearest_rank(ranked.c.cd, ranked.c.v, 95).label("p95"),
             func.avg(ranked.c.v).label("mean"),
         )
-        .group_by(*rkeys, ranked.c.n)
+        .group_by(*rkeys)
         .order_by(*rkeys)
     )
 
 
+CACHED_FROM = dt.timedelta(days=7)
+
+
 class Dashboards:
-    def __init__(self, sessions: async_sessionmaker[AsyncSession]) -> None:
+    """Builds dashboards; views of ``CACHED_FROM`` or longer are kept for ``cache_s`` seconds.
+
+    A month of figures scans a month of ledger rows; nobody needs it fresher than a minute,
+    and a page someone reloads should not cost that scan each time. Shorter views are always
+    computed afresh, so what just happened shows at once.
+    """
+
+    def __init__(self, sessions: async_sessionmaker[AsyncSession], cache_s: float = 0.0) -> None:
         self.sessions = sessions
+        self.cache_s = cache_s
+        self._cache: dict[tuple[str | None, str], Dashboard] = {}
+
+    async def get(self, tenant: str | None, key: str | None) -> Dashboard:
+        """The dashboard over the range named ``key``, from the cache when allowed."""
+        span = time_range(key)
+        cacheable = self.cache_s > 0 and span.until - span.since >= CACHED_FROM
+        if cacheable:
+            found = self._cache.get((tenant, span.key))
+            if (
+                found is not None
+                and (span.until - found.range.until).total_seconds() < self.cache_s
+            ):
+                return found
+        board = await self.build(tenant, span)
+        if cacheable:
+            if len(self._cache) > 1000:
+                self._cache.clear()
+            self._cache[(tenant, span.key)] = board
+        return board
 
     async def build(self, tenant: str | None, span: TimeRange) -> Dashboard:
         """Every figure of the dashboard for ``tenant`` (None: all tenants) over ``span``."""
         board = Dashboard(range=span, tenant=tenant)
-        async with self.sessions() as session:
-            await self._runs(session, board)
-            await self._latency(session, board)
-            await self._usage(session, board)
-            await self._approvals(session, board)
-            await self._errors(session, board)
-            await self._evals(session, board)
+
+        async def figure(part: Callable[[AsyncSession, Dashboard], Awaitable[None]]) -> None:
+            async with self.sessions() as session:
+                await part(session, board)
+
+        # independent aggregates on their own connections: the database works on them at once
+        await asyncio.gather(
+            *(
+                figure(part)
+                for part in (
+                    self._latency,
+                    self._usage,
+                    self._runs,
+                    self._errors,
+                    self._approvals,
+                    self._evals,
+                )
+            )
+        )
+        board.totals["tokens"] = sum(r["tokens"] for r in board.usage_by_tenant)
+        board.totals["usd"] = sum(r["usd"] for r in board.usage_by_tenant)
+        board.totals["llm_calls"] = sum(r["calls"] for r in board.usage_by_tenant)
         return board
 
     # -- helpers --------------------------------------------------------------------------------
@@ -138,20 +184,10 @@ class Dashboards:
     # -- figures --------------------------------------------------------------------------------
     async def _runs(self, session: AsyncSession, board: Dashboard) -> None:
         span, tenant = board.range, board.tenant
-        in_range = (Run.created_at >= span.since, Run.created_at < span.until)
-        by_status = self._scoped(
-            select(Run.status, func.count()).where(*in_range).group_by(Run.status),
-            Run.tenant,
-            tenant,
-        )
-        board.runs_by_status = [
-            {"status": s, "runs": int(n)}
-            for s, n in sorted((await session.execute(by_status)).all(), key=lambda r: -r[1])
-        ]
         bucket = time_bucket(Run.created_at, span.bucket).label("bucket")
         over_time = self._scoped(
             select(bucket, Run.status, func.count())
-            .where(*in_range)
+            .where(Run.created_at >= span.since, Run.created_at < span.until)
             .group_by(bucket, Run.status)
             .order_by(bucket),
             Run.tenant,
@@ -160,6 +196,12 @@ class Dashboards:
         board.runs_over_time = [
             {"bucket": b, "status": s, "runs": int(n)}
             for b, s, n in (await session.execute(over_time)).all()
+        ]
+        counts: dict[str, int] = defaultdict(int)
+        for row in board.runs_over_time:
+            counts[row["status"]] += row["runs"]
+        board.runs_by_status = [
+            {"status": s, "runs": n} for s, n in sorted(counts.items(), key=lambda r: -r[1])
         ]
         queue = self._scoped(
             select(
@@ -170,12 +212,11 @@ class Dashboards:
             tenant,
         )
         pending, running = (await session.execute(queue)).one()
-        total = sum(r["runs"] for r in board.runs_by_status)
-        success = sum(r["runs"] for r in board.runs_by_status if r["status"] == "success")
+        total = sum(counts.values())
         board.totals.update(
             runs=total,
-            success=success,
-            success_rate=(success / total) if total else None,
+            success=counts["success"],
+            success_rate=(counts["success"] / total) if total else None,
             queue_pending=int(pending),
             queue_running=int(running),
         )
@@ -225,41 +266,44 @@ class Dashboards:
         ]
 
     async def _usage(self, session: AsyncSession, board: Dashboard) -> None:
+        """Tokens, USD and calls of model calls by tenant, model and time bucket (one pass)."""
         span, tenant = board.range, board.tenant
-        in_range = (
-            LedgerEntry.kind == "llm",
-            LedgerEntry.created_at >= span.since,
-            LedgerEntry.created_at < span.until,
-        )
-        tokens = func.coalesce(func.sum(LedgerEntry.input_tokens + LedgerEntry.output_tokens), 0)
-        usd = func.coalesce(func.sum(LedgerEntry.usd), 0.0)
-
-        async def grouped(key: Any) -> list[tuple[Any, int, float, int]]:
-            query = self._scoped(
-                select(key, tokens, usd, func.count()).where(*in_range).group_by(key),
-                LedgerEntry.tenant,
-                tenant,
-            )
-            return [(k, int(t), float(u), int(c)) for k, t, u, c in (await session.execute(query))]
-
-        board.usage_by_tenant = [
-            {"tenant": k, "tokens": t, "usd": u, "calls": c}
-            for k, t, u, c in sorted(await grouped(LedgerEntry.tenant), key=lambda r: -r[2])
-        ]
-        board.usage_by_model = [
-            {"model": k, "tokens": t, "usd": u, "calls": c}
-            for k, t, u, c in sorted(await grouped(LedgerEntry.name), key=lambda r: -r[1])
-        ]
         bucket = time_bucket(LedgerEntry.created_at, span.bucket).label("bucket")
-        board.usage_over_time = [
-            {"bucket": k, "tokens": t, "usd": u, "calls": c}
-            for k, t, u, c in sorted(await grouped(bucket), key=lambda r: str(r[0]))
-        ]
-        board.totals.update(
-            tokens=sum(r["tokens"] for r in board.usage_by_tenant),
-            usd=sum(r["usd"] for r in board.usage_by_tenant),
-            llm_calls=sum(r["calls"] for r in board.usage_by_tenant),
+        query = self._scoped(
+            select(
+                LedgerEntry.tenant,
+                LedgerEntry.name,
+                bucket,
+                func.coalesce(func.sum(LedgerEntry.input_tokens + LedgerEntry.output_tokens), 0),
+                func.coalesce(func.sum(LedgerEntry.usd), 0.0),
+                func.count(),
+            )
+            .where(
+                LedgerEntry.kind == "llm",
+                LedgerEntry.created_at >= span.since,
+                LedgerEntry.created_at < span.until,
+            )
+            .group_by(LedgerEntry.tenant, LedgerEntry.name, bucket),
+            LedgerEntry.tenant,
+            tenant,
         )
+        sums: dict[str, dict[Any, list[float]]] = {"tenant": {}, "model": {}, "bucket": {}}
+        for who, model, when, tokens, usd, calls in (await session.execute(query)).all():
+            for axis, key in (("tenant", who), ("model", model), ("bucket", when)):
+                entry = sums[axis].setdefault(key, [0, 0.0, 0])
+                entry[0] += int(tokens)
+                entry[1] += float(usd)
+                entry[2] += int(calls)
+
+        def rows(axis: str) -> list[dict[str, Any]]:
+            return [
+                {axis: k, "tokens": int(v[0]), "usd": v[1], "calls": int(v[2])}
+                for k, v in sums[axis].items()
+            ]
+
+        board.usage_by_tenant = sorted(rows("tenant"), key=lambda r: -r["usd"])
+        board.usage_by_model = sorted(rows("model"), key=lambda r: -r["tokens"])
+        board.usage_over_time = sorted(rows("bucket"), key=lambda r: str(r["bucket"]))
 
     async def _approvals(self, session: AsyncSession, board: Dashboard) -> None:
         span, tenant = board.range, board.tenant

@@ -58,7 +58,6 @@ class RunRow:
 class RunPage:
     rows: list[RunRow]
     has_more: bool
-    workflows: list[str]
 
 
 @dataclass(frozen=True)
@@ -155,16 +154,7 @@ class RunViews:
         query = query.order_by(Run.created_at.desc(), Run.run_id).limit(limit + 1).offset(offset)
         async with self.sessions() as session:
             rows = (await session.execute(query)).all()
-            workflows = await self.workflows(tenant, session)
-        return RunPage([_row(r) for r in rows[:limit]], len(rows) > limit, workflows)
-
-    async def workflows(self, tenant: str, session: AsyncSession | None = None) -> list[str]:
-        """The workflows the tenant has runs of (the filter's choices)."""
-        query = select(Run.graph_id).where(Run.tenant == tenant).distinct().order_by(Run.graph_id)
-        if session is not None:
-            return [str(w) for w in (await session.execute(query)).scalars()]
-        async with self.sessions() as own:
-            return [str(w) for w in (await own.execute(query)).scalars()]
+        return RunPage([_row(r) for r in rows[:limit]], len(rows) > limit)
 
     async def timeline(self, tenant: str, run_id: str) -> RunTimeline | None:
         async with self.sessions() as session:

@@ -52,11 +52,13 @@ async def runs_page(
     found = await RunViews(services.queue.sessions).list(
         page.user.tenant, flt, limit=_PAGE, offset=offset
     )
+    workflows = sorted({*services.registry.names(), *([workflow] if workflow else [])})
     return render(
         page,
         "runs.html",
         nav="runs",
         found=found,
+        workflows=workflows,
         flt=flt,
         range_key=range or "all",
         ranges=[*RANGES, "all"],
@@ -115,7 +117,7 @@ def _charts(board: Dashboard) -> dict[str, dict[str, Any]]:
     steps = board.latency_by_step[:20]
     evals: dict[str, list[dict[str, Any]]] = defaultdict(list)
     for card in board.eval_pass_rate:
-        evals[f"{card['workflow']} · {card['dataset']}"].append(card)
+        evals[f"{card['workflow']} · {card['dataset']} · {card['model']}"].append(card)
     eval_labels = sorted({_day(c["at"]) for c in board.eval_pass_rate})
     return {
         "runs_over_time": {
@@ -243,10 +245,11 @@ def _r(value: float | None) -> float | None:
 
 
 def _day(moment: dt.datetime) -> str:
-    return moment.strftime("%Y-%m-%d %H:%M")
+    return moment.strftime("%Y-%m-%d")
 
 
 def _last_on(cards: list[dict[str, Any]], label: str) -> float | None:
+    """A series' last pass rate of a day (cards come oldest first)."""
     found = [c["pass_rate"] for c in cards if _day(c["at"]) == label]
     return found[-1] if found else None
 
@@ -261,8 +264,11 @@ async def dashboard_page(
     """Figures of the caller's tenant; an admin may choose every tenant (``scope=all``)."""
     who = page.user
     everyone = scope == "all" and who.can("admin")
-    span = time_range(range or None)
-    board = await Dashboards(services.queue.sessions).build(None if everyone else who.tenant, span)
+    dashboards = services.extras.get("console.dashboards")
+    if dashboards is None:  # one per process: it holds the cache of long views
+        dashboards = Dashboards(services.queue.sessions, services.settings.api.console_cache_s)
+        services.extras["console.dashboards"] = dashboards
+    board = await dashboards.get(None if everyone else who.tenant, range or None)
     return render(
         page,
         "dashboard.html",

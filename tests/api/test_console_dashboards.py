@@ -204,3 +204,19 @@ async def test_dashboards_are_scoped_and_ranged(database_url: str) -> None:
     assert [c["pass_rate"] for c in hour.eval_pass_rate] == []  # the cards are older
     month = await _board(database_url, "acme", "30d")
     assert month.totals["runs"] == 30  # now the 8-day-old run counts
+
+
+async def test_long_views_are_cached_short_ones_are_not(sqlite_url: str) -> None:
+    seed(sqlite_url)
+    engine = make_async_engine(DatabaseSettings(url=sqlite_url))
+    try:
+        dashboards = Dashboards(async_sessionmaker(engine), cache_s=60)
+        month = await dashboards.get("acme", "30d")
+        assert await dashboards.get("acme", "30d") is month
+        assert (await dashboards.get("globex", "30d")).totals["runs"] == 5  # per tenant
+        day = await dashboards.get("acme", "24h")
+        assert await dashboards.get("acme", "24h") is not day
+        uncached = Dashboards(async_sessionmaker(engine), cache_s=0)
+        assert await uncached.get("acme", "30d") is not await uncached.get("acme", "30d")
+    finally:
+        await engine.dispose()
