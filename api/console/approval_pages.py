@@ -179,7 +179,7 @@ async def decide(approval_id: str, request: Request, page: Page, services: AppSe
                 problem="Nothing was changed: approve it instead, or change an argument.",
             )
     decision = Decision(
-        decision=action,  # type: ignore[arg-type]  # checked above
+        decision=action,  # checked above
         comment=comment,
         arguments=arguments,
         decided_by=who.identity,

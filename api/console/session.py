@@ -126,7 +126,7 @@ def is_https(scope: Scope) -> bool:
         return True
     for name, raw in scope.get("headers", []):
         if name.lower() == b"x-forwarded-proto":
-            return raw.decode("latin-1").split(",")[0].strip().lower() == "https"
+            return bool(raw.decode("latin-1").split(",")[0].strip().lower() == "https")
     return False
 
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hmac
+import inspect
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -34,18 +35,27 @@ from waypost.api.console.session import (
     sign_session,
 )
 from waypost.api.deps import app_settings
-from waypost.runtime.errors import AuthError, Forbidden, ValidationFailed, WaypostError
+from waypost.runtime.errors import (
+    AuthError,
+    Forbidden,
+    RateLimited,
+    ValidationFailed,
+    WaypostError,
+)
 from waypost.runtime.settings import Settings
 from waypost.server.identity import Principal
 from waypost.server.serde import find_unstorable
 
 __all__ = [
+    "COOKIE",
     "Page",
     "PageContext",
     "form_data",
     "install_console_errors",
+    "redirect",
     "render",
     "require_csrf",
+    "safe_next",
     "templates",
 ]
 
@@ -231,7 +241,7 @@ def install_console_errors(app: FastAPI) -> None:
     async def on_waypost_error(request: Request, exc: Exception) -> Response:
         assert isinstance(exc, WaypostError)
         if not request.url.path.startswith("/console"):
-            return await previous_waypost(request, exc)
+            return await _delegate(previous_waypost, request, exc)
         if isinstance(exc, AuthError) and not isinstance(exc, Forbidden):
             target = request.url.path
             if request.method != "GET" or target.endswith("/stream"):
@@ -239,11 +249,14 @@ def install_console_errors(app: FastAPI) -> None:
             elif request.url.query:
                 target = f"{target}?{request.url.query}"
             return redirect(f"/console/login?next={quote(target, safe='/')}")
-        return await _error_page(request, exc.http_status, exc.code, exc.message)
+        response = await _error_page(request, exc.http_status, exc.code, exc.message)
+        if isinstance(exc, RateLimited):
+            response.headers["Retry-After"] = str(max(1, round(exc.retry_after_s)))
+        return response
 
     async def on_validation(request: Request, exc: Exception) -> Response:
         if not request.url.path.startswith("/console"):
-            return await previous_validation(request, exc)
+            return await _delegate(previous_validation, request, exc)
         return await _error_page(
             request, 422, "invalid_input", "The request's parameters are invalid."
         )
@@ -251,7 +264,7 @@ def install_console_errors(app: FastAPI) -> None:
     async def on_http(request: Request, exc: Exception) -> Response:
         assert isinstance(exc, StarletteHTTPException)
         if not request.url.path.startswith("/console"):
-            return await previous_http(request, exc)
+            return await _delegate(previous_http, request, exc)
         return await _error_page(request, exc.status_code, "http_error", str(exc.detail))
 
     app.add_exception_handler(WaypostError, on_waypost_error)
@@ -259,10 +272,19 @@ def install_console_errors(app: FastAPI) -> None:
     app.add_exception_handler(StarletteHTTPException, on_http)
 
 
+async def _delegate(handler: Any, request: Request, exc: Exception) -> Response:
+    """Call the API's own handler for a path outside the console."""
+    result = handler(request, exc)
+    if inspect.isawaitable(result):
+        result = await result
+    assert isinstance(result, Response)
+    return result
+
+
 async def _error_page(request: Request, status: int, code: str, message: str) -> Response:
     page = await page_context(request)
     titles = {403: "Not allowed", 404: "Not found", 409: "Conflict", 429: "Slow down"}
-    response = render(
+    return render(
         page,
         "error.html",
         status=status,
@@ -270,9 +292,3 @@ async def _error_page(request: Request, status: int, code: str, message: str) ->
         code=code,
         message=message,
     )
-    if status == 429 and "retry-after" not in response.headers:
-        response.headers["Retry-After"] = "5"
-    return response
-
-
-__all__ += ["COOKIE", "duration", "redirect", "safe_next"]
