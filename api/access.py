@@ -101,6 +101,20 @@ ROUTE_ACCESS: dict[tuple[str, str], Access] = {
     # known LangGraph routes that answer 501 not_supported
     ("POST", "/threads/{thread_id}/copy"): _a("run", "threads", "read"),
     ("POST", "/threads/prune"): _a("run", "threads", "delete"),
+    # the console (api/console): pages read, the decision form decides; login and its
+    # assets are public (a page without a session redirects to the login)
+    ("GET", "/console"): _a("read"),
+    ("GET", "/console/login"): _a("public"),
+    ("POST", "/console/login"): _a("public"),
+    ("POST", "/console/logout"): _a("read"),
+    ("GET", "/console/static/{name:path}"): _a("public"),
+    ("GET", "/console/approvals"): _a("read"),
+    ("GET", "/console/approvals/stream"): _a("read"),
+    ("GET", "/console/approvals/{approval_id}"): _a("read"),
+    ("POST", "/console/approvals/{approval_id}"): _a("decide"),
+    ("GET", "/console/runs"): _a("read"),
+    ("GET", "/console/runs/{run_id}"): _a("read"),
+    ("GET", "/console/dashboard"): _a("read"),
     # MCP: tools that start runs and decide approvals check those scopes per call
     ("GET", "/mcp"): _a("read"),
     ("POST", "/mcp"): _a("read"),
@@ -116,6 +130,4 @@ def access_for(method: str, path: str) -> Access | None:
         return found
     if method == "POST" and path.startswith("/workflows/") and path.endswith("/runs"):
         return _RUN
-    if path.startswith("/console"):
-        return None  # the console authorizes its own pages (session cookie, CSRF)
     return None

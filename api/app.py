@@ -15,6 +15,7 @@ from typing import Any
 from fastapi import Depends, FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 from waypost.api.auth import AuthGate, authorize
+from waypost.api.console import install_console, make_session_reader
 from waypost.api.custom_auth import CustomAuth
 from waypost.api.docs import install_docs
 from waypost.api.errors import install_error_handlers
@@ -93,7 +94,9 @@ def create_app(
     app.add_middleware(BodySizeLimit, max_bytes=settings.api.max_body_bytes)
     app.add_middleware(LastResort)
     # outside the rest: who calls (401), from which Host (400), how often (429)
-    app.add_middleware(AuthGate, settings=settings, custom=custom)
+    app.add_middleware(
+        AuthGate, settings=settings, custom=custom, session_reader=make_session_reader(settings)
+    )
     if settings.api.cors_origins:  # outermost: browsers' preflights carry no credential
         app.add_middleware(
             CORSMiddleware,
@@ -113,6 +116,7 @@ def create_app(
         app.include_router(module.router)
     app.include_router(workflows.workflow_router(registry))
     app.include_router(mcp_router(mcp))  # workflows as MCP tools, through the same dependencies
+    install_console(app)  # pages at /console (HTML errors there; JSON everywhere else)
     app.include_router(unsupported.router)  # last: a served route always wins
 
     async def refresh_gauges() -> None:

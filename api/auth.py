@@ -152,8 +152,9 @@ class AuthGate:
             principal = await self._authenticate(scope, headers)
             if principal is not None:
                 await self._rate(scope, principal)
-                if scope["path"] == "/metrics" and not principal.can("admin"):
-                    raise Forbidden(f"role {principal.role} may not read /metrics")
+                if scope["path"] == "/metrics" and not principal.operates_deployment:
+                    # every tenant's figures: the deployment's operators only
+                    raise Forbidden("/metrics is for admins of the default tenant")
         except WaypostError as exc:
             await _send_error(send, exc)
             return

@@ -46,6 +46,7 @@ class LedgerEntry(Base):
     __table_args__ = (
         Index("ix_usage_ledger_run_id", "run_id"),
         Index("ix_usage_ledger_tenant_created_at", "tenant", "created_at"),
+        Index("ix_usage_ledger_thread_id", "thread_id"),  # 0010
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)

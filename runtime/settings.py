@@ -116,6 +116,10 @@ class ApiSettings(BaseModel):
     # address, localhost and loopback addresses are always accepted.
     allowed_hosts: list[str] = Field(default_factory=list)
     cors_origins: list[str] = Field(default_factory=list)  # browsers' origins allowed by CORS
+    # How long a console login lasts (the session cookie is signed with ``secret_key``).
+    console_session_hours: float = Field(default=8.0, gt=0, le=720)
+    # Console dashboards over 7 days or more are recomputed at most this often (0: always).
+    console_cache_s: float = Field(default=60.0, ge=0, le=3600)
 
 
 class LimitSettings(BaseModel):

@@ -17,7 +17,7 @@ from waypost.runtime.errors import Conflict, NotFound
 from waypost.runtime.models import utcnow
 from waypost.server.identity import ApprovalEvent
 from waypost.server.models import Approval, Run, Thread
-from waypost.server.queue import RunQueue, queue_key
+from waypost.server.queue import RunQueue, approvals_key, queue_key
 from waypost.server.serde import iso, scrub_text
 
 __all__ = ["ApprovalService", "approval_events", "approval_json", "event_json"]
@@ -153,7 +153,7 @@ class ApprovalService:
             )
             session.add(run)
             approval.resume_run_id = run.run_id
-            await self.queue.commit_and_wake(session, queue_key)
+            await self.queue.commit_and_wake(session, queue_key, approvals_key(approval.tenant))
             return approval, run
 
 

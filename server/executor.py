@@ -30,7 +30,14 @@ from waypost.runtime.rawsql import Tx
 from waypost.server import sql
 from waypost.server.events import EventRow, EventWriter
 from waypost.server.models import Run, Thread
-from waypost.server.queue import RunQueue, cancel_key, done_key, queue_key, run_key
+from waypost.server.queue import (
+    RunQueue,
+    approvals_key,
+    cancel_key,
+    done_key,
+    queue_key,
+    run_key,
+)
 from waypost.server.serde import interrupt_json, to_jsonable
 from waypost.server.signals import notify_payloads
 from waypost.server.streaming import stream_graph
@@ -351,6 +358,8 @@ class RunExecutor:
         now = utcnow()
         stamp = db.ts(now)
         done = [run_key(run.run_id), done_key(run.run_id)]
+        if outcome.status == "success" and interrupts:
+            done.append(approvals_key(run.tenant))  # the console's inbox shows it at once
 
         finished = {
             "run_id": run.run_id,

@@ -147,6 +147,12 @@ class Principal:
     def can(self, scope: str) -> bool:
         return scope in ROLE_SCOPES.get(self.role, frozenset())
 
+    @property
+    def operates_deployment(self) -> bool:
+        """An admin of the ``default`` tenant runs the deployment: only they see figures that
+        span tenants (``/metrics``, the all-tenants dashboard). Other tenants' admins do not."""
+        return self.role == "admin" and self.tenant == "default"
+
     def run_identity(self) -> dict[str, Any]:
         """What a run's config carries about its caller (``configurable``)."""
         user = dict(self.user) if self.user else {"identity": self.identity}
@@ -315,6 +321,23 @@ class IdentityStore:
             self._cache[key] = _Cached(principal, now + self.cache_s)
         return principal
 
+    def principal_for_key_id(self, key_id: str) -> Principal | None:
+        """The principal of a still-active key, by id (a console session names its key, so a
+        revoked or expired key ends its sessions within ``cache_s``)."""
+        now = time.monotonic()
+        cache_key = f"id:{key_id}"
+        cached = self._cache.get(cache_key)
+        if cached is not None and now < cached.until:
+            return cached.principal
+        with self.sessions() as session:
+            row = session.get(ApiKey, key_id)
+            principal = _principal_of(row) if row is not None and row.status == "active" else None
+        with self._lock:
+            if len(self._cache) > 10_000:
+                self._cache.clear()
+            self._cache[cache_key] = _Cached(principal, now + self.cache_s)
+        return principal
+
     def _lookup(self, key: str) -> Principal | None:
         match = _KEY.match(key)
         if match is None:
@@ -325,14 +348,18 @@ class IdentityStore:
                 return None
             if row.status != "active":
                 return None
-            return Principal(
-                tenant=row.tenant,
-                role=row.role,
-                identity=f"key:{row.name or row.prefix}",
-                kind="key",
-                key_id=row.key_id,
-                display_name=row.name or None,
-            )
+            return _principal_of(row)
+
+
+def _principal_of(row: ApiKey) -> Principal:
+    return Principal(
+        tenant=row.tenant,
+        role=row.role,
+        identity=f"key:{row.name or row.prefix}",
+        kind="key",
+        key_id=row.key_id,
+        display_name=row.name or None,
+    )
 
 
 def filter_matches(metadata: Mapping[str, Any] | None, flt: Mapping[str, Any] | None) -> bool:

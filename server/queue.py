@@ -33,6 +33,7 @@ from waypost.server.sql import StoredEvent, ThreadEvent, run_from_row
 __all__ = [
     "TERMINAL",
     "RunQueue",
+    "approvals_key",
     "cancel_key",
     "done_key",
     "queue_key",
@@ -54,6 +55,11 @@ def done_key(run_id: str) -> str:
 
 def cancel_key(run_id: str) -> str:
     return f"cancel:{run_id}"
+
+
+def approvals_key(tenant: str) -> str:
+    """Woken when a tenant's approvals change (requested or decided): the console's inbox."""
+    return f"approvals:{tenant}"
 
 
 def thread_key(thread_id: str) -> str:

@@ -1,0 +1,386 @@
+"""The console's dashboard figures, each one SQL aggregate that runs on SQLite and PostgreSQL.
+
+Sources: the ``runs`` table (status, duration, queue), the usage ledger (per-call latency,
+tokens, USD, error codes), ``approvals`` (waiting time) and ``eval_scorecards`` (pass rate over
+time). A ``scope`` is one tenant, or ``None`` for every tenant (the console offers that to
+admins only). Percentiles are nearest-rank over window functions (``runtime.sqlfuncs``).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+from collections import defaultdict
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import (
+    DateTime,
+    Float,
+    Select,
+    String,
+    column,
+    func,
+    select,
+    table,
+)
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from waypost.observability.ledger import LedgerEntry
+from waypost.runtime.sqlfuncs import (
+    Bucket,
+    json_text,
+    nearest_rank,
+    seconds_between,
+    time_bucket,
+)
+from waypost.server.models import Approval, Run
+
+__all__ = ["RANGES", "Dashboard", "Dashboards", "TimeRange", "time_range"]
+
+RANGES: dict[str, dt.timedelta] = {
+    "1h": dt.timedelta(hours=1),
+    "24h": dt.timedelta(hours=24),
+    "7d": dt.timedelta(days=7),
+    "30d": dt.timedelta(days=30),
+    "90d": dt.timedelta(days=90),
+}
+
+# ``eval_scorecards`` belongs to evals, which sits above the server; read it as a plain table.
+_SCORECARDS = table(
+    "eval_scorecards",
+    column("tenant", String),
+    column("workflow", String),
+    column("dataset", String),
+    column("model", String),
+    column("pass_rate", Float),
+    column("created_at", DateTime(timezone=True)),
+)
+
+
+@dataclass(frozen=True)
+class TimeRange:
+    key: str
+    since: dt.datetime
+    until: dt.datetime
+
+    @property
+    def bucket(self) -> Bucket:
+        return "hour" if self.until - self.since <= dt.timedelta(hours=48) else "day"
+
+
+def time_range(key: str | None, now: dt.datetime | None = None) -> TimeRange:
+    """The range named ``key`` (one of ``RANGES``, default 7 days) ending now."""
+    key = key if key in RANGES else "7d"
+    now = now or dt.datetime.now(dt.UTC)
+    return TimeRange(key, now - RANGES[key], now)
+
+
+@dataclass
+class Dashboard:
+    range: TimeRange
+    tenant: str | None
+    totals: dict[str, Any] = field(default_factory=dict)
+    runs_by_status: list[dict[str, Any]] = field(default_factory=list)
+    runs_over_time: list[dict[str, Any]] = field(default_factory=list)
+    latency_by_workflow: list[dict[str, Any]] = field(default_factory=list)
+    latency_by_step: list[dict[str, Any]] = field(default_factory=list)
+    usage_by_tenant: list[dict[str, Any]] = field(default_factory=list)
+    usage_by_model: list[dict[str, Any]] = field(default_factory=list)
+    usage_over_time: list[dict[str, Any]] = field(default_factory=list)
+    approval_wait: list[dict[str, Any]] = field(default_factory=list)
+    errors_by_code: list[dict[str, Any]] = field(default_factory=list)
+    eval_pass_rate: list[dict[str, Any]] = field(default_factory=list)
+
+
+def _percentiles(inner: Any, groups: list[str]) -> Select[Any]:
+    """Per group: count, p50, p95 and mean of ``inner.c.v`` (nearest rank, one window)."""
+    keys = [inner.c[g] for g in groups]
+    ranked = select(
+        *keys,
+        inner.c.v,
+        func.cume_dist().over(partition_by=keys, order_by=inner.c.v).label("cd"),
+    ).subquery()
+    rkeys = [ranked.c[g] for g in groups]
+    return (
+        select(
+            *rkeys,
+            func.count().label("n"),
+            nearest_rank(ranked.c.cd, ranked.c.v, 50).label("p50"),
+            nearest_rank(ranked.c.cd, ranked.c.v, 95).label("p95"),
+            func.avg(ranked.c.v).label("mean"),
+        )
+        .group_by(*rkeys)
+        .order_by(*rkeys)
+    )
+
+
+CACHED_FROM = dt.timedelta(days=7)
+
+
+class Dashboards:
+    """Builds dashboards; views of ``CACHED_FROM`` or longer are kept for ``cache_s`` seconds.
+
+    A month of figures scans a month of ledger rows; nobody needs it fresher than a minute,
+    and a page someone reloads should not cost that scan each time. Shorter views are always
+    computed afresh, so what just happened shows at once.
+    """
+
+    def __init__(self, sessions: async_sessionmaker[AsyncSession], cache_s: float = 0.0) -> None:
+        self.sessions = sessions
+        self.cache_s = cache_s
+        self._cache: dict[tuple[str | None, str], Dashboard] = {}
+
+    async def get(self, tenant: str | None, key: str | None) -> Dashboard:
+        """The dashboard over the range named ``key``, from the cache when allowed."""
+        span = time_range(key)
+        cacheable = self.cache_s > 0 and span.until - span.since >= CACHED_FROM
+        if cacheable:
+            found = self._cache.get((tenant, span.key))
+            if (
+                found is not None
+                and (span.until - found.range.until).total_seconds() < self.cache_s
+            ):
+                return found
+        board = await self.build(tenant, span)
+        if cacheable:
+            if len(self._cache) > 1000:
+                self._cache.clear()
+            self._cache[(tenant, span.key)] = board
+        return board
+
+    async def build(self, tenant: str | None, span: TimeRange) -> Dashboard:
+        """Every figure of the dashboard for ``tenant`` (None: all tenants) over ``span``."""
+        board = Dashboard(range=span, tenant=tenant)
+
+        async def figure(part: Callable[[AsyncSession, Dashboard], Awaitable[None]]) -> None:
+            async with self.sessions() as session:
+                await part(session, board)
+
+        # independent aggregates on their own connections: the database works on them at once
+        await asyncio.gather(
+            *(
+                figure(part)
+                for part in (
+                    self._latency,
+                    self._usage,
+                    self._runs,
+                    self._errors,
+                    self._approvals,
+                    self._evals,
+                )
+            )
+        )
+        board.totals["tokens"] = sum(r["tokens"] for r in board.usage_by_tenant)
+        board.totals["usd"] = sum(r["usd"] for r in board.usage_by_tenant)
+        board.totals["llm_calls"] = sum(r["calls"] for r in board.usage_by_tenant)
+        return board
+
+    # -- helpers --------------------------------------------------------------------------------
+    @staticmethod
+    def _scoped(query: Any, col: Any, tenant: str | None) -> Any:
+        return query if tenant is None else query.where(col == tenant)
+
+    # -- figures --------------------------------------------------------------------------------
+    async def _runs(self, session: AsyncSession, board: Dashboard) -> None:
+        span, tenant = board.range, board.tenant
+        bucket = time_bucket(Run.created_at, span.bucket).label("bucket")
+        over_time = self._scoped(
+            select(bucket, Run.status, func.count())
+            .where(Run.created_at >= span.since, Run.created_at < span.until)
+            .group_by(bucket, Run.status)
+            .order_by(bucket),
+            Run.tenant,
+            tenant,
+        )
+        board.runs_over_time = [
+            {"bucket": b, "status": s, "runs": int(n)}
+            for b, s, n in (await session.execute(over_time)).all()
+        ]
+        counts: dict[str, int] = defaultdict(int)
+        for row in board.runs_over_time:
+            counts[row["status"]] += row["runs"]
+        board.runs_by_status = [
+            {"status": s, "runs": n} for s, n in sorted(counts.items(), key=lambda r: -r[1])
+        ]
+        queue = self._scoped(
+            select(
+                func.count().filter(Run.status == "pending"),
+                func.count().filter(Run.status == "running"),
+            ).where(Run.status.in_(("pending", "running"))),
+            Run.tenant,
+            tenant,
+        )
+        pending, running = (await session.execute(queue)).one()
+        total = sum(counts.values())
+        board.totals.update(
+            runs=total,
+            success=counts["success"],
+            success_rate=(counts["success"] / total) if total else None,
+            queue_pending=int(pending),
+            queue_running=int(running),
+        )
+
+    async def _latency(self, session: AsyncSession, board: Dashboard) -> None:
+        span, tenant = board.range, board.tenant
+        durations = self._scoped(
+            select(
+                Run.graph_id.label("workflow"),
+                seconds_between(Run.started_at, Run.finished_at).label("v"),
+            ).where(
+                Run.created_at >= span.since,
+                Run.created_at < span.until,
+                Run.started_at.is_not(None),
+                Run.finished_at.is_not(None),
+            ),
+            Run.tenant,
+            tenant,
+        ).subquery()
+        board.latency_by_workflow = [
+            {"workflow": w, "runs": int(n), "p50_s": p50, "p95_s": p95, "mean_s": mean}
+            for w, n, p50, p95, mean in (
+                await session.execute(_percentiles(durations, ["workflow"]))
+            ).all()
+        ]
+        calls = self._scoped(
+            select(
+                LedgerEntry.workflow.label("workflow"),
+                LedgerEntry.node.label("node"),
+                LedgerEntry.latency_ms.label("v"),
+            ).where(LedgerEntry.created_at >= span.since, LedgerEntry.created_at < span.until),
+            LedgerEntry.tenant,
+            tenant,
+        ).subquery()
+        board.latency_by_step = [
+            {
+                "workflow": w,
+                "node": node or "(none)",
+                "calls": int(n),
+                "p50_ms": p50,
+                "p95_ms": p95,
+                "mean_ms": mean,
+            }
+            for w, node, n, p50, p95, mean in (
+                await session.execute(_percentiles(calls, ["workflow", "node"]))
+            ).all()
+        ]
+
+    async def _usage(self, session: AsyncSession, board: Dashboard) -> None:
+        """Tokens, USD and calls of model calls by tenant, model and time bucket (one pass)."""
+        span, tenant = board.range, board.tenant
+        bucket = time_bucket(LedgerEntry.created_at, span.bucket).label("bucket")
+        query = self._scoped(
+            select(
+                LedgerEntry.tenant,
+                LedgerEntry.name,
+                bucket,
+                func.coalesce(func.sum(LedgerEntry.input_tokens + LedgerEntry.output_tokens), 0),
+                func.coalesce(func.sum(LedgerEntry.usd), 0.0),
+                func.count(),
+            )
+            .where(
+                LedgerEntry.kind == "llm",
+                LedgerEntry.created_at >= span.since,
+                LedgerEntry.created_at < span.until,
+            )
+            .group_by(LedgerEntry.tenant, LedgerEntry.name, bucket),
+            LedgerEntry.tenant,
+            tenant,
+        )
+        sums: dict[str, dict[Any, list[float]]] = {"tenant": {}, "model": {}, "bucket": {}}
+        for who, model, when, tokens, usd, calls in (await session.execute(query)).all():
+            for axis, key in (("tenant", who), ("model", model), ("bucket", when)):
+                entry = sums[axis].setdefault(key, [0, 0.0, 0])
+                entry[0] += int(tokens)
+                entry[1] += float(usd)
+                entry[2] += int(calls)
+
+        def rows(axis: str) -> list[dict[str, Any]]:
+            return [
+                {axis: k, "tokens": int(v[0]), "usd": v[1], "calls": int(v[2])}
+                for k, v in sums[axis].items()
+            ]
+
+        board.usage_by_tenant = sorted(rows("tenant"), key=lambda r: -r["usd"])
+        board.usage_by_model = sorted(rows("model"), key=lambda r: -r["tokens"])
+        board.usage_over_time = sorted(rows("bucket"), key=lambda r: str(r["bucket"]))
+
+    async def _approvals(self, session: AsyncSession, board: Dashboard) -> None:
+        span, tenant = board.range, board.tenant
+        waits = self._scoped(
+            select(
+                Approval.workflow.label("workflow"),
+                seconds_between(Approval.created_at, Approval.decided_at).label("v"),
+            ).where(
+                Approval.decided_at.is_not(None),
+                Approval.created_at >= span.since,
+                Approval.created_at < span.until,
+            ),
+            Approval.tenant,
+            tenant,
+        ).subquery()
+        board.approval_wait = [
+            {"workflow": w, "decided": int(n), "p50_s": p50, "p95_s": p95, "mean_s": mean}
+            for w, n, p50, p95, mean in (
+                await session.execute(_percentiles(waits, ["workflow"]))
+            ).all()
+        ]
+        pending = self._scoped(
+            select(func.count(), func.min(Approval.created_at)).where(Approval.status == "pending"),
+            Approval.tenant,
+            tenant,
+        )
+        count, oldest = (await session.execute(pending)).one()
+        board.totals.update(approvals_pending=int(count), oldest_pending=oldest)
+
+    async def _errors(self, session: AsyncSession, board: Dashboard) -> None:
+        span, tenant = board.range, board.tenant
+        code = func.coalesce(json_text(Run.error, "error"), "unknown").label("code")
+        runs = self._scoped(
+            select(code, func.count())
+            .where(Run.status == "error", Run.created_at >= span.since, Run.created_at < span.until)
+            .group_by(code),
+            Run.tenant,
+            tenant,
+        )
+        calls_code = func.coalesce(LedgerEntry.error_code, "unknown").label("code")
+        calls = self._scoped(
+            select(calls_code, func.count())
+            .where(
+                LedgerEntry.status == "error",
+                LedgerEntry.created_at >= span.since,
+                LedgerEntry.created_at < span.until,
+            )
+            .group_by(calls_code),
+            LedgerEntry.tenant,
+            tenant,
+        )
+        found: dict[str, dict[str, Any]] = {}
+        for source, query in (("runs", runs), ("calls", calls)):
+            for name, n in (await session.execute(query)).all():
+                entry = found.setdefault(str(name), {"code": str(name), "runs": 0, "calls": 0})
+                entry[source] = int(n)
+        board.errors_by_code = sorted(found.values(), key=lambda e: -(e["runs"] + e["calls"]))
+        board.totals["errors"] = sum(e["runs"] for e in board.errors_by_code)
+
+    async def _evals(self, session: AsyncSession, board: Dashboard) -> None:
+        span, tenant = board.range, board.tenant
+        cards = _SCORECARDS.c
+        query = self._scoped(
+            select(cards.created_at, cards.workflow, cards.dataset, cards.model, cards.pass_rate)
+            .where(cards.created_at >= span.since, cards.created_at < span.until)
+            .order_by(cards.created_at)
+            .limit(500),
+            cards.tenant,
+            tenant,
+        )
+        board.eval_pass_rate = [
+            {
+                "at": at,
+                "workflow": workflow,
+                "dataset": dataset,
+                "model": model,
+                "pass_rate": float(rate),
+            }
+            for at, workflow, dataset, model, rate in (await session.execute(query)).all()
+        ]
