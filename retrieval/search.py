@@ -1,0 +1,214 @@
+"""Hybrid search: full-text (BM25 / ts_rank) and vector (cosine) lists fused by reciprocal
+rank fusion, filtered by collection and metadata, and logged.
+
+A long query (a customer's whole situation) is also split into its sentences; each sentence is
+searched on its own and every list joins the fusion, so a document that answers one part of
+the situation is not drowned by the words of the others.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+import numpy as np
+import sqlalchemy as sa
+from sqlalchemy.engine import Engine
+from waypost.retrieval import _tables as t
+from waypost.retrieval._fulltext import full_text_for, query_terms
+from waypost.retrieval.embeddings import Embedder
+from waypost.retrieval.store import Collection, VectorIndex, get_collection
+
+__all__ = [
+    "Hit",
+    "SearchResult",
+    "aggregate_documents",
+    "rrf",
+    "search",
+    "split_query",
+]
+
+RRF_K = 60
+
+
+@dataclass(frozen=True)
+class Hit:
+    chunk_id: str
+    doc_key: str
+    title: str
+    heading: str
+    text: str
+    score: float
+    meta: dict[str, Any] = field(default_factory=dict)
+
+    def as_dict(self) -> dict[str, Any]:
+        return dict(self.__dict__)
+
+
+@dataclass
+class SearchResult:
+    query: str
+    collection: str
+    hits: list[Hit]
+    latency_ms: float
+    mode: str
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "query": self.query,
+            "collection": self.collection,
+            "mode": self.mode,
+            "latency_ms": round(self.latency_ms, 2),
+            "hits": [h.as_dict() for h in self.hits],
+        }
+
+
+def rrf(lists: Sequence[Sequence[Any]], k: int = RRF_K) -> list[tuple[Any, float]]:
+    """Reciprocal rank fusion: an item scores the sum of 1/(k + rank) over the lists."""
+    scores: dict[Any, float] = {}
+    for ranked in lists:
+        for rank, item in enumerate(ranked, 1):
+            scores[item] = scores.get(item, 0.0) + 1.0 / (k + rank)
+    return sorted(scores.items(), key=lambda kv: -kv[1])
+
+
+_SENTENCE = re.compile(r"(?<=[.!?])\s+|\n+")
+
+
+def split_query(query: str, *, min_terms: int = 3, max_parts: int = 24) -> list[str]:
+    """The sentences of a long query that carry at least ``min_terms`` content words."""
+    parts = [p.strip() for p in _SENTENCE.split(query) if p.strip()]
+    kept = [p for p in parts if len(query_terms(p)) >= min_terms]
+    return kept[:max_parts] if len(kept) > 1 else []
+
+
+def search(
+    engine: Engine,
+    embedder: Embedder,
+    *,
+    tenant: str,
+    collection: str,
+    query: str,
+    k: int = 8,
+    mode: str = "hybrid",
+    filters: dict[str, Any] | None = None,
+    pool: int = 100,
+    expand: bool = True,
+    log: bool = True,
+    run_id: str | None = None,
+    observe: Callable[[SearchResult], None] | None = None,
+) -> SearchResult:
+    """The top ``k`` chunks for ``query``. ``mode``: hybrid | lexical | vector. ``filters``
+    keep chunks whose metadata equals every given value (a list value: any of them)."""
+    started = time.perf_counter()
+    dialect = engine.dialect.name
+    with engine.connect() as conn:
+        coll = get_collection(conn, tenant, collection)
+        queries = [query] + (split_query(query) if expand else [])
+        lists: list[list[int]] = []
+        want = pool * (4 if filters else 1)
+        if mode in {"hybrid", "lexical"}:
+            fulltext = full_text_for(dialect)
+            for q in queries:
+                lists.append([i for i, _ in fulltext.search(conn, coll.id, q, want)])
+        if mode in {"hybrid", "vector"}:
+            vectors = embedder.embed(queries)
+            for ranked in VectorIndex.search(engine, conn, coll, vectors, want):
+                lists.append([i for i, _ in ranked])
+        # the whole query's lists count twice: it is the one that sees every constraint
+        whole = [lst for i, lst in enumerate(lists) if i % len(queries) == 0]
+        fused = rrf(lists + whole)
+        candidates = [i for i, _ in fused[:want]]
+        rows = _rows(conn, candidates)
+    score = dict(fused)
+    hits: list[Hit] = []
+    for row_id in candidates:
+        row = rows.get(row_id)
+        if row is None or not _matches(row["meta"] or {}, filters):
+            continue
+        hits.append(
+            Hit(
+                chunk_id=row["chunk_id"],
+                doc_key=(row["meta"] or {}).get("doc", ""),
+                title=row["title"],
+                heading=row["heading"],
+                text=row["text"],
+                score=round(score[row_id], 6),
+                meta=row["meta"] or {},
+            )
+        )
+        if len(hits) >= k:
+            break
+    result = SearchResult(query, coll.name, hits, (time.perf_counter() - started) * 1000, mode)
+    if log:
+        _log(engine, tenant, result, run_id)
+    if observe is not None:
+        observe(result)
+    return result
+
+
+def _rows(conn: Any, ids: list[int]) -> dict[int, dict[str, Any]]:
+    out: dict[int, dict[str, Any]] = {}
+    for start in range(0, len(ids), 500):
+        part = ids[start : start + 500]
+        for r in conn.execute(
+            sa.select(
+                t.chunks.c.id,
+                t.chunks.c.chunk_id,
+                t.chunks.c.title,
+                t.chunks.c.heading,
+                t.chunks.c.text,
+                t.chunks.c.meta,
+            ).where(t.chunks.c.id.in_(part))
+        ):
+            out[r.id] = dict(r._mapping)
+    return out
+
+
+def _matches(meta: dict[str, Any], filters: dict[str, Any] | None) -> bool:
+    if not filters:
+        return True
+    for key, want in filters.items():
+        have = meta.get(key)
+        if isinstance(want, list):
+            if have not in want:
+                return False
+        elif have != want:
+            return False
+    return True
+
+
+def _log(engine: Engine, tenant: str, result: SearchResult, run_id: str | None) -> None:
+    with engine.begin() as conn:
+        conn.execute(
+            sa.insert(t.searches).values(
+                tenant=tenant,
+                collection=result.collection,
+                query=result.query[:4000],
+                results=[{"chunk_id": h.chunk_id, "score": h.score} for h in result.hits],
+                latency_ms=result.latency_ms,
+                run_id=run_id,
+                created_at=datetime.now(UTC),
+            )
+        )
+
+
+def aggregate_documents(hits: Sequence[Hit]) -> list[str]:
+    """Document keys in the order of their best chunk."""
+    seen: dict[str, None] = {}
+    for h in hits:
+        seen.setdefault(h.doc_key, None)
+    return list(seen)
+
+
+def vector_of(embedder: Embedder, text: str) -> np.ndarray:
+    return embedder.embed([text])[0]
+
+
+def collection_of(engine: Engine, tenant: str, name: str) -> Collection:
+    with engine.connect() as conn:
+        return get_collection(conn, tenant, name)
