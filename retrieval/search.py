@@ -18,6 +18,7 @@ from typing import Any
 import numpy as np
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
+from waypost.observability.tracing import observe_retrieval
 from waypost.retrieval import _tables as t
 from waypost.retrieval._fulltext import full_text_for, query_terms
 from waypost.retrieval.embeddings import Embedder
@@ -102,7 +103,48 @@ def search(
     run_id: str | None = None,
     observe: Callable[[SearchResult], None] | None = None,
 ) -> SearchResult:
-    """The top ``k`` chunks for ``query``. ``mode``: hybrid | lexical | vector. ``filters``
+    """The top ``k`` chunks for ``query`` (see ``_search``), recorded in the retrieval log and,
+    inside a run, as a Langfuse retriever observation under the calling node."""
+    with observe_retrieval(
+        f"retrieve {collection}", query, metadata={"collection": collection, "mode": mode, "k": k}
+    ) as obs:
+        result = _search(
+            engine,
+            embedder,
+            tenant=tenant,
+            collection=collection,
+            query=query,
+            k=k,
+            mode=mode,
+            filters=filters,
+            pool=pool,
+            expand=expand,
+        )
+        obs.finish(
+            [(h.chunk_id, h.score, h.text, {"doc": h.doc_key}) for h in result.hits],
+            result.latency_ms,
+        )
+    if log:
+        _log(engine, tenant, result, run_id)
+    if observe is not None:
+        observe(result)
+    return result
+
+
+def _search(
+    engine: Engine,
+    embedder: Embedder,
+    *,
+    tenant: str,
+    collection: str,
+    query: str,
+    k: int,
+    mode: str,
+    filters: dict[str, Any] | None,
+    pool: int,
+    expand: bool,
+) -> SearchResult:
+    """``mode``: hybrid | lexical | vector. ``filters``
     keep chunks whose metadata equals every given value (a list value: any of them)."""
     started = time.perf_counter()
     dialect = engine.dialect.name
@@ -143,12 +185,7 @@ def search(
         )
         if len(hits) >= k:
             break
-    result = SearchResult(query, coll.name, hits, (time.perf_counter() - started) * 1000, mode)
-    if log:
-        _log(engine, tenant, result, run_id)
-    if observe is not None:
-        observe(result)
-    return result
+    return SearchResult(query, coll.name, hits, (time.perf_counter() - started) * 1000, mode)
 
 
 def _rows(conn: Any, ids: list[int]) -> dict[int, dict[str, Any]]:

@@ -7,16 +7,19 @@ shutdown. Off unless Langfuse keys are configured (settings or ``LANGFUSE_*`` va
 
 from waypost.observability.tracing._client import LangfuseConfig, close_tracing, resolve_config
 from waypost.observability.tracing._masking import make_masker
+from waypost.observability.tracing.retrieval import RetrievalObservation, observe_retrieval
 from waypost.observability.tracing.run import ApprovalDecision, RunTracing, trace_id_for, trace_run
 from waypost.observability.tracing.tools import ToolCallObservation, observe_tool_call
 
 __all__ = [
     "ApprovalDecision",
     "LangfuseConfig",
+    "RetrievalObservation",
     "RunTracing",
     "ToolCallObservation",
     "close_tracing",
     "make_masker",
+    "observe_retrieval",
     "observe_tool_call",
     "resolve_config",
     "trace_id_for",
