@@ -98,6 +98,12 @@ ROUTE_ACCESS: dict[tuple[str, str], Access] = {
     ("DELETE", "/store/items"): _a("run", "store", "delete"),
     ("POST", "/store/items/search"): _a("read", "store", "search"),
     ("POST", "/store/namespaces"): _a("read", "store", "list_namespaces"),
+    # retrieval collections (api/routes/collections.py)
+    ("GET", "/collections"): _a("read"),
+    ("GET", "/collections/{collection}"): _a("read"),
+    ("POST", "/collections/{collection}/search"): _a("read"),
+    ("POST", "/collections/{collection}/documents"): _a("configure"),
+    ("DELETE", "/collections/{collection}"): _a("configure"),
     # known LangGraph routes that answer 501 not_supported
     ("POST", "/threads/{thread_id}/copy"): _a("run", "threads", "read"),
     ("POST", "/threads/prune"): _a("run", "threads", "delete"),

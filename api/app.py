@@ -33,6 +33,7 @@ from waypost.api.routes import (
     unsupported,
     workflows,
 )
+from waypost.api.routes import collections as collection_routes
 from waypost.graphs.registry import GraphRegistry, default_registry
 from waypost.observability.metrics import metrics_app
 from waypost.observability.tracing import close_tracing
@@ -112,7 +113,17 @@ def create_app(
                 "retry-after",
             ],
         )
-    for module in (system, assistants, threads, crons, runs, store, approvals, workflows):
+    for module in (
+        system,
+        assistants,
+        threads,
+        crons,
+        runs,
+        store,
+        approvals,
+        workflows,
+        collection_routes,
+    ):
         app.include_router(module.router)
     app.include_router(workflows.workflow_router(registry))
     app.include_router(mcp_router(mcp))  # workflows as MCP tools, through the same dependencies

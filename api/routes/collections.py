@@ -1,0 +1,138 @@
+"""Retrieval collections of the caller's tenant: ingest documents, search, list, delete.
+
+Another tenant's collection answers 404 like one that does not exist. Ingest is synchronous
+and bounded per request (``MAX_DOCUMENTS``); a larger corpus goes in several requests or
+through ``waypost docs ingest``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+from fastapi import APIRouter, Response
+from pydantic import BaseModel, Field
+from sqlalchemy.engine import Engine
+from waypost.api.deps import AppServices, Tenant
+from waypost.retrieval import ensure_collection, ingest_documents, list_collections, search
+from waypost.retrieval.embeddings import make_embedder
+from waypost.retrieval.loaders import SourceDocument
+from waypost.retrieval.search import collection_of
+from waypost.retrieval.store import delete_collection, get_collection, validate_name
+from waypost.runtime.db import make_engine
+from waypost.runtime.errors import ValidationFailed
+from waypost.server.services import Services
+
+router = APIRouter(prefix="/collections", tags=["retrieval"])
+
+MAX_DOCUMENTS = 1000
+
+
+class DocumentIn(BaseModel):
+    id: str = Field(min_length=1, max_length=512)
+    title: str = Field(default="", max_length=2000)
+    content: str = Field(min_length=1)
+    metadata: dict[str, str | int | float | bool] = Field(default_factory=dict)
+
+
+class IngestBody(BaseModel):
+    documents: list[DocumentIn] = Field(min_length=1)
+    replace: bool = False
+
+
+class SearchBody(BaseModel):
+    query: str = Field(min_length=1, max_length=20_000)
+    k: int = Field(default=5, ge=1, le=100)
+    mode: str = Field(default="hybrid", pattern="^(hybrid|lexical|vector)$")
+    filters: dict[str, Any] | None = None
+
+
+def _engine(services: Services) -> Engine:
+    engine = services.extras.get("retrieval_engine")
+    if engine is None:
+        engine = make_engine(services.settings.database)
+        services.extras["retrieval_engine"] = engine
+    return engine  # type: ignore[no-any-return]
+
+
+@router.get("")
+async def list_(services: AppServices, tenant: Tenant) -> dict[str, Any]:
+    def read() -> list[dict[str, Any]]:
+        with _engine(services).connect() as conn:
+            return list_collections(conn, tenant)
+
+    return {"collections": await asyncio.to_thread(read)}
+
+
+@router.get("/{collection}")
+async def get_(collection: str, services: AppServices, tenant: Tenant) -> dict[str, Any]:
+    def read() -> dict[str, Any]:
+        with _engine(services).connect() as conn:
+            get_collection(conn, tenant, collection)
+            return next(c for c in list_collections(conn, tenant) if c["name"] == collection)
+
+    return await asyncio.to_thread(read)
+
+
+@router.post("/{collection}/documents")
+async def ingest(
+    collection: str, body: IngestBody, services: AppServices, tenant: Tenant
+) -> dict[str, Any]:
+    """Add or update documents (by id); unchanged ones cost nothing. ``replace`` removes the
+    collection's documents missing from the body."""
+    validate_name(collection)
+    if len(body.documents) > MAX_DOCUMENTS:
+        raise ValidationFailed(
+            f"at most {MAX_DOCUMENTS} documents per request",
+            details={"field": "documents", "limit": MAX_DOCUMENTS},
+        )
+    settings = services.settings.retrieval
+
+    def run() -> dict[str, Any]:
+        engine = _engine(services)
+        embedder = make_embedder(settings)
+        coll = ensure_collection(engine, tenant, collection, embedder)
+        docs = [
+            SourceDocument(d.id, d.title, d.content, "api", dict(d.metadata))
+            for d in body.documents
+        ]
+        report = ingest_documents(
+            engine,
+            coll,
+            docs,
+            embedder,
+            replace=body.replace,
+            max_chars=settings.max_chunk_chars,
+            overlap_chars=settings.overlap_chars,
+        )
+        return report.as_dict()
+
+    return await asyncio.to_thread(run)
+
+
+@router.post("/{collection}/search")
+async def search_(
+    collection: str, body: SearchBody, services: AppServices, tenant: Tenant
+) -> dict[str, Any]:
+    def run() -> dict[str, Any]:
+        engine = _engine(services)
+        coll = collection_of(engine, tenant, collection)
+        embedder = make_embedder(services.settings.retrieval, coll.embedder)
+        return search(
+            engine,
+            embedder,
+            tenant=tenant,
+            collection=collection,
+            query=body.query,
+            k=body.k,
+            mode=body.mode,
+            filters=body.filters,
+        ).as_dict()
+
+    return await asyncio.to_thread(run)
+
+
+@router.delete("/{collection}", status_code=204)
+async def delete_(collection: str, services: AppServices, tenant: Tenant) -> Response:
+    await asyncio.to_thread(delete_collection, _engine(services), tenant, collection)
+    return Response(status_code=204)
