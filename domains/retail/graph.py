@@ -82,6 +82,8 @@ class RetailGraphConfig:
     planner: Literal["model", "draft"] = "model"
     step_models: dict[str, tuple[str, ...]] = field(default_factory=dict)
     approvals: ApprovalPolicy = RETAIL_APPROVALS
+    # answers product questions from the knowledge collection (domains/retail/knowledge.py)
+    knowledge: Any = None
 
 
 def _elapsed_ms(t0: float) -> float:
@@ -351,13 +353,20 @@ def build_retail_graph(
                 update["user"] = store.user(str(state["user_id"]))
         return Command(goto="approve", update=update)
 
-    def reply(state: RetailState) -> dict[str, Any]:
+    def reply(state: RetailState, config: RunnableConfig) -> dict[str, Any]:
         t0 = time.perf_counter()
         full: dict[str, Any] = dict(state)
+        grounding = None
         if state.get("user"):
             full["info"] = info_mod.answer_questions(
                 Intake.model_validate(state["intake"]), state["orders"], state["products"]
             )
+            if cfg.knowledge is not None:
+                cited = cfg.knowledge.answer(state.get("message") or "", store, config)
+                if cited is not None:
+                    grounding = cited.as_dict()
+                    if cited.answer:
+                        full["info"] = [*full["info"], cited.answer]
         executed = state.get("executed", [])
         status = state.get("status", "running")
         if status == "running":
@@ -381,6 +390,7 @@ def build_retail_graph(
             "status": status,
             "reply": text,
             "steps": _step("reply", t0),
+            "grounding": grounding,
             **end_turn(state, text),
         }
         if status == "needs_clarification":

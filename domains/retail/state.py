@@ -244,6 +244,7 @@ class RetailState(ConversationState, total=False):
     status: Status
     reply: str
     steps: Annotated[list[dict[str, Any]], per_turn]
+    grounding: dict[str, Any] | None  # the cited catalogue answer's check (knowledge.py)
 
 
 class RetailOutput(BaseModel):

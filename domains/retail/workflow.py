@@ -5,9 +5,11 @@ risk-gated approvals, idempotent writes, turns)."""
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import replace
 from typing import Any
 
 from pydantic import BaseModel, Field, model_validator
+from sqlalchemy.engine import Engine
 from waypost.domains.retail import POLICY_PATH
 from waypost.domains.retail.graph import (
     POLICY_OF,
@@ -15,11 +17,13 @@ from waypost.domains.retail.graph import (
     RetailGraphConfig,
     build_retail_graph,
 )
+from waypost.domains.retail.knowledge import RetailKnowledge
 from waypost.domains.retail.state import ACTION_TOOLS, RetailInput, RetailOutput
 from waypost.domains.retail.store_client import StoreClient
 from waypost.domains.retail.tools import build_retail_registry
 from waypost.graphs.kit import AgentSettings, StepModelsCaller, ToolRunner, build_tool_agent
 from waypost.graphs.registry import GraphDeps, WorkflowSpec
+from waypost.retrieval.embeddings import make_embedder
 from waypost.runtime.db import make_engine, make_session_factory
 from waypost.runtime.settings import Settings
 
@@ -53,6 +57,13 @@ def _session_factory(deps: GraphDeps) -> Any:
     return make_session_factory(make_engine(deps.settings.database))
 
 
+def _knowledge(deps: GraphDeps, store: StoreClient) -> RetailKnowledge:
+    """Cited product answers from the store's knowledge collection, in the app database."""
+    bind = store.session_factory.kw.get("bind")
+    engine = bind if isinstance(bind, Engine) else make_engine(deps.settings.database)
+    return RetailKnowledge(engine, make_embedder(deps.settings.retrieval))
+
+
 def build(deps: GraphDeps) -> Any:
     """Build ``retail_support`` from injected dependencies (the registry's factory)."""
     store = StoreClient(build_retail_registry(), _session_factory(deps))
@@ -64,6 +75,8 @@ def build(deps: GraphDeps) -> Any:
             step_models=deps.overrides.get("step_models"),
         )
     config = deps.overrides.get("graph_config") or RetailGraphConfig()
+    if config.knowledge is None and deps.overrides.get("knowledge", True):
+        config = replace(config, knowledge=_knowledge(deps, store))
     return build_retail_graph(
         store=store, structured=structured, checkpointer=deps.checkpointer, config=config
     )

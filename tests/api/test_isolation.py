@@ -10,6 +10,7 @@ so a new route cannot escape it.
 from __future__ import annotations
 
 import json
+import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
@@ -22,7 +23,7 @@ from waypost.api.app import create_app
 from waypost.api.openapi import api_routes
 from waypost.graphs.plugins import migrate
 from waypost.runtime.db import make_engine, make_session_factory
-from waypost.runtime.settings import LimitSettings
+from waypost.runtime.settings import LimitSettings, RetrievalSettings
 from waypost.server.identity import IdentityStore
 
 from tests.api.conftest import make_settings
@@ -118,6 +119,14 @@ REQUESTS: dict[tuple[str, str], tuple[Body, dict[str, str]]] = {
     ("DELETE", "/store/items"): ({"namespace": ["secrets"], "key": "k"}, {}),
     ("POST", "/store/items/search"): ({"namespace_prefix": ["secrets"]}, {}),
     ("POST", "/store/namespaces"): ({}, {}),
+    ("GET", "/collections"): (None, {}),
+    ("GET", "/collections/{collection}"): (None, {}),
+    ("POST", "/collections/{collection}/search"): ({"query": "acme secret", "k": 3}, {}),
+    ("POST", "/collections/{collection}/documents"): (
+        {"documents": [{"id": "more", "content": "more acme notes"}]},
+        {},
+    ),
+    ("DELETE", "/collections/{collection}"): (None, {}),
     ("POST", "/workflows/three_step/runs"): ({"topic": "x"}, {}),
     ("POST", "/workflows/approval/runs"): ({"order_id": "A-1"}, {}),
     ("POST", "/workflows/slow/runs"): ({"seconds": 0}, {}),
@@ -135,11 +144,19 @@ DESTRUCTIVE = {
     ("DELETE", "/assistants/{assistant_id}"),
     ("DELETE", "/runs/crons/{cron_id}"),
     ("DELETE", "/store/items"),
+    ("DELETE", "/collections/{collection}"),
 }
 # known LangGraph routes answered 501 not_supported on purpose (still behind auth)
 NOT_SERVED = {("POST", "/threads/prune"), ("POST", "/threads/{thread_id}/copy")}
 # routes whose path names tenant A's resources: tenant B must get exactly 404
-OWN_IDS = ("{thread_id}", "{run_id}", "{approval_id}", "{assistant_id}", "{cron_id}")
+OWN_IDS = (
+    "{thread_id}",
+    "{run_id}",
+    "{approval_id}",
+    "{assistant_id}",
+    "{cron_id}",
+    "{collection}",
+)
 
 
 def _routes(app: Any) -> list[tuple[str, str]]:
@@ -166,7 +183,10 @@ def _routes(app: Any) -> list[tuple[str, str]]:
 def world(database_url: str) -> Iterator[World]:
     settings = make_settings(database_url)
     settings = settings.model_copy(
-        update={"limits": LimitSettings(requests_per_minute=100_000, runs_per_minute=100_000)}
+        update={
+            "limits": LimitSettings(requests_per_minute=100_000, runs_per_minute=100_000),
+            "retrieval": RetrievalSettings(embedder="hash"),
+        }
     )
     engine = make_engine(settings.database)
     migrate(engine)
@@ -217,6 +237,15 @@ def _seed(base: str, key: str, only: str | None = None) -> dict[str, str]:
                 ids["cron_id"] = cron["cron_id"]
             if only in (None, "store"):
                 await client.store.put_item(("secrets",), "k", {"secret": "acme-secret-value"})
+            if only in (None, "collection"):
+                name = f"acme-kb-{uuid.uuid4().hex[:8]}"
+                async with httpx.AsyncClient(base_url=base, headers={"x-api-key": key}) as http:
+                    made = await http.post(
+                        f"/collections/{name}/documents",
+                        json={"documents": [{"id": "s", "content": "acme-secret-value here"}]},
+                    )
+                    assert made.status_code == 200, made.text
+                ids["collection"] = name
             return ids
         finally:
             await client.http.client.aclose()
@@ -316,6 +345,8 @@ def _resource_of(path: str) -> str:
         return "cron"
     if path.startswith("/store"):
         return "store"
+    if path.startswith("/collections"):
+        return "collection"
     return "thread"
 
 
