@@ -20,6 +20,7 @@ __all__ = [
     "EscalationMatch",
     "Evaluator",
     "ForbiddenNotExecuted",
+    "Groundedness",
     "LatencyEvaluator",
     "PolicyViolations",
     "RequiredFacts",
@@ -27,6 +28,7 @@ __all__ = [
     "StatusMatch",
     "TokensEvaluator",
     "TrajectoryMatch",
+    "UnsupportedClaims",
     "default_evaluators",
     "strip_nulls",
 ]
@@ -107,6 +109,28 @@ class RequiredFacts(Evaluator):
             passed=not missing,
             detail=f"missing: {missing}" if missing else "",
         )
+
+
+class Groundedness(Evaluator):
+    """Share of the reply's claim-bearing cited sentences that their sources support (1.0 when
+    the reply made no cited answer)."""
+
+    name = "groundedness"
+
+    def score(self, case: EvalCase, record: CaseRecord, initial_db: Mapping[str, Any]) -> Score:
+        report = record.grounding or {}
+        value = float(report.get("groundedness", 1.0))
+        dropped = report.get("dropped") or []
+        return Score(name=self.name, value=value, detail=f"dropped: {dropped}" if dropped else "")
+
+
+class UnsupportedClaims(Evaluator):
+    """How many sentences of the reply's cited answer no source supported (dropped)."""
+
+    name = "unsupported_claims"
+
+    def score(self, case: EvalCase, record: CaseRecord, initial_db: Mapping[str, Any]) -> Score:
+        return Score(name=self.name, value=float((record.grounding or {}).get("unsupported", 0)))
 
 
 class StatusMatch(Evaluator):
@@ -263,6 +287,8 @@ def default_evaluators(
         TrajectoryMatch("unordered", tools=consequential),
         PolicyViolations(),
         EscalationMatch(escalation_tool),
+        Groundedness(),
+        UnsupportedClaims(),
         LatencyEvaluator(),
         TokensEvaluator(),
         CostEvaluator(_price),

@@ -3,7 +3,8 @@
 A baseline file is JSON: the baseline's ``metrics``, per-case pass/fail (``cases``) and
 ``tolerances`` — how far each gated metric may move the wrong way before the gate fails. A
 tolerance is absolute (``0.02``) or relative (``"10%"``); metrics without one are reported but
-not gated. Lower is better for latency, cost, tokens, violations and errors; higher for the rest.
+not gated. Lower is better for latency, cost, tokens, violations, errors and unsupported
+claims; higher for the rest.
 """
 
 from __future__ import annotations
@@ -31,10 +32,12 @@ DEFAULT_TOLERANCES: dict[str, float | str] = {
     "facts_mean": 0.0,
     "status_mean": 0.0,
     "forbidden_blocked_mean": 0.0,
+    "groundedness_mean": 0.0,
+    "unsupported_claims_mean": 0.0,
     "errors": 0.0,
     "cost_per_case_usd": "25%",
 }
-_LOWER_IS_BETTER = ("latency", "cost", "tokens", "violations", "errors")
+_LOWER_IS_BETTER = ("latency", "cost", "tokens", "violations", "errors", "unsupported")
 
 
 def lower_is_better(metric: str) -> bool:

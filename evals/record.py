@@ -54,6 +54,9 @@ class CaseRecord(BaseModel):
     final_db: dict[str, Any] | None = None
     error: str | None = None
     error_cause: str | None = None
+    grounding: dict[str, Any] | None = Field(
+        default=None, description="The grounding check of the reply's cited answer, if any."
+    )
 
     @property
     def full_reply(self) -> str:

@@ -51,6 +51,7 @@ def drive(graph: Any, run: CaseRun, *, adapter: Any) -> CaseRecord:
         dropped=got.dropped,
         decisions=got.decisions,
         steps=got.steps,
+        grounding=values.get("grounding"),
     )
 
 
