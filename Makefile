@@ -45,6 +45,7 @@ bench: $(STAMP) ## Run the benchmarks and print their figures (docs/benchmarks.m
 	$(BIN)/python bench/local_model.py
 	$(BIN)/python bench/tracing_overhead.py
 	$(BIN)/python bench/api_throughput.py
+	$(BIN)/python bench/retrieval.py --chunks 10000,100000 --db sqlite,postgres
 
 faults: $(STAMP) ## Fault figures: flaky model, killed DB connections, killed workers, silent Langfuse
 	$(BIN)/python bench/faults.py --runs 100
