@@ -49,9 +49,11 @@ def product_document(product: Mapping[str, Any]) -> SourceDocument:
     name = str(product["name"])
     variants = sorted(product.get("variants", {}).values(), key=lambda v: float(v["price"]))
     available = [v for v in variants if v.get("available")]
+    joined = re.sub(r"[^A-Za-z0-9]", "", name)
     lines = [
         f"# {name}",
         "",
+        *([f"Also written {joined}.", ""] if joined.lower() != name.lower() else []),
         f"The {name} (product {product['product_id']}) has {len(variants)} variants; "
         f"{len(available)} of them are available.",
     ]
@@ -101,16 +103,17 @@ def catalogue_documents(store: StoreClient) -> list[SourceDocument]:
 
 def product_questions(message: str) -> list[str]:
     """The sentences of ``message`` that ask about the catalogue (not about the customer's own
-    orders): options, prices, availability, counts."""
-    parts = re.split(r"(?<=[.!?])\s+", message)
+    orders): options, prices, availability, counts; each with the sentence before it, which
+    often names the product ("... a bamboo skateboard. I want to know all options.")."""
+    parts = [p.strip() for p in re.split(r"(?<=[.!?])\s+", message) if p.strip()]
     asked = []
-    for part in parts:
+    for i, part in enumerate(parts):
         if (
             _ASKS.search(part)
             and ("?" in part or re.search(r"\b(know|tell|ask|wonder)", part, re.I))
             and not _ABOUT_ORDER.search(part)
         ):
-            asked.append(part.strip())
+            asked.append(f"{parts[i - 1]} {part}" if i else part)
     return asked
 
 
@@ -210,7 +213,11 @@ def _compose(question: str, product: Mapping[str, Any], hits: list[Hit]) -> list
             f"({_opts(v['options'])}).{_cite(hits, str(v['item_id']), price)}"
         )
     if not out:
-        for v in available[:12]:
+        words = set(re.findall(r"[a-z0-9]+", q))
+        wanted = [
+            v for v in available if any(str(o).lower() in words for o in v["options"].values())
+        ]
+        for v in (wanted or available)[:12]:
             price = f"{float(v['price']):.2f}"
             out.append(
                 f"{name} item {v['item_id']}: {_opts(v['options'])}, ${price}."
