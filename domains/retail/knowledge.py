@@ -188,36 +188,35 @@ def _cite(hits: list[Hit], *needles: str) -> str:
 
 
 def _compose(question: str, product: Mapping[str, Any], hits: list[Hit]) -> list[str]:
+    """Sentences answering ``question`` from the product record, each citing the chunk that
+    holds its figures. Option words in the question ("bamboo") narrow the variants."""
     name = str(product["name"])
     variants = sorted(product.get("variants", {}).values(), key=lambda v: float(v["price"]))
     available = [v for v in variants if v.get("available")]
     q = question.lower()
+    words = set(re.findall(r"[a-z0-9]+", q))
+    wanted = [v for v in available if any(str(o).lower() in words for o in v["options"].values())]
+    pool = wanted or available
     out: list[str] = []
     if "how many" in q:
         out.append(
             f"The {name} has {len(available)} options available right now "
             f"({len(variants)} variants in all).{_cite(hits, f'{len(variants)} variants')}"
         )
-    if available and re.search(r"cheapest|least expensive|lowest", q):
-        v = available[0]
-        price = f"{float(v['price']):.2f}"
-        out.append(
-            f"The cheapest available {name} is item {v['item_id']} at ${price} "
-            f"({_opts(v['options'])}).{_cite(hits, str(v['item_id']), price)}"
-        )
-    if available and re.search(r"most expensive|dearest|highest", q):
-        v = available[-1]
-        price = f"{float(v['price']):.2f}"
-        out.append(
-            f"The most expensive available {name} is item {v['item_id']} at ${price} "
-            f"({_opts(v['options'])}).{_cite(hits, str(v['item_id']), price)}"
-        )
-    if not out:
-        words = set(re.findall(r"[a-z0-9]+", q))
-        wanted = [
-            v for v in available if any(str(o).lower() in words for o in v["options"].values())
-        ]
-        for v in (wanted or available)[:12]:
+    extremes = (
+        ("cheapest", r"cheapest|least expensive|lowest", 0),
+        ("most expensive", r"most expensive|dearest|highest", -1),
+    )
+    for label, pattern, index in extremes:
+        if pool and re.search(pattern, q):
+            v = pool[index]
+            price = f"{float(v['price']):.2f}"
+            out.append(
+                f"The {label} available {name} is item {v['item_id']} at ${price} "
+                f"({_opts(v['options'])}).{_cite(hits, str(v['item_id']), price)}"
+            )
+    if not out or re.search(r"\b(options|prices|colou?rs|sizes|materials|variants|all)\b", q):
+        for v in pool[:12]:
             price = f"{float(v['price']):.2f}"
             out.append(
                 f"{name} item {v['item_id']}: {_opts(v['options'])}, ${price}."
