@@ -215,7 +215,8 @@ def _compose(question: str, product: Mapping[str, Any], hits: list[Hit]) -> list
                 f"The {label} available {name} is item {v['item_id']} at ${price} "
                 f"({_opts(v['options'])}).{_cite(hits, str(v['item_id']), price)}"
             )
-    if not out or re.search(r"\b(options|prices|colou?rs|sizes|materials|variants|all)\b", q):
+    listing = r"\b(options|prices|colou?rs|sizes|materials|variants|all)\b"
+    if not out or ("how many" not in q and re.search(listing, q)):
         for v in pool[:12]:
             price = f"{float(v['price']):.2f}"
             out.append(
