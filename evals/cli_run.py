@@ -38,6 +38,7 @@ class EvalOptions:
     planner: str = "model"
     turns: int = 1
     tenant: str = "default"  # who owns the stored scorecard
+    knowledge: bool = True  # retail_support answers catalogue questions from its collection
 
 
 @dataclass
@@ -58,7 +59,7 @@ def run_eval(options: EvalOptions, settings: Settings, console: Console) -> Eval
     """Run, score, write and gate; ``exit_code`` is 1 when the gate finds a regression."""
     cases = load_dataset(options.dataset, root=_dataset_root(options.dataset), limit=options.limit)
     models = model_setup(options.model, settings)
-    workflow = get_workflow(options.workflow, planner=options.planner)
+    workflow = get_workflow(options.workflow, planner=options.planner, knowledge=options.knowledge)
     t0 = time.perf_counter()
     results = run_cases(
         cases,

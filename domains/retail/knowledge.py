@@ -11,6 +11,7 @@ sentence whose numbers, ids or names no cited chunk contains.
 from __future__ import annotations
 
 import re
+import threading
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -126,17 +127,19 @@ class RetailKnowledge:
     tenant: str = "default"
     k: int = 6
     _fresh: dict[str, str] = field(default_factory=dict)
+    _lock: threading.Lock = field(default_factory=threading.Lock)
 
     def refresh(self, store: StoreClient, tenant: str) -> None:
         """Ingest the policy and catalogue when they changed since this process last looked."""
         docs = catalogue_documents(store)
         digest = content_hash("\n".join(f"{d.key}\n{d.content}" for d in docs))
         key = f"{self.engine.url}|{tenant}"
-        if self._fresh.get(key) == digest:
-            return
-        coll = ensure_collection(self.engine, tenant, COLLECTION, self.embedder)
-        ingest_documents(self.engine, coll, docs, self.embedder, replace=True)
-        self._fresh[key] = digest
+        with self._lock:  # concurrent runs of one process ingest once
+            if self._fresh.get(key) == digest:
+                return
+            coll = ensure_collection(self.engine, tenant, COLLECTION, self.embedder)
+            ingest_documents(self.engine, coll, docs, self.embedder, replace=True)
+            self._fresh[key] = digest
 
     def answer(
         self, message: str, store: StoreClient, config: RunnableConfig | None = None

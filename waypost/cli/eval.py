@@ -57,6 +57,9 @@ def register(app: typer.Typer) -> None:
         mode: str = typer.Option("hybrid", help="retrieval: hybrid | lexical | vector."),
         expand: bool = typer.Option(True, help="retrieval: also search each query sentence."),
         embedder: str | None = typer.Option(None, help="retrieval: the embedder to use."),
+        knowledge: bool = typer.Option(
+            True, help="retail_support: answer catalogue questions from the knowledge collection."
+        ),
         turns: int = typer.Option(
             1,
             help="1: each case in one message; 2: the reason for the call first, the "
@@ -104,6 +107,7 @@ def register(app: typer.Typer) -> None:
             planner=planner,
             turns=turns,
             tenant=tenant,
+            knowledge=knowledge,
         )
         outcome = run_eval(options, load_settings(), console)
         raise typer.Exit(outcome.exit_code)

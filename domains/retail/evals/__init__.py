@@ -20,7 +20,11 @@ def _support(options: WorkflowOptions) -> Any:
 
     if options.planner not in ("model", "draft"):
         raise ConfigError("--planner must be 'model' or 'draft'")
-    return RetailSupportWorkflow(adapter, RetailGraphConfig(planner=options.planner))  # type: ignore[arg-type]
+    return RetailSupportWorkflow(
+        adapter,
+        RetailGraphConfig(planner=options.planner),  # type: ignore[arg-type]
+        knowledge=bool(options.extra.get("knowledge", True)),
+    )
 
 
 def _agent(options: WorkflowOptions) -> Any:
