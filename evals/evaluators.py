@@ -22,6 +22,7 @@ __all__ = [
     "ForbiddenNotExecuted",
     "Groundedness",
     "LatencyEvaluator",
+    "OwnFacts",
     "PolicyViolations",
     "RequiredFacts",
     "Score",
@@ -131,6 +132,25 @@ class UnsupportedClaims(Evaluator):
 
     def score(self, case: EvalCase, record: CaseRecord, initial_db: Mapping[str, Any]) -> Score:
         return Score(name=self.name, value=float((record.grounding or {}).get("unsupported", 0)))
+
+
+class OwnFacts(Evaluator):
+    """Share of ``communicate_info`` strings in the workflow's own reply, without the oracle's
+    reply addendum (diagnostic: what the workflow itself states)."""
+
+    name = "own_facts"
+
+    def score(self, case: EvalCase, record: CaseRecord, initial_db: Mapping[str, Any]) -> Score:
+        facts = case.expected.communicate_info
+        if not facts:
+            return Score(name=self.name, value=1.0, detail="none required")
+        reply = _fold(record.reply)
+        missing = [f for f in facts if _fold(f) not in reply]
+        return Score(
+            name=self.name,
+            value=1 - len(missing) / len(facts),
+            detail=f"missing: {missing}" if missing else "",
+        )
 
 
 class StatusMatch(Evaluator):
@@ -282,6 +302,7 @@ def default_evaluators(
     return [
         DbStateMatch(),
         RequiredFacts(),
+        OwnFacts(),
         StatusMatch(),
         ForbiddenNotExecuted(),
         TrajectoryMatch("unordered", tools=consequential),
