@@ -126,6 +126,7 @@ def run_retrieval_eval(
     collection: str = "eval-banking",
     mode: str = "hybrid",
     expand: bool = True,
+    unit: str = "document",
     limit: int | None = None,
     max_chars: int = 1200,
     overlap_chars: int = 150,
@@ -162,6 +163,7 @@ def run_retrieval_eval(
             expand=expand,
             log=False,
             pool=200,
+            unit=unit,
         )
         latencies.append(result.latency_ms)
         rankings.append(aggregate_documents(result.hits))

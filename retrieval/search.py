@@ -102,9 +102,11 @@ def search(
     log: bool = True,
     run_id: str | None = None,
     observe: Callable[[SearchResult], None] | None = None,
+    unit: str = "chunk",
 ) -> SearchResult:
-    """The top ``k`` chunks for ``query`` (see ``_search``), recorded in the retrieval log and,
-    inside a run, as a Langfuse retriever observation under the calling node."""
+    """The top ``k`` chunks for ``query`` (see ``_search``; ``unit="document"``: one chunk per
+    document, documents ranked by fusing each list's document order), recorded in the
+    retrieval log and, inside a run, as a Langfuse retriever observation under the node."""
     with observe_retrieval(
         f"retrieve {collection}", query, metadata={"collection": collection, "mode": mode, "k": k}
     ) as obs:
@@ -119,6 +121,7 @@ def search(
             filters=filters,
             pool=pool,
             expand=expand,
+            unit=unit,
         )
         obs.finish(
             [(h.chunk_id, h.score, h.text, {"doc": h.doc_key}) for h in result.hits],
@@ -143,6 +146,7 @@ def _search(
     filters: dict[str, Any] | None,
     pool: int,
     expand: bool,
+    unit: str = "chunk",
 ) -> SearchResult:
     """``mode``: hybrid | lexical | vector. ``filters``
     keep chunks whose metadata equals every given value (a list value: any of them)."""
@@ -164,6 +168,8 @@ def _search(
         # the whole query's lists count twice: it is the one that sees every constraint
         whole = [lst for i, lst in enumerate(lists) if i % len(queries) == 0]
         fused = rrf(lists + whole)
+        if unit == "document":
+            fused = _by_document(conn, lists, whole, fused)
         candidates = [i for i, _ in fused[:want]]
         rows = _rows(conn, candidates)
     score = dict(fused)
@@ -186,6 +192,29 @@ def _search(
         if len(hits) >= k:
             break
     return SearchResult(query, coll.name, hits, (time.perf_counter() - started) * 1000, mode)
+
+
+def _by_document(
+    conn: Any, lists: list[list[int]], whole: list[list[int]], fused: list[tuple[int, float]]
+) -> list[tuple[int, float]]:
+    """Fusion over documents: each list votes once per document (at its best chunk's rank);
+    a document is represented by its best chunk in the chunk-level fusion."""
+    ids = sorted({i for lst in lists for i in lst})
+    doc_of: dict[int, int] = {}
+    for start in range(0, len(ids), 500):
+        part = ids[start : start + 500]
+        for r in conn.execute(
+            sa.select(t.chunks.c.id, t.chunks.c.document_id).where(t.chunks.c.id.in_(part))
+        ):
+            doc_of[r.id] = r.document_id
+
+    def docs(lst: list[int]) -> list[int]:
+        return list(dict.fromkeys(doc_of[i] for i in lst if i in doc_of))
+
+    best: dict[int, int] = {}
+    for row_id, _ in fused:
+        best.setdefault(doc_of.get(row_id, -1), row_id)
+    return [(best[d], s) for d, s in rrf([docs(x) for x in lists + whole]) if d in best]
 
 
 def _rows(conn: Any, ids: list[int]) -> dict[int, dict[str, Any]]:
