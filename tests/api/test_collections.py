@@ -1,0 +1,50 @@
+"""Retrieval collections over HTTP: ingest, search with citations, errors as 4xx with codes."""
+
+from __future__ import annotations
+
+import httpx
+
+DOCS = {
+    "documents": [
+        {
+            "id": "lamp",
+            "title": "Desk lamp",
+            "content": "The desk lamp comes in black (42.50 USD) and brass (55.00 USD).",
+            "metadata": {"category": "lighting"},
+        },
+        {"id": "kettle", "title": "Kettle", "content": "The kettle holds 1.7 litres."},
+    ]
+}
+
+
+async def test_ingest_search_list_delete(http: httpx.AsyncClient) -> None:
+    made = await http.post("/collections/kb/documents", json=DOCS)
+    assert made.status_code == 200, made.text
+    assert made.json()["documents_added"] == 2 and made.json()["embedded"] >= 2
+    again = (await http.post("/collections/kb/documents", json=DOCS)).json()
+    assert again["embedded"] == 0 and again["documents_unchanged"] == 2
+
+    found = await http.post("/collections/kb/search", json={"query": "lamp colours", "k": 2})
+    assert found.status_code == 200
+    top = found.json()["hits"][0]
+    assert top["doc_key"] == "lamp" and top["chunk_id"].startswith("lamp#")
+    assert top["meta"]["category"] == "lighting"
+
+    listed = (await http.get("/collections")).json()["collections"]
+    assert [(c["name"], c["documents"]) for c in listed] == [("kb", 2)]
+    assert (await http.delete("/collections/kb")).status_code == 204
+    assert (await http.get("/collections/kb")).status_code == 404
+
+
+async def test_bad_input_answers_4xx_with_a_code(http: httpx.AsyncClient) -> None:
+    missing = await http.post("/collections/none/search", json={"query": "x"})
+    assert missing.status_code == 404 and missing.json()["error"]["code"] == "not_found"
+    bad_name = await http.post("/collections/bad%20name/documents", json=DOCS)
+    assert bad_name.status_code == 422 and bad_name.json()["error"]["code"] == "invalid_input"
+    empty = await http.post("/collections/kb/documents", json={"documents": []})
+    assert empty.status_code == 422
+    too_many = {"documents": [{"id": str(i), "content": "x"} for i in range(1001)]}
+    big = await http.post("/collections/kb/documents", json=too_many)
+    assert big.status_code in (413, 422)
+    mode = await http.post("/collections/kb/search", json={"query": "x", "mode": "psychic"})
+    assert mode.status_code == 422
