@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import threading
 import time
@@ -46,10 +47,8 @@ class _Handler(BaseHTTPRequestHandler):
         pass
 
     def handle(self) -> None:
-        try:
+        with contextlib.suppress(BrokenPipeError, ConnectionResetError):  # a client timed out
             super().handle()
-        except (BrokenPipeError, ConnectionResetError):  # the client timed out and left
-            pass
 
 
 @pytest.fixture
