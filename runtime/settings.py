@@ -152,7 +152,7 @@ class RetrievalSettings(BaseModel):
     openai_base_url: str | None = None
     openai_api_key: SecretStr | None = None
     timeout_s: float = Field(default=30.0, gt=0)
-    batch_size: int = Field(default=32, ge=1, le=1024)
+    batch_size: int = Field(default=8, ge=1, le=1024)  # texts are length-sorted first
     max_chunk_chars: int = Field(default=1200, ge=200, le=20000)
     overlap_chars: int = Field(default=150, ge=0, le=2000)
     top_k: int = Field(default=8, ge=1, le=200)
