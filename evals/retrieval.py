@@ -126,7 +126,7 @@ def run_retrieval_eval(
     collection: str = "eval-banking",
     mode: str = "hybrid",
     expand: bool = True,
-    unit: str = "document",
+    unit: str = "chunk",
     limit: int | None = None,
     max_chars: int = 1200,
     overlap_chars: int = 150,
