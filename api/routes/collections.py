@@ -19,8 +19,7 @@ from waypost.retrieval.embeddings import make_embedder
 from waypost.retrieval.loaders import SourceDocument
 from waypost.retrieval.search import collection_of
 from waypost.retrieval.store import delete_collection, get_collection, validate_name
-from waypost.runtime.db import make_engine
-from waypost.runtime.errors import ValidationFailed
+from waypost.runtime.errors import DatabaseError, ValidationFailed
 from waypost.server.services import Services
 
 router = APIRouter(prefix="/collections", tags=["retrieval"])
@@ -48,11 +47,12 @@ class SearchBody(BaseModel):
 
 
 def _engine(services: Services) -> Engine:
-    engine = services.extras.get("retrieval_engine")
-    if engine is None:
-        engine = make_engine(services.settings.database)
-        services.extras["retrieval_engine"] = engine
-    return engine  # type: ignore[no-any-return]
+    """The app's synchronous engine (the one graphs use; the services dispose of it)."""
+    factory = services.graphs.deps.session_factory
+    bind = factory.kw.get("bind") if factory is not None else None
+    if not isinstance(bind, Engine):
+        raise DatabaseError("the server has no synchronous database engine")
+    return bind
 
 
 @router.get("")

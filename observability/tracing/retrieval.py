@@ -45,7 +45,8 @@ def observe_retrieval(
         yield obs
         return
     manager = get_callback_manager_for_config(config)
-    run = manager.on_retriever_start({"name": name}, query, name=name, metadata=metadata or {})
+    # the manager passes its own metadata to handlers: ours travels in ``serialized``
+    run = manager.on_retriever_start({"name": name, "kwargs": metadata or {}}, query, name=name)
     try:
         yield obs
     except BaseException as exc:

@@ -44,7 +44,7 @@ def test_retrieval_is_a_retriever_observation_under_its_node(receiver, db_factor
     parents = {by_id[s.parent_span_id].name for s in retrievers if s.parent_span_id in by_id}
     assert parents == {"reply"}
     first = retrievers[0]
-    assert "desk lamp" in str(first.json_attr("langfuse.observation.input")).lower()
+    assert "desk lamp" in str(first.attributes.get("langfuse.observation.input")).lower()
     output = first.json_attr("langfuse.observation.output")
     chunk_ids = [d["metadata"]["chunk_id"] for d in output]
     assert chunk_ids and all(c.startswith("product:") for c in chunk_ids)
