@@ -102,6 +102,7 @@ ROUTE_ACCESS: dict[tuple[str, str], Access] = {
     ("GET", "/collections"): _a("read"),
     ("GET", "/collections/{collection}"): _a("read"),
     ("POST", "/collections/{collection}/search"): _a("read"),
+    ("PUT", "/collections/{collection}"): _a("configure"),
     ("POST", "/collections/{collection}/documents"): _a("configure"),
     ("DELETE", "/collections/{collection}"): _a("configure"),
     # known LangGraph routes that answer 501 not_supported

@@ -74,12 +74,35 @@ async def get_(collection: str, services: AppServices, tenant: Tenant) -> dict[s
     return await asyncio.to_thread(read)
 
 
+class CollectionBody(BaseModel):
+    embedder: str | None = Field(
+        default=None, max_length=128, description="local:minilm (default), openai:<model>, hash"
+    )
+
+
+@router.put("/{collection}", status_code=201)
+async def create(
+    collection: str, services: AppServices, tenant: Tenant, body: CollectionBody | None = None
+) -> dict[str, Any]:
+    """Create the collection (idempotent with the same embedder; 409 with another)."""
+    validate_name(collection)
+    settings = services.settings.retrieval
+
+    def run() -> dict[str, Any]:
+        engine = _engine(services)
+        embedder = make_embedder(settings, body.embedder if body else None)
+        coll = ensure_collection(engine, tenant, collection, embedder)
+        return {"name": coll.name, "embedder": coll.embedder, "dim": coll.dim}
+
+    return await asyncio.to_thread(run)
+
+
 @router.post("/{collection}/documents")
 async def ingest(
     collection: str, body: IngestBody, services: AppServices, tenant: Tenant
 ) -> dict[str, Any]:
-    """Add or update documents (by id); unchanged ones cost nothing. ``replace`` removes the
-    collection's documents missing from the body."""
+    """Add or update documents (by id) of an existing collection; unchanged ones cost nothing.
+    ``replace`` removes the collection's documents missing from the body."""
     validate_name(collection)
     if len(body.documents) > MAX_DOCUMENTS:
         raise ValidationFailed(
@@ -90,8 +113,8 @@ async def ingest(
 
     def run() -> dict[str, Any]:
         engine = _engine(services)
-        embedder = make_embedder(settings)
-        coll = ensure_collection(engine, tenant, collection, embedder)
+        coll = collection_of(engine, tenant, collection)
+        embedder = make_embedder(settings, coll.embedder)
         docs = [
             SourceDocument(d.id, d.title, d.content, "api", dict(d.metadata))
             for d in body.documents

@@ -18,6 +18,10 @@ DOCS = {
 
 
 async def test_ingest_search_list_delete(http: httpx.AsyncClient) -> None:
+    assert (await http.post("/collections/kb/documents", json=DOCS)).status_code == 404
+    created = await http.put("/collections/kb", json={})
+    assert created.status_code == 201 and created.json()["embedder"] == "local:minilm"
+    assert (await http.put("/collections/kb", json={"embedder": "hash"})).status_code == 409
     made = await http.post("/collections/kb/documents", json=DOCS)
     assert made.status_code == 200, made.text
     assert made.json()["documents_added"] == 2 and made.json()["embedded"] >= 2
@@ -39,8 +43,9 @@ async def test_ingest_search_list_delete(http: httpx.AsyncClient) -> None:
 async def test_bad_input_answers_4xx_with_a_code(http: httpx.AsyncClient) -> None:
     missing = await http.post("/collections/none/search", json={"query": "x"})
     assert missing.status_code == 404 and missing.json()["error"]["code"] == "not_found"
-    bad_name = await http.post("/collections/bad%20name/documents", json=DOCS)
+    bad_name = await http.put("/collections/bad%20name", json={})
     assert bad_name.status_code == 422 and bad_name.json()["error"]["code"] == "invalid_input"
+    await http.put("/collections/kb", json={})
     empty = await http.post("/collections/kb/documents", json={"documents": []})
     assert empty.status_code == 422
     too_many = {"documents": [{"id": str(i), "content": "x"} for i in range(1001)]}

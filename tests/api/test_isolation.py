@@ -127,6 +127,7 @@ REQUESTS: dict[tuple[str, str], tuple[Body, dict[str, str]]] = {
         {},
     ),
     ("DELETE", "/collections/{collection}"): (None, {}),
+    ("PUT", "/collections/{collection}"): ({}, {}),
     ("POST", "/workflows/three_step/runs"): ({"topic": "x"}, {}),
     ("POST", "/workflows/approval/runs"): ({"order_id": "A-1"}, {}),
     ("POST", "/workflows/slow/runs"): ({"seconds": 0}, {}),
@@ -148,6 +149,10 @@ DESTRUCTIVE = {
 }
 # known LangGraph routes answered 501 not_supported on purpose (still behind auth)
 NOT_SERVED = {("POST", "/threads/prune"), ("POST", "/threads/{thread_id}/copy")}
+# routes that create the named resource in the caller's own namespace when it has none: tenant B
+# gets its own collection of that name (never A's), so only the leak check applies
+# (PUT sorts after the other methods, so B's collection of that name exists only afterwards)
+NAMESPACED_UPSERTS = {("PUT", "/collections/{collection}")}
 # routes whose path names tenant A's resources: tenant B must get exactly 404
 OWN_IDS = (
     "{thread_id}",
@@ -240,6 +245,7 @@ def _seed(base: str, key: str, only: str | None = None) -> dict[str, str]:
             if only in (None, "collection"):
                 name = f"acme-kb-{uuid.uuid4().hex[:8]}"
                 async with httpx.AsyncClient(base_url=base, headers={"x-api-key": key}) as http:
+                    await http.put(f"/collections/{name}", json={})
                     made = await http.post(
                         f"/collections/{name}/documents",
                         json={"documents": [{"id": "s", "content": "acme-secret-value here"}]},
@@ -319,7 +325,9 @@ def test_every_route_is_in_the_matrix_and_behaves(world: World) -> None:
                     failures.append(f"expected 403: {where}")
                 continue
             if caller == "other":
-                if any(marker in path for marker in OWN_IDS):
+                if (method, path) not in NAMESPACED_UPSERTS and any(
+                    marker in path for marker in OWN_IDS
+                ):
                     if status != 404:
                         failures.append(f"expected 404 across tenants: {where}")
                     continue
