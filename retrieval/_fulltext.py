@@ -8,6 +8,7 @@ matches documents that share only some of its terms.
 from __future__ import annotations
 
 import re
+import time
 from typing import Protocol
 
 import sqlalchemy as sa
@@ -46,6 +47,40 @@ class FullText(Protocol):
         ...
 
 
+# A term in more than this share of the chunks carries almost no BM25 weight but makes the
+# engine score most of the index: it is dropped from the OR query (unless every term is).
+COMMON_SHARE = 0.05
+
+
+def _prune_common(conn: Connection, terms: list[str]) -> list[str]:
+    """Drop the terms that occur in more than ``COMMON_SHARE`` of the chunks (FTS5 vocabulary;
+    a term whose stemmed form differs from it is kept)."""
+    try:
+        conn.execute(
+            sa.text(
+                "CREATE VIRTUAL TABLE IF NOT EXISTS temp.retrieval_vocab "
+                "USING fts5vocab(main, retrieval_chunks_fts, row)"
+            )
+        )
+        total = conn.execute(sa.text("SELECT max(id) FROM retrieval_chunks")).scalar() or 0
+        params = {f"t{i}": t for i, t in enumerate(terms)}
+        found = dict(
+            conn.execute(
+                sa.text(
+                    "SELECT term, doc FROM temp.retrieval_vocab WHERE term IN ("
+                    + ", ".join(f":{k}" for k in params)
+                    + ")"
+                ),
+                params,
+            ).all()
+        )
+    except sa.exc.OperationalError:
+        return terms
+    limit = max(50.0, COMMON_SHARE * total)
+    kept = [t for t in terms if found.get(t, 0) <= limit]
+    return kept or sorted(terms, key=lambda t: found.get(t, 0))[:2]
+
+
 class SqliteFullText:
     def search(
         self, conn: Connection, collection_id: int, query: str, limit: int
@@ -53,6 +88,7 @@ class SqliteFullText:
         terms = query_terms(query)
         if not terms:
             return []
+        terms = _prune_common(conn, terms)
         match = " OR ".join(f'"{t}"' for t in terms)
         rows = conn.execute(
             sa.text(
@@ -66,6 +102,29 @@ class SqliteFullText:
         return [(int(r[0]), -float(r[1])) for r in rows]  # FTS5's bm25 is lower-is-better
 
 
+_PG_COMMON: dict[str, tuple[float, set[str]]] = {}
+
+
+def _pg_common_lexemes(conn: Connection) -> set[str]:
+    """Lexemes in more than ``COMMON_SHARE`` of the chunks, from the planner's statistics of
+    the tsvector column (``ANALYZE`` keeps them; refreshed here at most once a minute)."""
+    key = str(conn.engine.url)
+    cached = _PG_COMMON.get(key)
+    if cached is not None and time.monotonic() - cached[0] < 60:
+        return cached[1]
+    row = conn.execute(
+        sa.text(
+            "SELECT most_common_elems::text::text[], most_common_elem_freqs FROM pg_stats "
+            "WHERE tablename = 'retrieval_chunks' AND attname = 'tsv'"
+        )
+    ).first()
+    common: set[str] = set()
+    if row is not None and row[0]:
+        common = {lex for lex, freq in zip(row[0], row[1], strict=False) if freq > COMMON_SHARE}
+    _PG_COMMON[key] = (time.monotonic(), common)
+    return common
+
+
 class PostgresFullText:
     def search(
         self, conn: Connection, collection_id: int, query: str, limit: int
@@ -73,13 +132,21 @@ class PostgresFullText:
         terms = query_terms(query)
         if not terms:
             return []
+        lexemes = conn.execute(
+            sa.text("SELECT tsvector_to_array(to_tsvector('english', :q))"),
+            {"q": " ".join(terms)},
+        ).scalar_one()
+        if not lexemes:
+            return []
+        common = _pg_common_lexemes(conn)
+        kept = [lex for lex in lexemes if lex not in common] or list(lexemes)[:2]
         rows = conn.execute(
             sa.text(
                 "SELECT id, ts_rank_cd(tsv, q, 1) AS s "
-                "FROM retrieval_chunks, to_tsquery('english', :q) AS q "
+                "FROM retrieval_chunks, to_tsquery('simple', :q) AS q "
                 "WHERE collection_id = :cid AND tsv @@ q ORDER BY s DESC LIMIT :n"
             ),
-            {"q": " | ".join(terms), "cid": collection_id, "n": limit},
+            {"q": " | ".join(f"'{lex}'" for lex in kept), "cid": collection_id, "n": limit},
         ).all()
         return [(int(r[0]), float(r[1])) for r in rows]
 
