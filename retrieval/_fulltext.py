@@ -50,11 +50,15 @@ class FullText(Protocol):
 # A term in more than this share of the chunks carries almost no BM25 weight but makes the
 # engine score most of the index: it is dropped from the OR query (unless every term is).
 COMMON_SHARE = 0.05
+# ...and in more than this many chunks: below it, scoring every match is cheap and the term
+# still helps ranking (measured on the banking set: pruning at 150 chunks cost 0.03 nDCG@10)
+COMMON_MIN_CHUNKS = 2000
 
 
-def _prune_common(conn: Connection, terms: list[str]) -> list[str]:
+def _prune_common(conn: Connection, terms: list[str]) -> tuple[list[str], bool]:
     """Drop the terms that occur in more than ``COMMON_SHARE`` of the chunks (FTS5 vocabulary;
-    a term whose stemmed form differs from it is kept)."""
+    a term whose stemmed form differs from it is kept). When every term is common, the three
+    rarest are kept and required together (``True``: AND them)."""
     try:
         conn.execute(
             sa.text(
@@ -75,10 +79,12 @@ def _prune_common(conn: Connection, terms: list[str]) -> list[str]:
             ).all()
         )
     except sa.exc.OperationalError:
-        return terms
-    limit = max(50.0, COMMON_SHARE * total)
+        return terms, False
+    limit = max(COMMON_MIN_CHUNKS, COMMON_SHARE * total)
     kept = [t for t in terms if found.get(t, 0) <= limit]
-    return kept or sorted(terms, key=lambda t: found.get(t, 0))[:2]
+    if kept:
+        return kept, False
+    return sorted(terms, key=lambda t: found.get(t, 0))[:3], True
 
 
 class SqliteFullText:
@@ -88,8 +94,8 @@ class SqliteFullText:
         terms = query_terms(query)
         if not terms:
             return []
-        terms = _prune_common(conn, terms)
-        match = " OR ".join(f'"{t}"' for t in terms)
+        terms, conjunctive = _prune_common(conn, terms)
+        match = (" AND " if conjunctive else " OR ").join(f'"{t}"' for t in terms)
         rows = conn.execute(
             sa.text(
                 "SELECT f.rowid, bm25(retrieval_chunks_fts, 2.0, 1.5, 1.0) AS s "
@@ -114,13 +120,15 @@ def _pg_common_lexemes(conn: Connection) -> set[str]:
         return cached[1]
     row = conn.execute(
         sa.text(
-            "SELECT most_common_elems::text::text[], most_common_elem_freqs FROM pg_stats "
-            "WHERE tablename = 'retrieval_chunks' AND attname = 'tsv'"
+            "SELECT most_common_elems::text::text[], most_common_elem_freqs, "
+            "(SELECT reltuples FROM pg_class WHERE relname = 'retrieval_chunks') "
+            "FROM pg_stats WHERE tablename = 'retrieval_chunks' AND attname = 'tsv'"
         )
     ).first()
     common: set[str] = set()
     if row is not None and row[0]:
-        common = {lex for lex, freq in zip(row[0], row[1], strict=False) if freq > COMMON_SHARE}
+        floor = max(COMMON_SHARE, COMMON_MIN_CHUNKS / max(float(row[2] or 0), 1.0))
+        common = {lex for lex, freq in zip(row[0], row[1], strict=False) if freq > floor}
     _PG_COMMON[key] = (time.monotonic(), common)
     return common
 
@@ -139,14 +147,16 @@ class PostgresFullText:
         if not lexemes:
             return []
         common = _pg_common_lexemes(conn)
-        kept = [lex for lex in lexemes if lex not in common] or list(lexemes)[:2]
+        kept = [lex for lex in lexemes if lex not in common]
+        joiner = " | " if kept else " & "  # every lexeme common: require them together
+        kept = kept or list(lexemes)[:3]
         rows = conn.execute(
             sa.text(
                 "SELECT id, ts_rank_cd(tsv, q, 1) AS s "
                 "FROM retrieval_chunks, to_tsquery('simple', :q) AS q "
                 "WHERE collection_id = :cid AND tsv @@ q ORDER BY s DESC LIMIT :n"
             ),
-            {"q": " | ".join(f"'{lex}'" for lex in kept), "cid": collection_id, "n": limit},
+            {"q": joiner.join(f"'{lex}'" for lex in kept), "cid": collection_id, "n": limit},
         ).all()
         return [(int(r[0]), float(r[1])) for r in rows]
 
