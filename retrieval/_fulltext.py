@@ -68,7 +68,7 @@ def _prune_common(conn: Connection, terms: list[str]) -> tuple[list[str], bool]:
         )
         total = conn.execute(sa.text("SELECT max(id) FROM retrieval_chunks")).scalar() or 0
         params = {f"t{i}": t for i, t in enumerate(terms)}
-        found = dict(
+        found: dict[str, int] = dict(
             conn.execute(
                 sa.text(
                     "SELECT term, doc FROM temp.retrieval_vocab WHERE term IN ("

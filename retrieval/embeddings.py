@@ -216,7 +216,8 @@ class HashEmbedder:
 def _normalise(matrix: np.ndarray) -> np.ndarray:
     matrix = np.asarray(matrix, dtype=np.float32)
     norms = np.linalg.norm(matrix, axis=1, keepdims=True)
-    return (matrix / np.clip(norms, 1e-12, None)).astype(np.float32)
+    normalised: np.ndarray = (matrix / np.clip(norms, 1e-12, None)).astype(np.float32)
+    return normalised
 
 
 _SHARED: dict[str, Embedder] = {}

@@ -272,7 +272,8 @@ def aggregate_documents(hits: Sequence[Hit]) -> list[str]:
 
 
 def vector_of(embedder: Embedder, text: str) -> np.ndarray:
-    return embedder.embed([text])[0]
+    vector: np.ndarray = embedder.embed([text])[0]
+    return vector
 
 
 def collection_of(engine: Engine, tenant: str, name: str) -> Collection:
