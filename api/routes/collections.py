@@ -19,7 +19,7 @@ from waypost.retrieval.embeddings import make_embedder
 from waypost.retrieval.loaders import SourceDocument
 from waypost.retrieval.search import collection_of
 from waypost.retrieval.store import delete_collection, get_collection, validate_name
-from waypost.runtime.errors import DatabaseError, ValidationFailed
+from waypost.runtime.errors import ConfigError, DatabaseError, ValidationFailed
 from waypost.server.services import Services
 
 router = APIRouter(prefix="/collections", tags=["retrieval"])
@@ -90,7 +90,10 @@ async def create(
 
     def run() -> dict[str, Any]:
         engine = _engine(services)
-        embedder = make_embedder(settings, body.embedder if body else None)
+        try:
+            embedder = make_embedder(settings, body.embedder if body else None)
+        except ConfigError as exc:  # an unknown or unconfigured embedder is the caller's input
+            raise ValidationFailed(exc.message, details={"field": "embedder"}) from None
         coll = ensure_collection(engine, tenant, collection, embedder)
         return {"name": coll.name, "embedder": coll.embedder, "dim": coll.dim}
 

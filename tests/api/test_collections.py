@@ -43,6 +43,9 @@ async def test_ingest_search_list_delete(http: httpx.AsyncClient) -> None:
 async def test_bad_input_answers_4xx_with_a_code(http: httpx.AsyncClient) -> None:
     missing = await http.post("/collections/none/search", json={"query": "x"})
     assert missing.status_code == 404 and missing.json()["error"]["code"] == "not_found"
+    bad_embedder = await http.put("/collections/kb2", json={"embedder": "psychic:1"})
+    assert bad_embedder.status_code == 422
+    assert bad_embedder.json()["error"]["details"]["field"] == "embedder"
     bad_name = await http.put("/collections/bad%20name", json={})
     assert bad_name.status_code == 422 and bad_name.json()["error"]["code"] == "invalid_input"
     await http.put("/collections/kb", json={})
