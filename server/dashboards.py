@@ -34,6 +34,7 @@ from waypost.runtime.sqlfuncs import (
     nearest_ranks,
     seconds_between,
     time_bucket,
+    time_bucket_key,
 )
 from waypost.server.models import Approval, Run
 
@@ -182,7 +183,7 @@ class Dashboards:
         over_time = self._scoped(
             select(bucket, Run.status, func.count())
             .where(Run.created_at >= span.since, Run.created_at < span.until)
-            .group_by(bucket, Run.status)
+            .group_by(time_bucket_key(Run.created_at, span.bucket), Run.status)
             .order_by(bucket),
             Run.tenant,
             tenant,
@@ -280,7 +281,11 @@ class Dashboards:
                 LedgerEntry.created_at >= span.since,
                 LedgerEntry.created_at < span.until,
             )
-            .group_by(LedgerEntry.tenant, LedgerEntry.name, bucket),
+            .group_by(
+                LedgerEntry.tenant,
+                LedgerEntry.name,
+                time_bucket_key(LedgerEntry.created_at, span.bucket),
+            ),
             LedgerEntry.tenant,
             tenant,
         )

@@ -16,6 +16,7 @@ from waypost.runtime.sqlfuncs import (
     nearest_ranks,
     seconds_between,
     time_bucket,
+    time_bucket_key,
 )
 
 META = MetaData()
@@ -59,6 +60,17 @@ def test_the_same_answers_on_both_databases(database_url: str) -> None:
                 select(time_bucket(ROWS.c.ended, "hour")).order_by(ROWS.c.id.desc()).limit(1)
             ).scalar()
             assert (day, hour) == ("2026-12-01", "2026-12-01 00")
+        for unit, expected in (
+            ("day", [("2026-11-30", 1), ("2026-12-01", 23)]),
+            ("hour", [("2026-11-30 23", 1), ("2026-12-01 00", 23)]),
+        ):  # grouped by the key, selected as text (PostgreSQL formats once per group)
+            bucket = time_bucket(ROWS.c.ended, unit).label("bucket")
+            grouped = conn.execute(
+                select(bucket, func.count())
+                .group_by(time_bucket_key(ROWS.c.ended, unit))
+                .order_by(bucket)
+            ).all()
+            assert [tuple(r) for r in grouped] == expected
         codes = dict(
             conn.execute(
                 select(json_text(ROWS.c.doc, "error"), func.count()).group_by(
