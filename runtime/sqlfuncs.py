@@ -12,12 +12,13 @@ ordered-set aggregate, and on SQLite (which has none) an aggregate function that
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any, Literal
+from typing import Any, ClassVar, Literal
 
-from sqlalchemy import Float, String, literal
+from sqlalchemy import Float, String
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.compiler import SQLCompiler
 from sqlalchemy.sql.expression import FunctionElement
+from sqlalchemy.sql.visitors import InternalTraversal
 from sqlalchemy.types import TypeDecorator
 
 __all__ = [
@@ -223,8 +224,13 @@ class nearest_ranks(FunctionElement[tuple[float | None, ...]]):
     value whose position reaches the fraction, which is the nearest rank. SQLite: the aggregate
     ``register_sqlite_functions`` adds, same definition (``nearest_rank_of``)."""
 
-    inherit_cache = False  # the percents are compiled into the statement
+    inherit_cache = True
     name = "nearest_ranks"
+    # the percents are part of the statement cache key, like the clauses
+    _traverse_internals: ClassVar[Any] = [
+        *FunctionElement._traverse_internals,
+        ("pcts", InternalTraversal.dp_plain_obj),
+    ]
 
     def __init__(self, value: Any, pcts: Sequence[int]) -> None:
         if not pcts or any(not isinstance(p, int) or not 0 < p <= 100 for p in pcts):
@@ -237,8 +243,8 @@ class nearest_ranks(FunctionElement[tuple[float | None, ...]]):
 @compiles(nearest_ranks, "sqlite")
 def _ranks_sqlite(element: nearest_ranks, compiler: SQLCompiler, **kw: Any) -> str:
     (value,) = element.clauses
-    pcts = compiler.process(literal(",".join(map(str, element.pcts)), String), **kw)
-    return f"{_SQLITE_RANKS}({compiler.process(value, **kw)}, {pcts})"
+    pcts = ",".join(str(int(p)) for p in element.pcts)  # digits and commas: a safe literal
+    return f"{_SQLITE_RANKS}({compiler.process(value, **kw)}, '{pcts}')"
 
 
 @compiles(nearest_ranks, "postgresql")

@@ -114,6 +114,15 @@ def test_nearest_ranks_equal_nearest_rank_over_the_raw_rows(database_url: str) -
                 ).all()
             )
             stored = conn.execute(select(ROWS.c.grp, ROWS.c.v)).all()
+            cached = [  # the percents are part of the statement cache key
+                conn.execute(
+                    select(nearest_ranks(ROWS.c.v, pcts)).where(ROWS.c.grp == "twenty")
+                ).scalar_one()
+                for pcts in ((50, 95), (50, 99), (50, 95))
+            ]
+        twenty = sorted(v for g, v in stored if g == "twenty")
+        p50, p95, p99 = twenty[9], twenty[18], twenty[19]  # ranks 10, 19 and 20 of 20
+        assert cached == [(p50, p95), (p50, p99), (p50, p95)]
         for grp in sizes:
             ordered = sorted(v for g, v in stored if g == grp)
             expected = tuple(nearest_rank_of(ordered, p) for p in (1, 50, 95, 100))
