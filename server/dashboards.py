@@ -3,7 +3,8 @@
 Sources: the ``runs`` table (status, duration, queue), the usage ledger (per-call latency,
 tokens, USD, error codes), ``approvals`` (waiting time) and ``eval_scorecards`` (pass rate over
 time). A ``scope`` is one tenant, or ``None`` for every tenant (the console offers that to
-admins only). Percentiles are nearest-rank over window functions (``runtime.sqlfuncs``).
+admins only). Percentiles are nearest-rank, one ordered aggregate per group
+(``runtime.sqlfuncs.nearest_ranks``).
 """
 
 from __future__ import annotations
@@ -30,9 +31,10 @@ from waypost.observability.ledger import LedgerEntry
 from waypost.runtime.sqlfuncs import (
     Bucket,
     json_text,
-    nearest_rank,
+    nearest_ranks,
     seconds_between,
     time_bucket,
+    time_bucket_key,
 )
 from waypost.server.models import Approval, Run
 
@@ -94,24 +96,17 @@ class Dashboard:
 
 
 def _percentiles(inner: Any, groups: list[str]) -> Select[Any]:
-    """Per group: count, p50, p95 and mean of ``inner.c.v`` (nearest rank, one window)."""
+    """Per group: count, (p50, p95) and mean of ``inner.c.v`` (nearest rank, one pass)."""
     keys = [inner.c[g] for g in groups]
-    ranked = select(
-        *keys,
-        inner.c.v,
-        func.cume_dist().over(partition_by=keys, order_by=inner.c.v).label("cd"),
-    ).subquery()
-    rkeys = [ranked.c[g] for g in groups]
     return (
         select(
-            *rkeys,
+            *keys,
             func.count().label("n"),
-            nearest_rank(ranked.c.cd, ranked.c.v, 50).label("p50"),
-            nearest_rank(ranked.c.cd, ranked.c.v, 95).label("p95"),
-            func.avg(ranked.c.v).label("mean"),
+            nearest_ranks(inner.c.v, (50, 95)).label("ranks"),
+            func.avg(inner.c.v).label("mean"),
         )
-        .group_by(*rkeys)
-        .order_by(*rkeys)
+        .group_by(*keys)
+        .order_by(*keys)
     )
 
 
@@ -188,7 +183,7 @@ class Dashboards:
         over_time = self._scoped(
             select(bucket, Run.status, func.count())
             .where(Run.created_at >= span.since, Run.created_at < span.until)
-            .group_by(bucket, Run.status)
+            .group_by(time_bucket_key(Run.created_at, span.bucket), Run.status)
             .order_by(bucket),
             Run.tenant,
             tenant,
@@ -203,15 +198,18 @@ class Dashboards:
         board.runs_by_status = [
             {"status": s, "runs": n} for s, n in sorted(counts.items(), key=lambda r: -r[1])
         ]
-        queue = self._scoped(
-            select(
-                func.count().filter(Run.status == "pending"),
-                func.count().filter(Run.status == "running"),
-            ).where(Run.status.in_(("pending", "running"))),
-            Run.tenant,
-            tenant,
+        # every tenant's queue through the status index (a few rows), then the scope's share:
+        # filtered by tenant, SQLite's planner walks the tenant's runs instead
+        queue = (
+            select(Run.tenant, Run.status, func.count())
+            .where(Run.status.in_(("pending", "running")))
+            .group_by(Run.tenant, Run.status)
         )
-        pending, running = (await session.execute(queue)).one()
+        waiting: dict[str, int] = defaultdict(int)
+        for who, status, n in (await session.execute(queue)).all():
+            if tenant is None or who == tenant:
+                waiting[status] += int(n)
+        pending, running = waiting["pending"], waiting["running"]
         total = sum(counts.values())
         board.totals.update(
             runs=total,
@@ -238,7 +236,7 @@ class Dashboards:
         ).subquery()
         board.latency_by_workflow = [
             {"workflow": w, "runs": int(n), "p50_s": p50, "p95_s": p95, "mean_s": mean}
-            for w, n, p50, p95, mean in (
+            for w, n, (p50, p95), mean in (
                 await session.execute(_percentiles(durations, ["workflow"]))
             ).all()
         ]
@@ -260,7 +258,7 @@ class Dashboards:
                 "p95_ms": p95,
                 "mean_ms": mean,
             }
-            for w, node, n, p50, p95, mean in (
+            for w, node, n, (p50, p95), mean in (
                 await session.execute(_percentiles(calls, ["workflow", "node"]))
             ).all()
         ]
@@ -283,7 +281,11 @@ class Dashboards:
                 LedgerEntry.created_at >= span.since,
                 LedgerEntry.created_at < span.until,
             )
-            .group_by(LedgerEntry.tenant, LedgerEntry.name, bucket),
+            .group_by(
+                LedgerEntry.tenant,
+                LedgerEntry.name,
+                time_bucket_key(LedgerEntry.created_at, span.bucket),
+            ),
             LedgerEntry.tenant,
             tenant,
         )
@@ -321,7 +323,7 @@ class Dashboards:
         ).subquery()
         board.approval_wait = [
             {"workflow": w, "decided": int(n), "p50_s": p50, "p95_s": p95, "mean_s": mean}
-            for w, n, p50, p95, mean in (
+            for w, n, (p50, p95), mean in (
                 await session.execute(_percentiles(waits, ["workflow"]))
             ).all()
         ]

@@ -194,9 +194,11 @@ async def test_dashboards_are_scoped_and_ranged(database_url: str) -> None:
     seed(database_url)
     globex = await _board(database_url, "globex")
     assert globex.totals["runs"] == 5 and globex.totals["approvals_pending"] == 0
+    assert (globex.totals["queue_pending"], globex.totals["queue_running"]) == (0, 0)
     assert [c["pass_rate"] for c in globex.eval_pass_rate] == [0.1]
     everyone = await _board(database_url, None)
     assert everyone.totals["runs"] == 34
+    assert (everyone.totals["queue_pending"], everyone.totals["queue_running"]) == (1, 1)
     assert {r["tenant"] for r in everyone.usage_by_tenant} == {"acme", "globex"}
     assert everyone.usage_by_tenant[0]["tenant"] == "globex"  # the biggest spender first
     hour = await _board(database_url, "acme", "1h")
