@@ -49,6 +49,7 @@ class LedgerEntry(Base):
         Index("ix_usage_ledger_run_id", "run_id"),
         Index("ix_usage_ledger_tenant_created_at", "tenant", "created_at"),
         Index("ix_usage_ledger_thread_id", "thread_id"),  # 0010
+        Index("ix_usage_ledger_created_at", "created_at"),  # 0011
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import BigInteger, Float, Integer, String
+from sqlalchemy import BigInteger, Float, Index, Integer, String
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Mapped, Session, mapped_column
 from waypost.runtime.db import Base
@@ -24,6 +24,7 @@ class UsageRollup(Base):
     """Per (tenant, UTC day, kind, workflow, node, name): the sums of its ledger rows."""
 
     __tablename__ = "usage_rollup"
+    __table_args__ = ({"sqlite_with_rowid": False},)
 
     tenant: Mapped[str] = mapped_column(String(64), primary_key=True)
     day: Mapped[str] = mapped_column(String(10), primary_key=True, index=True)
@@ -44,9 +45,20 @@ class UsageRollupLatency(Base):
     """Per (tenant, day, workflow, node): calls per log-scale latency bin (``latency_bin``)."""
 
     __tablename__ = "usage_rollup_latency"
+    __table_args__ = (
+        Index(
+            "ix_usage_rollup_latency_day_workflow_node_bin_calls",
+            "day",
+            "workflow",
+            "node",
+            "bin",
+            "calls",
+        ),
+        {"sqlite_with_rowid": False},
+    )
 
     tenant: Mapped[str] = mapped_column(String(64), primary_key=True)
-    day: Mapped[str] = mapped_column(String(10), primary_key=True, index=True)
+    day: Mapped[str] = mapped_column(String(10), primary_key=True)
     workflow: Mapped[str] = mapped_column(String(128), primary_key=True)
     node: Mapped[str] = mapped_column(String(128), primary_key=True)
     bin: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -57,6 +69,7 @@ class UsageRollupErrors(Base):
     """Per (tenant, day, error code): failed calls (``unknown`` when the row has no code)."""
 
     __tablename__ = "usage_rollup_errors"
+    __table_args__ = ({"sqlite_with_rowid": False},)
 
     tenant: Mapped[str] = mapped_column(String(64), primary_key=True)
     day: Mapped[str] = mapped_column(String(10), primary_key=True, index=True)

@@ -42,6 +42,7 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint(
             "tenant", "day", "kind", "workflow", "node", "name", name="pk_usage_rollup"
         ),
+        sqlite_with_rowid=False,  # a tenant's days are one range of the primary key's b-tree
     )
     op.create_table(
         "usage_rollup_latency",
@@ -53,6 +54,7 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint(
             "tenant", "day", "workflow", "node", "bin", name="pk_usage_rollup_latency"
         ),
+        sqlite_with_rowid=False,
     )
     op.create_table(
         "usage_rollup_errors",
@@ -60,14 +62,27 @@ def upgrade() -> None:
         sa.Column("code", sa.String(64), nullable=False),
         sa.Column("calls", sa.Integer, nullable=False, server_default="0"),
         sa.PrimaryKeyConstraint("tenant", "day", "code", name="pk_usage_rollup_errors"),
+        sqlite_with_rowid=False,
     )
-    # all-tenant views filter by day alone
-    for table in ("usage_rollup", "usage_rollup_latency", "usage_rollup_errors"):
-        op.create_index(f"ix_{table}_day", table, ["day"])
+    # all-tenant views filter by day alone; the histogram's index covers what they read
+    op.create_index("ix_usage_rollup_day", "usage_rollup", ["day"])
+    op.create_index(
+        "ix_usage_rollup_latency_day_workflow_node_bin_calls",
+        "usage_rollup_latency",
+        ["day", "workflow", "node", "bin", "calls"],
+    )
+    op.create_index("ix_usage_rollup_errors_day", "usage_rollup_errors", ["day"])
+    # the ledger rows of a long view's partial first day, for every tenant
+    op.create_index("ix_usage_ledger_created_at", "usage_ledger", ["created_at"])
     rebuild(op.get_bind())
 
 
 def downgrade() -> None:
+    op.drop_index("ix_usage_ledger_created_at", table_name="usage_ledger")
+    op.drop_index("ix_usage_rollup_errors_day", table_name="usage_rollup_errors")
+    op.drop_index(
+        "ix_usage_rollup_latency_day_workflow_node_bin_calls", table_name="usage_rollup_latency"
+    )
+    op.drop_index("ix_usage_rollup_day", table_name="usage_rollup")
     for table in ("usage_rollup_errors", "usage_rollup_latency", "usage_rollup"):
-        op.drop_index(f"ix_{table}_day", table_name=table)
         op.drop_table(table)
