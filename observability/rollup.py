@@ -92,24 +92,29 @@ _SUMMED = {
 }
 
 
-def _upsert(session: Session, model: Any, values: list[dict[str, Any]]) -> None:
-    if not values:
-        return
-    dialect = session.get_bind().dialect.name
-    make = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    stmt = make(model)
-    table = model.__table__
-    stmt = stmt.on_conflict_do_update(
-        index_elements=[c.name for c in table.primary_key.columns],
-        set_={name: table.c[name] + stmt.excluded[name] for name in _SUMMED[model]},
-    )
-    session.execute(stmt, values)
+def _upsert_statement(dialect: str, model: Any) -> Any:
+    """``INSERT .. ON CONFLICT (primary key) DO UPDATE SET n = n + excluded.n`` for each sum."""
+    found = _STATEMENTS.get((dialect, model))
+    if found is None:
+        table = model.__table__
+        stmt = (postgresql.insert if dialect == "postgresql" else sqlite.insert)(table)
+        found = stmt.on_conflict_do_update(
+            index_elements=list(table.primary_key.columns),
+            set_={name: table.c[name] + stmt.excluded[name] for name in _SUMMED[model]},
+        )
+        _STATEMENTS[(dialect, model)] = found
+    return found
+
+
+_STATEMENTS: dict[tuple[str, Any], Any] = {}
 
 
 def add_to_rollup(session: Session, rows: list[Any]) -> None:
     """Add ledger rows (``LedgerEntry`` objects with ``created_at`` set) to the roll-up, in
     the session's transaction."""
-    main, latency, errors = aggregate(rows)
-    _upsert(session, UsageRollup, main)
-    _upsert(session, UsageRollupLatency, latency)
-    _upsert(session, UsageRollupErrors, errors)
+    dialect = session.get_bind().dialect.name
+    for model, values in zip(_SUMMED, aggregate(rows), strict=True):
+        if values:  # a Core statement on the session's connection: no ORM bulk machinery
+            session.connection().execute(
+                _upsert_statement(dialect, model), values if len(values) > 1 else values[0]
+            )
