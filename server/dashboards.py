@@ -137,6 +137,9 @@ def _percentiles(inner: Any, groups: list[str]) -> Select[Any]:
     )
 
 
+# workflow, node, calls, p50, p95, mean
+_Step = tuple[str, str, int, float | None, float | None, float | None]
+
 CACHED_FROM = dt.timedelta(days=7)
 
 
@@ -297,9 +300,7 @@ class Dashboards:
             for w, node, n, p50, p95, mean in steps
         ]
 
-    async def _rolled_up_latency(
-        self, session: AsyncSession, board: Dashboard
-    ) -> list[tuple[str, str, int, float | None, float | None, float | None]]:
+    async def _rolled_up_latency(self, session: AsyncSession, board: Dashboard) -> list[_Step]:
         """Per step: calls, p50, p95 and mean latency from the roll-up's whole days and the
         ledger rows of the partial first day, binned alike (percentiles within 2.5 %)."""
         span, tenant = board.range, board.tenant
@@ -342,7 +343,7 @@ class Dashboards:
             bins[(w, node)][latency_bin(float(ms))] += 1
             totals[(w, node)][0] += 1
             totals[(w, node)][1] += float(ms)
-        found = []
+        found: list[_Step] = []
         for (w, node), (n, total_ms) in sorted(totals.items()):
             if n <= 0:
                 continue

@@ -7,6 +7,8 @@ Revises: 0010
 Create Date: 2026-12-02
 """
 
+from typing import Any
+
 import sqlalchemy as sa
 from alembic import op
 from waypost.runtime.usage_rollup import rebuild
@@ -17,7 +19,7 @@ branch_labels = None
 depends_on = None
 
 
-def _key() -> list[sa.Column]:
+def _key() -> list[sa.Column[Any]]:
     return [
         sa.Column("tenant", sa.String(64), nullable=False),
         sa.Column("day", sa.String(10), nullable=False),  # UTC, YYYY-MM-DD
