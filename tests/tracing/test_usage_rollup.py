@@ -13,12 +13,13 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from sqlalchemy import insert, select
+from alembic import command
+from sqlalchemy import insert, inspect, select
 from sqlalchemy.engine import Engine
 from waypost.observability import ledger as ledger_module
 from waypost.observability.ledger import LedgerEntry, LedgerEvent, LedgerWriter, RunContext
 from waypost.runtime.db import make_engine, make_session_factory
-from waypost.runtime.migrate import upgrade
+from waypost.runtime.migrate import alembic_config, upgrade
 from waypost.runtime.settings import DatabaseSettings
 from waypost.runtime.sqlfuncs import nearest_rank_of
 from waypost.runtime.usage_rollup import (
@@ -218,4 +219,11 @@ def test_migration_backfills_existing_ledger_rows(engine: Engine) -> None:
     upgrade(engine)  # 0011 creates the tables and fills them
     expected = _expected(engine)
     assert expected["rows"] == 400
+    _assert_rollup_matches(engine, expected)
+    cfg = alembic_config(engine)
+    with engine.begin() as conn:  # and it goes back down cleanly, and up again
+        cfg.attributes["connection"] = conn
+        command.downgrade(cfg, "0010")
+    assert "usage_rollup" not in inspect(engine).get_table_names()
+    upgrade(engine)
     _assert_rollup_matches(engine, expected)
