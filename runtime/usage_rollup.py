@@ -206,13 +206,14 @@ def aggregate(
 def rebuild(conn: Connection, *, batch: int = 5000) -> int:
     """Replace the roll-up by the aggregates of every ledger row; returns the rows read.
 
-    One pass over the ledger in id order, aggregated here (the histogram bin is a logarithm,
-    which SQLite may lack), then bulk inserts. Run it while no ledger rows are being written
-    (a migration, a bench's seeding), or rows written meanwhile may be counted twice or not at
-    all."""
+    One pass over the ledger in id order, aggregated here (the histogram bin is a
+    logarithm, which SQLite may lack), then bulk inserts. Run it while no ledger rows are being
+    written (a migration, a bench's seeding), or rows written meanwhile may be counted twice or
+    not at all."""
     for table in (ROLLUP, LATENCY, ERRORS):
         conn.execute(delete(table))
     stmt = select(
+        LEDGER.c.id,
         LEDGER.c.kind,
         LEDGER.c.tenant,
         LEDGER.c.workflow,
@@ -227,9 +228,24 @@ def rebuild(conn: Connection, *, batch: int = 5000) -> int:
         LEDGER.c.error_code,
         LEDGER.c.created_at,
     ).order_by(LEDGER.c.id)
-    rows = conn.execute(stmt).all()
-    main, latency, errors = aggregate(rows)
+    read = 0
+
+    def batches() -> Iterable[Any]:
+        """The ledger rows in id order, ``batch`` at a time: memory grows with the roll-up,
+        not with the ledger."""
+        nonlocal read
+        last = None
+        while True:
+            page = stmt if last is None else stmt.where(LEDGER.c.id > last)
+            rows = conn.execute(page.limit(batch)).all()
+            if not rows:
+                return
+            read += len(rows)
+            last = rows[-1].id
+            yield from rows
+
+    main, latency, errors = aggregate(batches())
     for table, values in ((ROLLUP, main), (LATENCY, latency), (ERRORS, errors)):
         for start in range(0, len(values), batch):
             conn.execute(insert(table), values[start : start + batch])
-    return len(rows)
+    return read
