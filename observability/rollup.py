@@ -92,6 +92,9 @@ _SUMMED = {
 }
 
 
+_STATEMENTS: dict[tuple[str, Any], Any] = {}  # built once per dialect and table
+
+
 def _upsert_statement(dialect: str, model: Any) -> Any:
     """``INSERT .. ON CONFLICT (primary key) DO UPDATE SET n = n + excluded.n`` for each sum."""
     found = _STATEMENTS.get((dialect, model))
@@ -104,9 +107,6 @@ def _upsert_statement(dialect: str, model: Any) -> Any:
         )
         _STATEMENTS[(dialect, model)] = found
     return found
-
-
-_STATEMENTS: dict[tuple[str, Any], Any] = {}
 
 
 def add_to_rollup(session: Session, rows: list[Any]) -> None:
