@@ -61,7 +61,7 @@ class _Bucket(FunctionElement[str]):
     type = String()
     inherit_cache = True
     unit: Bucket = "day"
-    key = False
+    as_key = False
 
 
 class _HourBucket(_Bucket):
@@ -79,13 +79,13 @@ class _DayBucket(_Bucket):
 class _HourBucketKey(_HourBucket):
     inherit_cache = True
     name = "hour_bucket_key"
-    key = True
+    as_key = True
 
 
 class _DayBucketKey(_DayBucket):
     inherit_cache = True
     name = "day_bucket_key"
-    key = True
+    as_key = True
 
 
 def time_bucket(column: Any, unit: Bucket) -> _Bucket:
@@ -111,7 +111,7 @@ def _bucket_sqlite(element: _Bucket, compiler: SQLCompiler, **kw: Any) -> str:
 def _bucket_pg(element: _Bucket, compiler: SQLCompiler, **kw: Any) -> str:
     (column,) = element.clauses
     truncated = f"date_trunc('{element.unit}', {compiler.process(column, **kw)} AT TIME ZONE 'UTC')"
-    if element.key:
+    if element.as_key:
         return truncated
     pattern = "YYYY-MM-DD HH24" if element.unit == "hour" else "YYYY-MM-DD"
     return f"to_char({truncated}, '{pattern}')"
@@ -227,7 +227,7 @@ class nearest_ranks(FunctionElement[tuple[float | None, ...]]):
     inherit_cache = True
     name = "nearest_ranks"
     # the percents are part of the statement cache key, like the clauses
-    _traverse_internals: ClassVar[Any] = [
+    _traverse_internals: ClassVar[Any] = [  # type: ignore[misc]
         *FunctionElement._traverse_internals,
         ("pcts", InternalTraversal.dp_plain_obj),
     ]
