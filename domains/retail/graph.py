@@ -223,9 +223,15 @@ def build_retail_graph(
                 else [Action.model_validate(a) for a in state.get("plan", [])],
                 focus_products=focus,
             )
+            hints = {}
+            if violations:  # a cascading route answers a rejected plan with its next model
+                hints = {"escalate_after": _last_model(state, "plan"), "because": violations[0]}
             try:
                 value, usage = structured(
-                    "plan", plan_schema(user, orders, products), plan_messages(context, violations)
+                    "plan",
+                    plan_schema(user, orders, products),
+                    plan_messages(context, violations),
+                    **hints,
                 )
                 actions = _keep_addresses(to_actions(value), draft.actions)
             except ModelError as exc:
@@ -408,6 +414,14 @@ def build_retail_graph(
     builder.add_edge("plan", "validate")
     builder.add_edge("reply", END)
     return builder.compile(checkpointer=checkpointer, name="retail_support")
+
+
+def _last_model(state: RetailState, step: str) -> str | None:
+    """The model that served ``step`` last in this turn (None: code, or not yet run)."""
+    for record in reversed(state.get("steps") or []):
+        if record.get("step") == step:
+            return record.get("model")
+    return None
 
 
 def _keep_addresses(actions: list[Action], draft: list[Action]) -> list[Action]:
