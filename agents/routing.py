@@ -17,6 +17,11 @@ rejects what it produced; only that step escalates, the others keep their models
 The table comes from settings (``WAYPOST_ROUTING__FILE`` = a JSON or TOML file,
 ``WAYPOST_ROUTING__TABLE`` = inline JSON) and may be overridden per assistant with
 ``config.configurable.routing`` (same shape), so assistant versions carry their routing.
+
+A compact one-line form names one workflow's steps (what ``waypost eval --routing/--sweep``
+take and what a scorecard's model column stores): ``intake=A,plan=A>B`` routes ``intake`` to
+model A and cascades ``plan`` from A to B; ``A|B`` is A with B as a plain fallback; ``*`` is
+every other step.
 """
 
 from __future__ import annotations
@@ -36,6 +41,7 @@ __all__ = [
     "RoutingTable",
     "StepRoute",
     "load_routing",
+    "parse_route_spec",
     "parse_routing",
     "routing_from_settings",
 ]
@@ -109,6 +115,15 @@ class RoutingTable(BaseModel):
             for w, steps in self.workflows.items()
         }
 
+    def label(self, workflow: str) -> str:
+        """The compact form of ``workflow``'s routes (``"*"`` routes included)."""
+        steps = {**self.workflows.get(ANY, {}), **self.workflows.get(workflow, {})}
+        parts = []
+        for step, r in sorted(steps.items(), key=lambda kv: (kv[0] == ANY, kv[0])):
+            sep = ">" if r.cascade else "|"
+            parts.append(f"{step}={sep.join(r.models)}")
+        return ",".join(parts)
+
     def __bool__(self) -> bool:
         return bool(self.workflows)
 
@@ -137,6 +152,30 @@ def parse_routing(raw: Any, *, source: str = "routing") -> RoutingTable:
                 detail = exc.message if isinstance(exc, ConfigError) else _first_error(exc)
                 raise ConfigError(f"{source}: route {workflow}.{step}: {detail}") from exc
     return RoutingTable(workflows=workflows)
+
+
+def parse_route_spec(spec: str, workflow: str) -> RoutingTable:
+    """``"intake=A,plan=A>B"`` -> a table for ``workflow`` (``>`` cascades, ``|`` falls back)."""
+    steps: dict[str, dict[str, Any]] = {}
+    for part in (p.strip() for p in spec.split(",")):
+        if not part:
+            continue
+        step, sep, models = part.partition("=")
+        if not sep or not step.strip() or not models.strip():
+            raise ConfigError(
+                f"route {part!r} must be STEP=MODEL (e.g. plan=local:qwen2.5-coder-0.5b, "
+                "plan=A>B to cascade, plan=A|B for a fallback)"
+            )
+        if ">" in models and "|" in models:
+            raise ConfigError(f"route {part!r}: use either '>' (cascade) or '|' (fallback)")
+        cascade = ">" in models
+        names = [m.strip() for m in models.replace(">", "|").split("|")]
+        if not all(names):
+            raise ConfigError(f"route {part!r} has an empty model name")
+        steps[step.strip()] = {"model": names[0], "fallbacks": names[1:], "cascade": cascade}
+    if not steps:
+        raise ConfigError(f"routing spec {spec!r} names no step")
+    return parse_routing({workflow: steps}, source=f"routing spec {spec!r}")
 
 
 def _first_error(exc: ValidationError) -> str:

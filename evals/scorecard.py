@@ -6,6 +6,7 @@ and printed as a rich table.
 
 from __future__ import annotations
 
+import json
 import math
 from collections import defaultdict
 from collections.abc import Sequence
@@ -77,6 +78,9 @@ class Scorecard(BaseModel):
     # the assistant (and its version) whose configuration the eval ran with, when it ran one
     assistant_id: str | None = None
     assistant_version: int | None = None
+    # the step assignment the run used (``agents.routing`` table JSON) and its sweep name
+    routing: dict[str, Any] | None = None
+    assignment: str | None = None
     created_at: datetime = Field(default_factory=lambda: datetime.now(UTC))
     wall_s: float = 0.0
     n: int
@@ -122,6 +126,8 @@ def build_scorecard(
     wall_s: float,
     assistant_id: str | None = None,
     assistant_version: int | None = None,
+    routing: dict[str, Any] | None = None,
+    assignment: str | None = None,
 ) -> Scorecard:
     """Aggregate case results into a scorecard."""
     cases = [_summary(r) for r in results]
@@ -153,6 +159,8 @@ def build_scorecard(
         approvals=approvals,
         assistant_id=assistant_id,
         assistant_version=assistant_version,
+        routing=routing,
+        assignment=assignment,
         wall_s=round(wall_s, 2),
         n=n,
         passed=passed,
@@ -173,6 +181,14 @@ def to_markdown(card: Scorecard) -> str:
         f"created {card.created_at:%Y-%m-%d %H:%M} UTC",
         f"- **pass rate {card.passed}/{card.n} = {card.pass_rate:.1%}** (95% Wilson CI "
         f"{lo:.1%}-{hi:.1%}), wall time {card.wall_s:.1f} s",
+        *(
+            [
+                f"- routing{f' `{card.assignment}`' if card.assignment else ''}: "
+                f"`{json.dumps(card.routing, separators=(',', ':'))}`"
+            ]
+            if card.routing
+            else []
+        ),
         "",
         "| metric | value |",
         "|---|---|",
