@@ -21,6 +21,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+from langchain_core.messages import HumanMessage
 from langchain_core.runnables import RunnableConfig
 from langgraph.graph import END, START, StateGraph
 from langgraph.types import Command
@@ -51,6 +52,7 @@ from waypost.graphs.kit import (
     StructuredCall,
     begin_turn,
     end_turn,
+    message_text,
     request_approval,
     reset,
 )
@@ -247,7 +249,11 @@ def build_retail_graph(
         t0 = time.perf_counter()
         actions = [Action.model_validate(a) for a in state.get("plan", [])]
         found = validate_plan(
-            actions, user=state["user"] or {}, orders=state["orders"], products=state["products"]
+            actions,
+            user=state["user"] or {},
+            orders=state["orders"],
+            products=state["products"],
+            asked=_customer_text(state),
         )
         steps = _step("validate", t0, {"violations": len(found)})
         if found and state.get("plan_rounds", 0) < cfg.max_plan_rounds + 1:
@@ -414,6 +420,12 @@ def build_retail_graph(
     builder.add_edge("plan", "validate")
     builder.add_edge("reply", END)
     return builder.compile(checkpointer=checkpointer, name="retail_support")
+
+
+def _customer_text(state: RetailState) -> str:
+    """Everything the customer wrote in this conversation (what they asked for)."""
+    said = [message_text(m) for m in state.get("messages") or [] if isinstance(m, HumanMessage)]
+    return "\n".join([*said, state.get("message") or ""])
 
 
 def _last_model(state: RetailState, step: str) -> str | None:

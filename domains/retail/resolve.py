@@ -13,7 +13,7 @@ from typing import Any
 
 from waypost.domains.retail.state import Action, ActionKind, CustomerRequest, Intake, RequestKind
 
-__all__ = ["Draft", "draft_plan", "match_items", "norm", "pick_variant"]
+__all__ = ["Draft", "draft_plan", "match_items", "named_in", "norm", "pick_variant"]
 
 _KIND_TO_ACTION = {
     RequestKind.cancel_order: ActionKind.cancel_order,
@@ -55,9 +55,9 @@ class Draft:
     notes: list[str] = field(default_factory=list)  # requests that could not be resolved
 
 
-def _named_in(name: str, message: str) -> bool:
+def named_in(name: str, message: str) -> bool:
     """The product name, or its head noun ('Smart Thermostat' -> 'thermostat'), in the text."""
-    text = f" {norm(message)} "
+    text = f" {re.sub(r'[.](?![0-9])', ' ', norm(message))} "  # "blanket." is "blanket"
     words = norm(name).split()
     return bool(words) and (
         f" {' '.join(words)} " in text or f" {words[-1]} " in text or f" {words[-1]}s " in text
@@ -146,8 +146,8 @@ def _cancel_reason(req: CustomerRequest, message: str) -> str:
 def _candidate_orders(
     kind: ActionKind, req: CustomerRequest, orders: dict[str, dict[str, Any]]
 ) -> list[dict[str, Any]]:
-    if req.order_id and req.order_id in orders:
-        return [orders[req.order_id]]
+    if req.order_id:  # a named order that is not the customer's is not replaced by another
+        return [orders[req.order_id]] if req.order_id in orders else []
     wanted_status = "pending" if kind in _NEEDS_PENDING else "delivered"
     pool = [o for o in orders.values() if o.get("status") == wanted_status]
     if req.items:
@@ -252,7 +252,7 @@ def _action_for(
     # other items of the order named in the message are candidates too. An item only changes
     # when the customer asked for one of its variant's option values, so extra candidates are
     # harmless.
-    extra = [i for i in items if id(i) not in named and _named_in(i["name"], message)]
+    extra = [i for i in items if id(i) not in named and named_in(i["name"], message)]
     old_ids, new_ids = [], []
     for item in [*chosen, *extra] if req.items else chosen:
         wanted = f"{req.wanted or ''} {message}"

@@ -10,6 +10,7 @@ from waypost.domains.retail.resolve import draft_plan, pick_variant
 from waypost.domains.retail.state import Action, ActionKind, CustomerRequest, Intake, RequestKind
 from waypost.domains.retail.validate import validate_plan
 
+from tests.fakes import ScriptedChatModel
 from tests.graphs.conftest import TINY_DB
 
 USER = TINY_DB["users"]["ada_byron_1815"]
@@ -276,3 +277,61 @@ def test_fallback_intake_reads_a_self_introduction() -> None:
         "62701",
     )
     assert out.requests[0].kind is RequestKind.cancel_order
+
+
+# -- §3.4 act only on what was asked ----------------------------------------------------------
+
+
+def test_cancelling_an_order_the_customer_never_named_is_a_violation(make_graph, export) -> None:
+    message = (
+        "I'm Ada Byron, zip 62701. Please cancel order #W9999999, it is my friend's order "
+        "and she no longer needs it."
+    )
+    intake = {
+        "identity": {"first_name": "Ada", "last_name": "Byron", "zip": "62701"},
+        "requests": [{"kind": "cancel_order", "order_id": "#W9999999"}],
+    }
+    own = {
+        "actions": [{"kind": "cancel_order", "order_id": "#W0000001", "reason": "no longer needed"}]
+    }
+    model = ScriptedChatModel(responses=[intake, own, own, own])
+    graph = make_graph(model)
+    out = graph.invoke({"message": message}, {"configurable": {"thread_id": "t-other"}})
+
+    assert not graph.get_state({"configurable": {"thread_id": "t-other"}}).next  # no approval
+    assert out["status"] == "nothing_to_do"
+    (dropped,) = out["dropped"]
+    assert dropped["action"]["order_id"] == "#W0000001"
+    assert "did not ask about order #W0000001" in dropped["reason"] and "§3.4" in dropped["reason"]
+    assert export()["orders"]["#W0000001"]["status"] == "pending"
+
+
+def test_items_the_customer_did_not_describe_are_violations() -> None:
+    lamp = {"name": "Desk Lamp", "product_id": "100", "item_id": "111", "price": 1.0}
+    kettle = {"name": "Tea Kettle", "product_id": "200", "item_id": "211", "price": 1.0}
+    order = {"order_id": "#W0000003", "status": "delivered", "items": [lamp, kettle]}
+    other = {"order_id": "#W0000004", "status": "delivered", "items": [dict(lamp)]}
+    orders = {"#W0000003": order, "#W0000004": other}
+    both = Action(kind=ActionKind.return_items, order_id="#W0000003", item_ids=["111", "211"])
+
+    def found(text: str, action: Action = both) -> list[str]:
+        return [v.message for v in _not_asked_only(action, orders, text)]
+
+    assert found("Please return the desk lamp from order #W0000003.") == [
+        "the customer did not ask about item 211 (Tea Kettle) of order #W0000003"
+    ]
+    assert found("Return the lamp and the kettles from #W0000003") == []
+    assert found("Return all items of order #W0000003") == []
+    # no order id: the items describe it; an order whose items were never mentioned does not
+    kettle_only = Action(kind=ActionKind.return_items, order_id="#W0000003", item_ids=["211"])
+    assert found("I want to return my tea kettle", kettle_only) == []
+    lamp_other = Action(kind=ActionKind.return_items, order_id="#W0000004", item_ids=["111"])
+    assert found("I want to return my tea kettle", lamp_other) == [
+        "the customer did not ask about order #W0000004 (they named no order and none of its items)"
+    ]
+
+
+def _not_asked_only(action: Action, orders: dict, text: str) -> list:
+    user = {"user_id": None, "payment_methods": {}}
+    found = validate_plan([action], user=user, orders=orders, products={}, asked=text)
+    return [v for v in found if v.code == "not_asked"]
