@@ -115,6 +115,10 @@ class RoutingTable(BaseModel):
             for w, steps in self.workflows.items()
         }
 
+    def model_names(self) -> set[str]:
+        """Every model any route may use."""
+        return {m for steps in self.workflows.values() for r in steps.values() for m in r.models}
+
     def label(self, workflow: str) -> str:
         """The compact form of ``workflow``'s routes (``"*"`` routes included)."""
         steps = {**self.workflows.get(ANY, {}), **self.workflows.get(workflow, {})}

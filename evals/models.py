@@ -62,15 +62,7 @@ class ModelSetup:
         return f"routing:{self.routing.label(self.workflow)}"
 
     def _all_models(self) -> set[str]:
-        names = {self.name}
-        if self.routing:
-            names |= {
-                m
-                for steps in self.routing.workflows.values()
-                for r in steps.values()
-                for m in r.models
-            }
-        return names
+        return {self.name} | (self.routing.model_names() if self.routing else set())
 
     @property
     def max_concurrency(self) -> int | None:
@@ -142,6 +134,8 @@ def model_setup(
     name = name or settings.models.default
     if routing and name in ORACLES:
         raise ConfigError(f"{name} answers every step from the case; it takes no --routing")
+    if chat_factory is None:
+        _check_local_weights(routing, name, settings)
     return ModelSetup(
         name=name,
         settings=settings,
@@ -149,3 +143,18 @@ def model_setup(
         routing=routing,
         workflow=workflow,
     )
+
+
+def _check_local_weights(routing: RoutingTable | None, name: str, settings: Settings) -> None:
+    """Refuse at once a local model whose weights are not installed (every case would only
+    degrade to code, and a long eval would measure nothing)."""
+    from waypost.agents.local.weights import LOCAL_MODELS, weights_status
+
+    names = {name} | (routing.model_names() if routing else set())
+    for model in sorted(n for n in names if n.startswith("local:")):
+        spec = LOCAL_MODELS.get(model.removeprefix("local:"))
+        if spec is None:
+            raise ConfigError(f"unknown local model {model!r}; known: {sorted(LOCAL_MODELS)}")
+        status = weights_status(spec, settings.models.cache_dir)
+        if not (status.assembled or status.parts_installed):
+            raise ConfigError(f"{model} is not installed: {spec.install_hint}")

@@ -172,3 +172,16 @@ def test_eval_cli_refuses_bad_routing_arguments(settings, monkeypatch, extra, me
     result = CliRunner().invoke(_app(), args)
     assert result.exit_code != 0
     assert isinstance(result.exception, ConfigError) and message in str(result.exception)
+
+
+def test_a_local_model_without_weights_is_refused_before_any_case_runs(settings, tmp_path) -> None:
+    from waypost.evals.models import model_setup
+
+    empty = settings.model_copy(
+        update={"models": settings.models.model_copy(update={"cache_dir": tmp_path})}
+    )
+    table = parse_route_spec("plan=local:qwen2.5-coder-1.5b", WF)
+    with pytest.raises(ConfigError, match=r"local:qwen2\.5-coder-1\.5b is not installed"):
+        model_setup("local:qwen2.5-coder-0.5b", empty, routing=table, workflow=WF)
+    with pytest.raises(ConfigError, match="unknown local model"):
+        model_setup("local:nope", empty)

@@ -31,7 +31,8 @@ def _agent(options: WorkflowOptions) -> Any:
 
 adapter = EvalAdapter(
     domain="retail",
-    workflows={"retail_support": _support, "retail_agent": _agent},
+    # react_baseline: the name the comparison tables use for retail_agent
+    workflows={"retail_support": _support, "retail_agent": _agent, "react_baseline": _agent},
     worlds=WorldTemplates,
     consequential_tools=CONSEQUENTIAL_TOOLS,
     escalation_tool="transfer_to_human_agents",
