@@ -12,6 +12,12 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from waypost.domains.retail.state import Action, ActionKind, CustomerRequest, Intake, RequestKind
+from waypost.domains.retail.wishes import (
+    comparative_wishes,
+    named_variant,
+    preference_bonus,
+    wish_score,
+)
 
 __all__ = ["Draft", "draft_plan", "match_items", "named_in", "norm", "pick_variant"]
 
@@ -77,8 +83,9 @@ def match_items(phrases: list[str], items: list[dict[str, Any]]) -> list[dict[st
 def pick_variant(
     item: dict[str, Any], product: dict[str, Any], wanted: str | None
 ) -> dict[str, Any] | None:
-    """The available variant that best fits ``wanted``: mentioned values win, others stay."""
-    wanted_n = f" {norm(wanted or '')} "
+    """The available variant that best fits ``wanted``: an item id written in it, else
+    described wishes (comparatives, preference orders, ``wishes.py``) and mentioned values
+    win, and options the customer did not mention stay as they are."""
     variants: list[dict[str, Any]] = [
         v
         for v in product.get("variants", {}).values()
@@ -86,20 +93,46 @@ def pick_variant(
     ]
     if not variants:
         return None
-    if "cheapest" in wanted_n or "lowest price" in wanted_n:
-        return dict(min(variants, key=lambda v: float(v["price"])))
-    if "most expensive" in wanted_n or "priciest" in wanted_n:
-        return dict(max(variants, key=lambda v: float(v["price"])))
+    text = wanted or ""
+    named = named_variant(item, product, text)
+    if named is not None:
+        return named
+    wanted_n = f" {norm(text)} "
     current = item.get("options", {})
 
+    def mentioned(v: dict[str, Any]) -> int:
+        return sum(f" {norm(str(val))} " in wanted_n for val in v.get("options", {}).values())
+
+    for words, pick in (
+        (("cheapest", "lowest price", "least expensive"), min),
+        (("most expensive", "priciest", "highest price"), max),
+    ):
+        if any(f" {w} " in wanted_n for w in words):
+            # among the variants with the most values the customer asked for
+            most = max(mentioned(v) for v in variants)
+            pool = [v for v in variants if mentioned(v) == most]
+            return dict(pick(pool, key=lambda v: float(v["price"])))
+
+    wishes = comparative_wishes(item, product, text)
+
+    def fits(v: dict[str, Any]) -> float | None:
+        return wish_score(v, item, product, wishes) if wishes else 0.0
+
     def score(v: dict[str, Any]) -> tuple[float, float]:
-        s = 0.0
+        s = fits(v) or 0.0
+        wished = {w.key for w in wishes}
         for key, value in v.get("options", {}).items():
-            mentioned = f" {norm(str(value))} " in wanted_n
+            if key in wished:
+                continue
+            preferred = preference_bonus(str(value), text)
+            if preferred:
+                s += 1 + preferred
+                continue
+            is_mentioned = f" {norm(str(value))} " in wanted_n
             same = str(current.get(key)) == str(value)
-            if mentioned and not same:
+            if is_mentioned and not same:
                 s += 3
-            elif mentioned:
+            elif is_mentioned:
                 s += 1
             elif same:
                 s += 0.5
@@ -114,7 +147,11 @@ def pick_variant(
             if str(current.get(key)) != str(value) and f" {norm(str(value))} " in wanted_n
         )
 
-    if wanted and not any(asked_changes(v) for v in variants):
+    if wishes:
+        variants = [v for v in variants if fits(v) is not None]
+        if not variants:
+            return None  # nothing available goes the way the customer asked
+    elif text and not any(asked_changes(v) for v in variants):
         return None  # nothing available has what the customer asked for: do not guess
     best: dict[str, Any] = max(variants, key=score)
     return best
