@@ -58,7 +58,10 @@ _EVIDENCE: dict[RequestKind, tuple[str, ...]] = {
     RequestKind.modify_payment: ("pay", "card", "paypal", "gift"),
 }
 # "I'm Ada Byron", "this is Ada Byron", "my name is Ada Byron": the fallback's name pattern.
-_SELF_INTRO = re.compile(r"\b(?:I am|I'm|this is|my name is)\s+([A-Z][a-z]+)\s+([A-Z][a-z]+)")
+# "You are Ada Byron in zip code 10001": a case written in the second person, as tau2's are.
+_SELF_INTRO = re.compile(
+    r"\b(?:I am|I'm|this is|my name is|[Yy]ou are|[Yy]our name is)\s+([A-Z][a-z]+)\s+([A-Z][a-z]+)"
+)
 _USER_ID = re.compile(r"\b[a-z]+_[a-z]+_\d{4}\b")
 
 INTAKE_SYSTEM = """You read a customer's message to an online store's support desk and extract:
@@ -154,6 +157,9 @@ def merge_patterns(intake: Intake, message: str) -> Intake:
         ident.zip = facts["zip"]
     if not ident.user_id and facts["user_ids"]:
         ident.user_id = facts["user_ids"][0]
+    named = _SELF_INTRO.search(message)
+    if named and not (ident.first_name and ident.last_name):
+        ident.first_name, ident.last_name = named.group(1), named.group(2)
     requests = [r for r in intake.requests if not r.order_id or r.order_id in message]
     # A transfer is for what the actions cannot do (policy §9): keep an "other" request only
     # when it is the whole case, and a human_agent one only when the customer asks for a person.

@@ -41,10 +41,19 @@ def test_merge_drops_invented_values_and_spurious_transfers() -> None:
         }
     )
     merged = merge_patterns(raw, message)
-    assert merged.identity.last_name is None  # not in the text
+    # "Lovelace" is not in the text: the self-introduction's name replaces it
+    assert (merged.identity.first_name, merged.identity.last_name) == ("Ada", "Byron")
     assert merged.identity.zip == "62701"  # from the pattern, replacing the invented one
     assert [r.kind for r in merged.requests] == [RequestKind.cancel_order]
     assert merged.requests[0].order_id == "#W0000001"
+
+
+def test_a_second_person_case_introduces_the_customer() -> None:
+    out = fallback_intake("You are Yusuf Rossi in zip code 19122. You want to return order #W1")
+    assert (out.identity.first_name, out.identity.last_name) == ("Yusuf", "Rossi")
+    assert merge_patterns(Intake(), "You are Yusuf Rossi in zip code 19122.").identity.zip == (
+        "19122"
+    )
 
 
 def test_fallback_intake_needs_no_model() -> None:
