@@ -181,7 +181,7 @@ def _cancel_reason(req: CustomerRequest, message: str) -> str:
 
 
 def _candidate_orders(
-    kind: ActionKind, req: CustomerRequest, orders: dict[str, dict[str, Any]]
+    kind: ActionKind, req: CustomerRequest, orders: dict[str, dict[str, Any]], message: str = ""
 ) -> list[dict[str, Any]]:
     if req.order_id:  # a named order that is not the customer's is not replaced by another
         return [orders[req.order_id]] if req.order_id in orders else []
@@ -189,7 +189,16 @@ def _candidate_orders(
     pool = [o for o in orders.values() if o.get("status") == wanted_status]
     if req.items:
         pool = [o for o in pool if match_items(req.items, o.get("items", []))]
+    elif message and len(pool) > 1:
+        # no items extracted: the orders whose items the message names describe the request
+        described = [o for o in pool if _described_items(o.get("items", []), message)]
+        pool = described or pool
     return pool
+
+
+def _described_items(items: list[dict[str, Any]], message: str) -> list[dict[str, Any]]:
+    """Items the message names by product name (or head noun) or by item id."""
+    return [i for i in items if i["item_id"] in message or named_in(i["name"], message)]
 
 
 def draft_plan(
@@ -218,7 +227,7 @@ def draft_plan(
             else:
                 draft.actions.append(Action(kind=kind, address=intake.address))
             continue
-        candidates = _candidate_orders(kind, req, orders)
+        candidates = _candidate_orders(kind, req, orders, message)
         if not candidates:
             draft.notes.append(
                 f"no suitable order found for {req.kind.value}"
@@ -272,7 +281,12 @@ def _action_for(
             return None
         return Action(kind=kind, order_id=order_id, payment_method_id=pm)
     items = order.get("items", [])
-    chosen = items if (req.all_items or not req.items) else match_items(req.items, items)
+    if req.all_items:
+        chosen = items
+    elif req.items:
+        chosen = match_items(req.items, items)
+    else:  # no items extracted: those the message names, else (one item, or all) every item
+        chosen = _described_items(items, message) or items
     if not chosen:
         draft.notes.append(f"no item matching {req.items} in order {order_id}")
         return None
