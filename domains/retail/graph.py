@@ -42,6 +42,7 @@ from waypost.domains.retail.state import (
     ActionKind,
     CustomerRequest,
     Intake,
+    RequestKind,
     RetailState,
 )
 from waypost.domains.retail.store_client import StoreClient
@@ -81,7 +82,10 @@ class RetailGraphConfig:
     """Per-workflow knobs: bounded re-planning and which steps may use a model."""
 
     max_plan_rounds: int = 2
-    planner: Literal["model", "draft"] = "model"
+    # model: the planner model revises every code draft; draft: code only (the model only
+    # re-plans after violations); auto: the model is asked only when the draft leaves a request
+    # unresolved (notes), proposes nothing for an actionable request, or was rejected
+    planner: Literal["model", "draft", "auto"] = "model"
     step_models: dict[str, tuple[str, ...]] = field(default_factory=dict)
     approvals: ApprovalPolicy = RETAIL_APPROVALS
 
@@ -202,7 +206,10 @@ def build_retail_graph(
         usage: dict[str, Any] = {}
         rounds = state.get("plan_rounds", 0)
         violations = state.get("violations", [])
-        use_model = structured is not None and (cfg.planner == "model" or violations)
+        unsure = bool(draft.notes) or (not actions and _actionable(intake_v))
+        use_model = structured is not None and (
+            cfg.planner == "model" or bool(violations) or (cfg.planner == "auto" and unsure)
+        )
         if use_model and structured is not None and (actions or intake_v.requests):
             focus = {
                 it["product_id"]
@@ -420,6 +427,10 @@ def build_retail_graph(
     builder.add_edge("plan", "validate")
     builder.add_edge("reply", END)
     return builder.compile(checkpointer=checkpointer, name="retail_support")
+
+
+def _actionable(intake: Intake) -> bool:
+    return any(r.kind is not RequestKind.order_info for r in intake.requests)
 
 
 def _customer_text(state: RetailState) -> str:

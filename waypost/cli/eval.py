@@ -46,7 +46,9 @@ def register(app: typer.Typer) -> None:
         progress: bool = typer.Option(True, help="Show a progress bar."),
         langfuse: bool = typer.Option(True, help="Push the run to Langfuse when configured."),
         planner: str = typer.Option(
-            "model", help="retail_support planner: model (revises the code draft) or draft."
+            "model",
+            help="retail_support planner: model (revises the code draft), draft (code only) "
+            "or auto (the model only where the draft is unsure or rejected).",
         ),
         tenant: str = typer.Option("default", help="The tenant that owns the stored scorecard."),
         turns: int = typer.Option(

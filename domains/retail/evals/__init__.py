@@ -18,8 +18,8 @@ def _support(options: WorkflowOptions) -> Any:
     from waypost.domains.retail.evals.support import RetailSupportWorkflow
     from waypost.domains.retail.graph import RetailGraphConfig
 
-    if options.planner not in ("model", "draft"):
-        raise ConfigError("--planner must be 'model' or 'draft'")
+    if options.planner not in ("model", "draft", "auto"):
+        raise ConfigError("--planner must be 'model', 'draft' or 'auto'")
     return RetailSupportWorkflow(adapter, RetailGraphConfig(planner=options.planner))  # type: ignore[arg-type]
 
 
