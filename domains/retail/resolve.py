@@ -61,13 +61,53 @@ class Draft:
     notes: list[str] = field(default_factory=list)  # requests that could not be resolved
 
 
+# first words of product names too generic to name the product on their own
+_GENERIC = {
+    "smart",
+    "wireless",
+    "portable",
+    "electric",
+    "digital",
+    "mechanical",
+    "office",
+    "running",
+    "water",
+    "action",
+    "garden",
+    "indoor",
+    "outdoor",
+    "coffee",
+    "makeup",
+}
+
+
+def _forms(word: str) -> set[str]:
+    """A noun's singular and plural spellings: 'headphones'/'headphone', 'shelf'/'shelves'."""
+    forms = {word, f"{word}s", f"{word}es"}
+    if word.endswith("s") and len(word) > 3:
+        forms.add(word[:-1])
+    if word.endswith("f"):
+        forms.add(f"{word[:-1]}ves")
+    return forms
+
+
 def named_in(name: str, message: str) -> bool:
-    """The product name, or its head noun ('Smart Thermostat' -> 'thermostat'), in the text."""
+    """The product named in the text: its full name (spaced or not: 'book shelf'), its head
+    noun in either number ('Smart Thermostat' -> 'thermostats'), a distinctive first word
+    ('Jigsaw Puzzle' -> 'jigsaw'), or a word the head noun ends with ('Wristwatch' -> 'watch')."""
     text = f" {re.sub(r'[.](?![0-9])', ' ', norm(message))} "  # "blanket." is "blanket"
     words = norm(name).split()
-    return bool(words) and (
-        f" {' '.join(words)} " in text or f" {words[-1]} " in text or f" {words[-1]}s " in text
-    )
+    if not words:
+        return False
+    tokens = set(text.split())
+    head = words[-1]
+    if f" {' '.join(words)} " in text or "".join(words) in text.replace(" ", ""):
+        return True
+    if _forms(head) & tokens:
+        return True
+    if len(words) > 1 and len(words[0]) >= 5 and words[0] not in _GENERIC and words[0] in tokens:
+        return True
+    return any(len(t) >= 5 and t != head and head.endswith(t) for t in tokens)
 
 
 def match_items(phrases: list[str], items: list[dict[str, Any]]) -> list[dict[str, Any]]:

@@ -146,6 +146,11 @@ def validate_plan(
 
 
 _ORDER_ID = re.compile(r"#W\d{7}")
+_ALL_ORDERS = re.compile(
+    r"\b(?:all|every|each)\b(?:\s+\w+){0,3}?\s+(?:orders?|things|items|purchases)\b"
+    r"|\beverything\b",
+    re.IGNORECASE,
+)
 _ALL_ITEMS = re.compile(r"\b(all|every|everything|entire|whole|both)\b", re.IGNORECASE)
 # actions that pick an order and items out of the customer's records; address and payment
 # changes are described by the address or card instead ("the order sent to my old address")
@@ -170,7 +175,11 @@ def _not_asked(plan: list[Action], orders: dict[str, dict[str, Any]], text: str)
         described = [it for it in items if it["item_id"] in text or named_in(it["name"], text)]
         if action.order_id not in named_orders:
             only = [o for o in orders.values() if o.get("status") == status]
-            unambiguous = bool(described) or (not named_orders and len(only) == 1)
+            unambiguous = (
+                bool(described)
+                or (not named_orders and len(only) == 1)
+                or bool(_ALL_ORDERS.search(text))  # "cancel all my pending orders"
+            )
             if not unambiguous:
                 named = ", ".join(sorted(named_orders)) or "no order"
                 out.append(

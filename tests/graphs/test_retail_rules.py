@@ -344,3 +344,15 @@ def _not_asked_only(action: Action, orders: dict, text: str) -> list:
     user = {"user_id": None, "payment_methods": {}}
     found = validate_plan([action], user=user, orders=orders, products={}, asked=text)
     return [v for v in found if v.code == "not_asked"]
+
+
+def test_orders_described_by_a_quantifier_or_their_items_are_asked_for() -> None:
+    lamp = {"name": "Bookshelf", "product_id": "100", "item_id": "111", "price": 1.0}
+    orders = {
+        oid: {"order_id": oid, "status": "pending", "items": [dict(lamp)]}
+        for oid in ("#W0000005", "#W0000006")
+    }
+    cancel = Action(kind=ActionKind.cancel_order, order_id="#W0000006", reason="no longer needed")
+    assert _not_asked_only(cancel, orders, "Please cancel all my pending orders.") == []
+    assert _not_asked_only(cancel, orders, "Change the book shelf, else cancel it") == []
+    assert _not_asked_only(cancel, orders, "Cancel order #W0000005.")  # the other one was named
