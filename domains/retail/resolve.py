@@ -8,10 +8,18 @@ which variant, which payment method. It needs no model; the planner starts from 
 from __future__ import annotations
 
 import re
+from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
-from waypost.domains.retail.state import Action, ActionKind, CustomerRequest, Intake, RequestKind
+from waypost.domains.retail.state import (
+    Action,
+    ActionKind,
+    Address,
+    CustomerRequest,
+    Intake,
+    RequestKind,
+)
 from waypost.domains.retail.wishes import (
     comparative_wishes,
     named_variant,
@@ -19,7 +27,7 @@ from waypost.domains.retail.wishes import (
     wish_score,
 )
 
-__all__ = ["Draft", "draft_plan", "match_items", "named_in", "norm", "pick_variant"]
+__all__ = ["ALL_ORDERS", "Draft", "draft_plan", "match_items", "named_in", "norm", "pick_variant"]
 
 _KIND_TO_ACTION = {
     RequestKind.cancel_order: ActionKind.cancel_order,
@@ -215,6 +223,12 @@ def _payment_method(
     return str(history[0]["payment_method_id"]) if history else None
 
 
+def _payment_words(message: str) -> str | None:
+    """A payment method the message names ("use my gift card", "refund to PayPal")."""
+    m = re.search(r"gift ?card|pay ?pal|credit ?card", message, re.IGNORECASE)
+    return m.group(0) if m else None
+
+
 def _cancel_reason(req: CustomerRequest, message: str) -> str:
     text = norm(f"{req.reason or ''} {message}")
     return "ordered by mistake" if "mistake" in text else "no longer needed"
@@ -241,6 +255,36 @@ def _described_items(items: list[dict[str, Any]], message: str) -> list[dict[str
     return [i for i in items if i["item_id"] in message or named_in(i["name"], message)]
 
 
+# "cancel all my pending orders", "return all things ordered", "everything"
+ALL_ORDERS = re.compile(
+    r"\b(?:all|every|each)\b(?:\s+\w+){0,3}?\s+(?:orders?|things|items|purchases)\b"
+    r"|\beverything\b",
+    re.IGNORECASE,
+)
+_DEFAULT_ADDRESS = re.compile(
+    r"\b(?:default|profile|user|home|account)\s+(?:\w+\s+)?address\b|address on file",
+    re.IGNORECASE,
+)
+
+
+def _referenced_address(
+    message: str, user: dict[str, Any], orders: dict[str, dict[str, Any]], target: str | None
+) -> Address | None:
+    """An address the customer points at instead of writing it: another order's ("same as
+    order #W..."; "the address of my other order"), or their default one."""
+    others = [o for o in re.findall(r"#W\d{7}", message) if o != target and o in orders]
+    if others and orders[others[0]].get("address"):
+        return Address.model_validate(orders[others[0]]["address"])
+    if re.search(r"\bother orders?\b", message, re.IGNORECASE) and target in orders:
+        mine = orders[target].get("address")
+        for o in orders.values():
+            if o["order_id"] != target and o.get("address") and o["address"] != mine:
+                return Address.model_validate(o["address"])
+    if target is not None and _DEFAULT_ADDRESS.search(message) and user.get("address"):
+        return Address.model_validate(user["address"])
+    return None
+
+
 def draft_plan(
     intake: Intake,
     *,
@@ -249,9 +293,14 @@ def draft_plan(
     orders: dict[str, dict[str, Any]],
     products: dict[str, dict[str, Any]],
 ) -> Draft:
-    """Map each request onto records; merges item changes per order (policy §4.2)."""
+    """Map each request onto records; merges item changes per order (policy §4.2).
+
+    Requests of one kind that name no order go to different orders where the candidates
+    allow ("cancel the boots ... also cancel the kettle"); "all ... orders" takes every
+    candidate order."""
     draft = Draft()
     merged: dict[tuple[ActionKind, str], Action] = {}
+    used: set[tuple[ActionKind, str]] = set()
     for req in intake.requests:
         if req.kind is RequestKind.human_agent or req.kind is RequestKind.other:
             draft.actions.append(
@@ -262,10 +311,11 @@ def draft_plan(
         if kind is None:
             continue  # information requests are answered in the reply
         if kind is ActionKind.modify_user_address:
-            if intake.address is None:
+            address = intake.address or _referenced_address(message, user, orders, None)
+            if address is None:
                 draft.notes.append("a new default address was asked for but not given")
             else:
-                draft.actions.append(Action(kind=kind, address=intake.address))
+                draft.actions.append(Action(kind=kind, address=address))
             continue
         candidates = _candidate_orders(kind, req, orders, message)
         if not candidates:
@@ -274,16 +324,37 @@ def draft_plan(
                 + (f" of {', '.join(req.items)}" if req.items else "")
             )
             continue
-        targets = candidates if (req.all_items or len(candidates) == 1) else candidates[:1]
+        every = (
+            req.order_id is None
+            and kind
+            in (
+                ActionKind.cancel_order,
+                ActionKind.return_items,
+            )
+            and bool(ALL_ORDERS.search(message))
+        )
+        if req.all_items or len(candidates) == 1 or every:
+            targets = candidates
+        else:
+            fresh = [o for o in candidates if (kind, o["order_id"]) not in used]
+            targets = (fresh or candidates)[:1]
         for order in targets:
+            used.add((kind, order["order_id"]))
             if kind is ActionKind.modify_order_address:
-                if intake.address is None:
+                address = intake.address or _referenced_address(
+                    message, user, orders, order["order_id"]
+                )
+                if address is None:
                     draft.notes.append(f"no new address given for order {order['order_id']}")
                 else:
                     draft.actions.append(
-                        Action(kind=kind, order_id=order["order_id"], address=intake.address)
+                        Action(kind=kind, order_id=order["order_id"], address=address)
                     )
                 continue
+            if kind is ActionKind.cancel_order and any(
+                a.kind is kind and a.order_id == order["order_id"] for a in draft.actions
+            ):
+                continue  # one cancellation per order
             action = _action_for(kind, req, order, user, products, message, draft)
             if action is None:
                 continue
@@ -293,13 +364,24 @@ def draft_plan(
                 in (ActionKind.modify_items, ActionKind.exchange_items, ActionKind.return_items)
                 and key in merged
             ):
-                prev = merged[key]
-                prev.item_ids.extend(action.item_ids)
-                prev.new_item_ids.extend(action.new_item_ids)
+                _merge_items(merged[key], action, order)
                 continue
             merged[key] = action
             draft.actions.append(action)
     return draft
+
+
+def _merge_items(prev: Action, action: Action, order: dict[str, Any]) -> None:
+    """Add ``action``'s items to ``prev`` (one action per order), never more of an item than
+    the order holds."""
+    held = Counter(it["item_id"] for it in order.get("items", []))
+    pairs = zip(action.item_ids, action.new_item_ids or [None] * len(action.item_ids), strict=True)
+    for old, new in pairs:
+        if prev.item_ids.count(old) >= held[old]:
+            continue
+        prev.item_ids.append(old)
+        if new is not None:
+            prev.new_item_ids.append(new)
 
 
 def _action_for(
@@ -330,7 +412,7 @@ def _action_for(
     if not chosen:
         draft.notes.append(f"no item matching {req.items} in order {order_id}")
         return None
-    payment = _payment_method(req.payment, user, order)
+    payment = _payment_method(req.payment or _payment_words(message), user, order)
     if kind is ActionKind.return_items:
         return Action(
             kind=kind,

@@ -12,7 +12,7 @@ from collections import Counter
 from dataclasses import dataclass
 from typing import Any
 
-from waypost.domains.retail.resolve import named_in
+from waypost.domains.retail.resolve import ALL_ORDERS, named_in
 from waypost.domains.retail.state import Action, ActionKind
 
 __all__ = ["CANCEL_REASONS", "Violation", "price_difference", "validate_plan"]
@@ -146,11 +146,6 @@ def validate_plan(
 
 
 _ORDER_ID = re.compile(r"#W\d{7}")
-_ALL_ORDERS = re.compile(
-    r"\b(?:all|every|each)\b(?:\s+\w+){0,3}?\s+(?:orders?|things|items|purchases)\b"
-    r"|\beverything\b",
-    re.IGNORECASE,
-)
 _ALL_ITEMS = re.compile(r"\b(all|every|everything|entire|whole|both)\b", re.IGNORECASE)
 # actions that pick an order and items out of the customer's records; address and payment
 # changes are described by the address or card instead ("the order sent to my old address")
@@ -178,7 +173,7 @@ def _not_asked(plan: list[Action], orders: dict[str, dict[str, Any]], text: str)
             unambiguous = (
                 bool(described)
                 or (not named_orders and len(only) == 1)
-                or bool(_ALL_ORDERS.search(text))  # "cancel all my pending orders"
+                or bool(ALL_ORDERS.search(text))  # "cancel all my pending orders"
             )
             if not unambiguous:
                 named = ", ".join(sorted(named_orders)) or "no order"

@@ -356,3 +356,49 @@ def test_orders_described_by_a_quantifier_or_their_items_are_asked_for() -> None
     assert _not_asked_only(cancel, orders, "Please cancel all my pending orders.") == []
     assert _not_asked_only(cancel, orders, "Change the book shelf, else cancel it") == []
     assert _not_asked_only(cancel, orders, "Cancel order #W0000005.")  # the other one was named
+
+
+# -- requests that point at records instead of naming them ------------------------------------
+
+
+def _pending_copy(order_id: str, address1: str) -> dict:
+    order = copy.deepcopy(ORDERS["#W0000001"])
+    order["order_id"] = order_id
+    order["address"] = {**order["address"], "address1": address1}
+    return order
+
+
+def test_cancel_all_pending_orders_cancels_each_once() -> None:
+    orders = {**ORDERS, "#W0000003": _pending_copy("#W0000003", "2 Elm St")}
+    intake = Intake(requests=[CustomerRequest(kind=RequestKind.cancel_order)])
+    message = "Please cancel all my pending orders, I no longer need them."
+    draft = draft_plan(intake, message=message, user=USER, orders=orders, products=PRODUCTS)
+    assert sorted(a.order_id for a in draft.actions) == ["#W0000001", "#W0000003"]
+    # two requests of one kind without ids go to different orders
+    two = Intake(requests=[CustomerRequest(kind=RequestKind.cancel_order)] * 2)
+    draft = draft_plan(two, message="cancel them", user=USER, orders=orders, products=PRODUCTS)
+    assert sorted(a.order_id for a in draft.actions) == ["#W0000001", "#W0000003"]
+
+
+def test_an_address_pointed_at_is_resolved_from_the_records() -> None:
+    orders = {**ORDERS, "#W0000003": _pending_copy("#W0000003", "2 Elm St")}
+    req = CustomerRequest(kind=RequestKind.modify_order_address, order_id="#W0000001")
+    intake = Intake(requests=[req])
+
+    def address_for(message: str) -> str | None:
+        draft = draft_plan(intake, message=message, user=USER, orders=orders, products=PRODUCTS)
+        return draft.actions[0].address.address1 if draft.actions else None  # type: ignore[union-attr]
+
+    assert address_for("Ship #W0000001 to the same address as order #W0000003") == "2 Elm St"
+    assert address_for("Send #W0000001 to the address of my other order") == "2 Elm St"
+    assert address_for("Change #W0000001 to my default address") == "1 Main St"
+    assert address_for("Change the address of #W0000001") is None
+
+
+def test_merged_requests_never_repeat_an_item_and_payment_words_count() -> None:
+    req = CustomerRequest(kind=RequestKind.return_items, order_id="#W0000002", items=["lamp"])
+    intake = Intake(requests=[req, req])
+    message = "Return the lamp of #W0000002 and refund it to my gift card."
+    draft = draft_plan(intake, message=message, user=USER, orders=ORDERS, products=PRODUCTS)
+    (action,) = draft.actions
+    assert action.item_ids == ["111"] and action.payment_method_id == "gift_card_1"
