@@ -45,6 +45,10 @@ _NEEDS_PENDING = {
     ActionKind.modify_payment,
 }
 _NEEDS_DELIVERED = {ActionKind.return_items, ActionKind.exchange_items}
+_SWAPPABLE = {
+    ActionKind.exchange_items: ActionKind.modify_items,
+    ActionKind.modify_items: ActionKind.exchange_items,
+}
 _STOP = {"the", "a", "an", "my", "of", "and", "to", "for", "with", "one", "new", "in", "on", "it"}
 
 
@@ -234,12 +238,16 @@ def _cancel_reason(req: CustomerRequest, message: str) -> str:
     return "ordered by mistake" if "mistake" in text else "no longer needed"
 
 
+def _status_for(kind: ActionKind) -> str:
+    return "pending" if kind in _NEEDS_PENDING else "delivered"
+
+
 def _candidate_orders(
     kind: ActionKind, req: CustomerRequest, orders: dict[str, dict[str, Any]], message: str = ""
 ) -> list[dict[str, Any]]:
     if req.order_id:  # a named order that is not the customer's is not replaced by another
         return [orders[req.order_id]] if req.order_id in orders else []
-    wanted_status = "pending" if kind in _NEEDS_PENDING else "delivered"
+    wanted_status = _status_for(kind)
     pool = [o for o in orders.values() if o.get("status") == wanted_status]
     if req.items:
         pool = [o for o in pool if match_items(req.items, o.get("items", []))]
@@ -318,6 +326,19 @@ def draft_plan(
                 draft.actions.append(Action(kind=kind, address=address))
             continue
         candidates = _candidate_orders(kind, req, orders, message)
+        if (
+            kind in _SWAPPABLE
+            and candidates
+            and all(o.get("status") == _status_for(_SWAPPABLE[kind]) for o in candidates)
+        ):
+            kind = _SWAPPABLE[kind]  # the named order's status decides
+        if not candidates and kind in _SWAPPABLE:
+            # "exchange"/"change" say nothing of the order's status: a pending order's items
+            # are modified, a delivered order's exchanged
+            other = _SWAPPABLE[kind]
+            swapped = _candidate_orders(other, req, orders, message)
+            if swapped:
+                kind, candidates = other, swapped
         if not candidates:
             draft.notes.append(
                 f"no suitable order found for {req.kind.value}"

@@ -402,3 +402,25 @@ def test_merged_requests_never_repeat_an_item_and_payment_words_count() -> None:
     draft = draft_plan(intake, message=message, user=USER, orders=ORDERS, products=PRODUCTS)
     (action,) = draft.actions
     assert action.item_ids == ["111"] and action.payment_method_id == "gift_card_1"
+
+
+def test_the_orders_status_decides_between_exchange_and_modify() -> None:
+    asked = CustomerRequest(kind=RequestKind.exchange_items, order_id="#W0000001", wanted="black")
+    draft = draft_plan(
+        Intake(requests=[asked]),
+        message="Change the lamp of #W0000001 to black",
+        user=USER,
+        orders=ORDERS,
+        products=PRODUCTS,
+    )
+    assert [a.kind for a in draft.actions] == [ActionKind.modify_items]  # #W0000001 is pending
+    unnamed = CustomerRequest(kind=RequestKind.modify_items, items=["lamp"], wanted="black")
+    only_delivered = {"#W0000002": ORDERS["#W0000002"]}
+    draft = draft_plan(
+        Intake(requests=[unnamed]),
+        message="Change my lamp to black",
+        user=USER,
+        orders=only_delivered,
+        products=PRODUCTS,
+    )
+    assert [a.kind for a in draft.actions] == [ActionKind.exchange_items]
