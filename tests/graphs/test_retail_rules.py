@@ -424,3 +424,22 @@ def test_the_orders_status_decides_between_exchange_and_modify() -> None:
         products=PRODUCTS,
     )
     assert [a.kind for a in draft.actions] == [ActionKind.exchange_items]
+
+
+def test_code_requests_read_one_request_per_clause_and_emails_end_before_the_dot() -> None:
+    from waypost.domains.retail.intake import code_requests
+
+    message = (
+        "Your email is ada@example.com. Please cancel order #W0000001. "
+        "Also return the lamp, and change my default address."
+    )
+    assert pattern_facts(message)["emails"] == ["ada@example.com"]
+    kinds = [(r.kind, r.order_id) for r in code_requests(message)]
+    assert kinds == [
+        (RequestKind.cancel_order, "#W0000001"),
+        (RequestKind.return_items, None),
+        (RequestKind.modify_user_address, None),
+    ]
+    # the model saw nothing to do: the proven requests are kept
+    merged = merge_patterns(Intake(requests=[CustomerRequest(kind=RequestKind.other)]), message)
+    assert [r.kind for r in merged.requests][:1] == [RequestKind.cancel_order]
