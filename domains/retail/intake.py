@@ -163,10 +163,6 @@ def merge_patterns(intake: Intake, message: str) -> Intake:
     if named and not (ident.first_name and ident.last_name):
         ident.first_name, ident.last_name = named.group(1), named.group(2)
     requests = [r for r in intake.requests if not r.order_id or r.order_id in message]
-    if not any(r.kind in _ACTIONABLE for r in requests):
-        # the model found nothing to do: the requests the words prove, if any
-        proven = [r for r in code_requests(message) if r.kind in _ACTIONABLE]
-        requests = [*requests, *proven]
     # A transfer is for what the actions cannot do (policy §9): keep an "other" request only
     # when it is the whole case, and a human_agent one only when the customer asks for a person.
     actionable = [r for r in requests if r.kind not in (RequestKind.other, RequestKind.human_agent)]
@@ -225,7 +221,7 @@ _CLAUSE_KINDS: tuple[tuple[RequestKind, re.Pattern[str]], ...] = (
 
 def code_requests(message: str) -> list[CustomerRequest]:
     """Requests that words prove, one per clause and order id ("cancel #W1...; also return
-    the lamp"): what a request is when no model answers, and a check on the model's answer.
+    the lamp"): what a request is when no model answers.
     Whether an item change is an exchange or a modification is left to the order's status."""
     all_ids = pattern_facts(message)["order_ids"]
     found = []

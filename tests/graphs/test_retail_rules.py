@@ -440,6 +440,3 @@ def test_code_requests_read_one_request_per_clause_and_emails_end_before_the_dot
         (RequestKind.return_items, None),
         (RequestKind.modify_user_address, None),
     ]
-    # the model saw nothing to do: the proven requests are kept
-    merged = merge_patterns(Intake(requests=[CustomerRequest(kind=RequestKind.other)]), message)
-    assert [r.kind for r in merged.requests][:1] == [RequestKind.cancel_order]
