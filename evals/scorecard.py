@@ -66,6 +66,8 @@ class CaseSummary(BaseModel):
     reply_addendum: str | None = None
     executed: list[dict[str, Any]] = Field(default_factory=list)
     model_errors: int = 0  # model steps that failed and degraded to the code path
+    # which model served each model step and why ("plan=local:... (cascade:...)")
+    routes: list[str] = Field(default_factory=list)
 
 
 class Scorecard(BaseModel):
@@ -113,6 +115,11 @@ def _summary(r: CaseResult) -> CaseSummary:
         reply_addendum=r.record.reply_addendum,
         executed=[c.model_dump() for c in r.record.executed],
         model_errors=sum(s.error_code is not None for s in r.record.steps),
+        routes=[
+            f"{s.step}={s.model}" + (f" ({s.route_reason})" if s.route_reason else "")
+            for s in r.record.steps
+            if s.model
+        ],
     )
 
 
@@ -147,6 +154,10 @@ def build_scorecard(
         "tokens_total": float(sum(c.tokens for c in cases)),
         "errors": float(sum(c.error is not None for c in cases)),
         "errors_in_model_steps": float(sum(c.model_errors for c in cases)),
+        # model steps a fallback or a cascade moved to a later model of their route
+        "escalated_steps": float(
+            sum(" (cascade:" in r or " (fallback:" in r for c in cases for r in c.routes)
+        ),
     }
     causes: dict[str, list[str]] = defaultdict(list)
     for c in cases:

@@ -132,6 +132,8 @@ def test_a_sweep_runs_each_assignment_stores_it_and_writes_the_recommendation(
     (a, failing), (b, empty) = result.cards
     assert failing.model == "routing:*=local:failing" and failing.assignment == a.name
     assert empty.routing == {WF: {"*": {"model": "local:empty"}}}
+    assert "intake=local:empty (table)" in empty.cases[0].routes  # who served each step, why
+    assert failing.cases[0].routes == [] and failing.metrics["escalated_steps"] == 0
     assert failing.passed > empty.passed  # the code path resolves cases an empty answer cannot
     assert result.recommended[0].name == a.name
     out = console.export_text()
