@@ -251,7 +251,8 @@ def _candidate_orders(
     pool = [o for o in orders.values() if o.get("status") == wanted_status]
     if req.items:
         pool = [o for o in pool if match_items(req.items, o.get("items", []))]
-    elif message and len(pool) > 1:
+    elif message and len(pool) > 1 and kind is not ActionKind.modify_order_address:
+        # (an address change describes its order by the address, not by items)
         # no items extracted: the orders whose items the message names describe the request
         described = [o for o in pool if _described_items(o.get("items", []), message)]
         pool = described or pool
@@ -351,6 +352,7 @@ def draft_plan(
             in (
                 ActionKind.cancel_order,
                 ActionKind.return_items,
+                ActionKind.modify_order_address,  # "correct all order addresses"
             )
             and bool(ALL_ORDERS.search(message))
         )
@@ -362,6 +364,8 @@ def draft_plan(
         for order in targets:
             used.add((kind, order["order_id"]))
             if kind is ActionKind.modify_order_address:
+                if any(a.kind is kind and a.order_id == order["order_id"] for a in draft.actions):
+                    continue  # one new address per order
                 address = intake.address or _referenced_address(
                     message, user, orders, order["order_id"]
                 )
