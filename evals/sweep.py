@@ -166,9 +166,11 @@ def run_sweep(
 def print_sweep(result: SweepResult, console: Console) -> None:
     first = result.cards[0][1]
     table = Table(title=f"sweep · {first.workflow} · {first.dataset} · {first.n} cases")
+    # the routing column only when names differ from the routes they stand for
+    named = any(a.name != c.model.removeprefix("routing:") for a, c in result.cards)
     for name, justify in (
         ("assignment", "left"),
-        ("routing", "left"),
+        *((("routing", "left"),) if named else ()),
         ("pass", "right"),
         ("95% CI", "right"),
         ("p50 s", "right"),
@@ -184,7 +186,7 @@ def print_sweep(result: SweepResult, console: Console) -> None:
         mark = " *" if assignment.name == chosen else ""
         table.add_row(
             assignment.name + mark,
-            card.model.removeprefix("routing:"),
+            *((card.model.removeprefix("routing:"),) if named else ()),
             f"{card.passed}/{card.n} = {card.pass_rate:.1%}",
             f"{lo:.1%}-{hi:.1%}",
             f"{m.get('latency_p50_s', 0):.1f}",
