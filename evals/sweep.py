@@ -178,7 +178,7 @@ def print_sweep(result: SweepResult, console: Console) -> None:
         ("tokens", "right"),
         ("USD", "right"),
     ):
-        table.add_column(name, justify=justify)  # type: ignore[arg-type]
+        table.add_column(name, justify=justify)
     chosen = result.recommended[0].name
     for assignment, card in result.cards:
         lo, hi = card.ci95

@@ -443,7 +443,8 @@ def _last_model(state: RetailState, step: str) -> str | None:
     """The model that served ``step`` last in this turn (None: code, or not yet run)."""
     for record in reversed(state.get("steps") or []):
         if record.get("step") == step:
-            return record.get("model")
+            model = record.get("model")
+            return str(model) if model else None
     return None
 
 

@@ -400,7 +400,8 @@ def _merge_items(prev: Action, action: Action, order: dict[str, Any]) -> None:
     """Add ``action``'s items to ``prev`` (one action per order), never more of an item than
     the order holds."""
     held = Counter(it["item_id"] for it in order.get("items", []))
-    pairs = zip(action.item_ids, action.new_item_ids or [None] * len(action.item_ids), strict=True)
+    news: list[str | None] = list(action.new_item_ids) or [None] * len(action.item_ids)
+    pairs = zip(action.item_ids, news, strict=True)
     for old, new in pairs:
         if prev.item_ids.count(old) >= held[old]:
             continue
