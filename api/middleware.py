@@ -185,18 +185,7 @@ class BodySizeLimit:
                 "details": {"max_body_bytes": self.max_bytes},
             }
         }
-        payload = json.dumps(body).encode()
-        await send(
-            {
-                "type": "http.response.start",
-                "status": 413,
-                "headers": [
-                    (b"content-type", b"application/json"),
-                    (b"content-length", str(len(payload)).encode()),
-                ],
-            }
-        )
-        await send({"type": "http.response.body", "body": payload})
+        await _send_json(send, 413, body)
 
 
 class UntypedJson:

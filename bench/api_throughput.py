@@ -18,6 +18,12 @@ plus K separate worker processes: the scale-out deployment (``waypost serve --no
 
     .venv/bin/python bench/api_throughput.py [-n 200] [-c 8] [-r 3]
         [--database-url postgresql://...] [--worker-processes K]
+    .venv/bin/python bench/api_throughput.py --compare-auth -c 1 -n 200 -r 10
+
+``--compare-auth`` measures what API keys cost: two servers on two SQLite files, one with an
+admin key (so every request is authenticated, scoped, rate-limited and quota-checked) and one
+without, ``runs.wait`` against each in alternating rounds, so drift in the machine's speed hits
+both alike; it prints each round's p50 difference and their median.
 """
 
 from __future__ import annotations
@@ -333,6 +339,74 @@ def report(
     )
 
 
+async def paired_rounds(
+    plain: Server, keyed: Server, key: str, n: int, c: int, rounds: int
+) -> tuple[Rounds, Rounds]:
+    """``runs.wait(if_not_exists=create)`` against both servers, alternating round by round."""
+    clients = (get_client(url=plain.url), get_client(url=keyed.url, api_key=key))
+
+    def caller(index: int) -> Call:
+        client = clients[index]
+
+        async def call() -> float:
+            t0 = time.perf_counter()
+            tid = str(uuid.uuid4())
+            await client.runs.wait(tid, "three_nodes", input={"steps": []}, if_not_exists="create")
+            return time.perf_counter() - t0
+
+        return call
+
+    servers = (plain, keyed)
+    results: tuple[Rounds, Rounds] = ([], [])
+    try:
+        for i in (0, 1):  # warm up: compile, pools
+            await measure(min(n, 20), c, caller(i), servers[i].cpu_s)
+        for r in range(rounds):
+            order = (0, 1) if r % 2 == 0 else (1, 0)  # neither side always goes first
+            for i in order:
+                results[i].append(await measure(n, c, caller(i), servers[i].cpu_s))
+    finally:
+        for client in clients:
+            await client.http.client.aclose()
+    return results
+
+
+def compare_auth(plain_url: str, keyed_url: str, args: argparse.Namespace) -> None:
+    """The cost of API keys, paired: same graph, same client, rounds interleaved in time."""
+    migrate_engine = make_engine(DatabaseSettings(url=plain_url))
+    try:
+        migrate(migrate_engine)
+    finally:
+        migrate_engine.dispose()
+    key = make_key(keyed_url)
+    with serve(plain_url, args.c) as plain, serve(keyed_url, args.c) as keyed:
+        off, on = run_loop(paired_rounds(plain, keyed, key, args.n, args.c, args.rounds))
+    table = Table(
+        title=f"runs.wait(if_not_exists=create), {args.n} runs x {args.rounds} paired rounds, "
+        f"concurrency {args.c}, sqlite"
+    )
+    for col in ("round", "no auth p50 ms", "keys p50 ms", "diff ms", "CPU ms/run off / on"):
+        table.add_column(col, justify="right")
+    diffs = []
+    for i, (a, b) in enumerate(zip(off, on, strict=True), start=1):
+        diffs.append(b["p50_ms"] - a["p50_ms"])
+        table.add_row(
+            str(i),
+            f"{a['p50_ms']:.2f}",
+            f"{b['p50_ms']:.2f}",
+            f"{diffs[-1]:+.2f}",
+            f"{a['cpu_ms']:.1f} / {b['cpu_ms']:.1f}",
+        )
+    console = Console(width=120)
+    console.print(table)
+    a, b = _median(off), _median(on)
+    console.print(
+        f"median p50: no auth {a['p50_ms']:.2f} ms, keys {b['p50_ms']:.2f} ms; "
+        f"median of per-round differences {statistics.median(diffs):+.2f} ms; "
+        f"server CPU per run {a['cpu_ms']:.2f} -> {b['cpu_ms']:.2f} ms"
+    )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("-n", type=int, default=200, help="runs per path and round")
@@ -344,6 +418,11 @@ def main() -> None:
     )
     parser.add_argument(
         "--auth", action="store_true", help="API keys on: every request carries one"
+    )
+    parser.add_argument(
+        "--compare-auth",
+        action="store_true",
+        help="two servers, one with API keys and one without, measured in alternating rounds",
     )
     parser.add_argument("--serve", type=int, default=None, help=argparse.SUPPRESS)
     parser.add_argument("--no-workers", action="store_true", help=argparse.SUPPRESS)
@@ -360,6 +439,12 @@ def main() -> None:
     tmp = tempfile.mkdtemp(prefix="waypost-bench-")
     api_url = args.database_url or f"sqlite:///{tmp}/api.db"
     base_url = args.database_url or f"sqlite:///{tmp}/baseline.db"
+    if args.compare_auth:
+        keyed_url = args.database_url or f"sqlite:///{tmp}/keyed.db"
+        if args.database_url:
+            parser.error("--compare-auth uses two temporary SQLite databases")
+        compare_auth(api_url, keyed_url, args)
+        return
     key = make_key(api_url) if args.auth else None
     with serve(api_url, args.c, args.worker_processes) as server:
         rounds = run_loop(bench(server, base_url, args.n, args.c, args.rounds, key))

@@ -2,12 +2,13 @@
 
 Seeds ``--runs`` runs (default 10 000) straight into the tables in SQL, as a month of traffic
 would leave them: runs over 30 days in three workflows and two tenants, four usage-ledger rows
-per run (two model calls, a tool call, a reply), a stored ``values`` event per run, approvals
-(most decided with their audit events, some pending) and a month of eval scorecards. Then it
-starts the real ``waypost serve --no-workers`` in its own process, logs in through the
-console's form with an admin key, and times every page sequentially from a client in this
-process: the inbox, an approval, the runs list (plain and filtered), a run page, the dashboard
-over 24 hours and 30 days (the tenant, and all tenants), and the first inbox event over SSE.
+per run (two model calls, a tool call, a reply) and their daily roll-up, a stored ``values``
+event per run, approvals (most decided with their audit events, some pending) and a month of
+eval scorecards. Then it starts the real ``waypost serve --no-workers`` in its own process,
+logs in through the console's form with an admin key, and times every page sequentially from
+a client in this process: the inbox, an approval, the runs list (plain and filtered), a run
+page, the dashboard over 24 hours and 30 days (the tenant, and all tenants), and the first
+inbox event over SSE.
 
 ``--screenshots DIR`` also saves PNGs of the inbox, an approval, a run page and the dashboard
 from headless Chromium (Debian's ``/usr/bin/chromium``, driven by Playwright).
@@ -44,6 +45,7 @@ from waypost.graphs.plugins import migrate
 from waypost.observability.ledger import LedgerEntry
 from waypost.runtime.db import make_engine, make_session_factory
 from waypost.runtime.settings import DatabaseSettings
+from waypost.runtime.usage_rollup import rebuild
 from waypost.server.identity import ApprovalEvent, IdentityStore
 from waypost.server.models import Approval, Run, RunEvent, Thread
 
@@ -312,6 +314,9 @@ def seed(url: str, runs: int, *, seed_value: int = 7) -> dict[str, Any]:
         ):
             for start in range(0, len(rows), 2000):
                 session.execute(insert(table), rows[start : start + 2000])
+        # the ledger rows went in behind LedgerWriter's back: roll them up the way migration
+        # 0011 does for an existing database
+        rebuild(session.connection())
     store = IdentityStore(factory)
     key = store.create_key("default", "admin", name="bench").key
     engine.dispose()

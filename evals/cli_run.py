@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from langchain_core.language_models import BaseChatModel
 from rich.console import Console
+from waypost.agents.routing import RoutingTable
 from waypost.evals.approvals import ApprovalMode, ApprovalPolicy
 from waypost.evals.dataset import EvalCase, load_dataset
 from waypost.evals.gate import GateResult, check_gate, read_baseline, write_baseline
@@ -39,6 +42,8 @@ class EvalOptions:
     turns: int = 1
     tenant: str = "default"  # who owns the stored scorecard
     knowledge: bool = True  # retail_support answers catalogue questions from its collection
+    routing: RoutingTable | None = None  # per-step models (``--routing``, a sweep assignment)
+    assignment: str | None = None  # the sweep assignment's name
 
 
 @dataclass
@@ -55,10 +60,24 @@ def _dataset_root(spec: str) -> Path:
     return Path.cwd() if (Path.cwd() / raw).exists() else PROJECT_ROOT
 
 
-def run_eval(options: EvalOptions, settings: Settings, console: Console) -> EvalOutcome:
-    """Run, score, write and gate; ``exit_code`` is 1 when the gate finds a regression."""
+def run_eval(
+    options: EvalOptions,
+    settings: Settings,
+    console: Console,
+    *,
+    chat_factory: Callable[[str], BaseChatModel] | None = None,
+) -> EvalOutcome:
+    """Run, score, write and gate; ``exit_code`` is 1 when the gate finds a regression.
+
+    ``chat_factory`` (model name -> chat model) replaces the model registry, e.g. in tests."""
     cases = load_dataset(options.dataset, root=_dataset_root(options.dataset), limit=options.limit)
-    models = model_setup(options.model, settings)
+    models = model_setup(
+        options.model,
+        settings,
+        chat_factory,
+        routing=options.routing,
+        workflow=options.workflow,
+    )
     workflow = get_workflow(options.workflow, planner=options.planner, knowledge=options.knowledge)
     t0 = time.perf_counter()
     results = run_cases(
@@ -76,9 +95,11 @@ def run_eval(options: EvalOptions, settings: Settings, console: Console) -> Eval
         results,
         workflow=options.workflow,
         dataset=options.dataset if options.turns == 1 else f"{options.dataset} (2 messages)",
-        model=models.name,
+        model=models.label,
         approvals=options.approvals,
         wall_s=time.perf_counter() - t0,
+        routing=options.routing.to_json() if options.routing else None,
+        assignment=options.assignment,
     )
     paths = write_scorecard(card, options.out_dir or PROJECT_ROOT / "evals" / "results")
     print_scorecard(card, console)

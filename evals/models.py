@@ -4,6 +4,8 @@
 ``EvalAdapter``); any other
 name (``local:...``, ``openai:...``) goes through the real model layer (``agents.registry``,
 structured output with re-asks and fallbacks), shared across cases so weights load once.
+With a routing table (``--routing``/``--sweep``) each step gets its routed model, the name
+being the default for steps the table leaves out.
 Local models run at most as many cases at once as the loaded model has slots
 (``models.parallel_slots``): llama.cpp batches that many calls, and more would only queue.
 """
@@ -16,6 +18,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from langchain_core.language_models import BaseChatModel
+from waypost.agents.routing import RoutingTable
 from waypost.evals.dataset import EvalCase
 from waypost.graphs.kit import StepModelsCaller, StructuredCall
 from waypost.runtime.errors import ConfigError
@@ -41,6 +44,8 @@ class ModelSetup:
     name: str
     settings: Settings
     chat_factory: Callable[[str], BaseChatModel] | None = None
+    routing: RoutingTable | None = None
+    workflow: str = "*"  # whose routes apply
     _shared: StructuredCall | None = None
     _chat: BaseChatModel | None = None
     _lock: threading.Lock = field(default_factory=threading.Lock)
@@ -50,9 +55,20 @@ class ModelSetup:
         return self.name in ORACLES
 
     @property
+    def label(self) -> str:
+        """What the scorecard names: the model, or the compact routing it ran with."""
+        if not self.routing:
+            return self.name
+        return f"routing:{self.routing.label(self.workflow)}"
+
+    def _all_models(self) -> set[str]:
+        return {self.name} | (self.routing.model_names() if self.routing else set())
+
+    @property
     def max_concurrency(self) -> int | None:
         """None: no limit beyond the runner's; a local model's slot count (more would queue)."""
-        return self.settings.models.parallel_slots if self.name.startswith("local:") else None
+        local = any(n.startswith("local:") for n in self._all_models())
+        return self.settings.models.parallel_slots if local else None
 
     def structured(
         self, case: EvalCase, initial_db: Mapping[str, Any], adapter: EvalAdapter
@@ -73,6 +89,8 @@ class ModelSetup:
                         }
                     ),
                     model_factory=self.chat_factory,
+                    workflow=self.workflow,
+                    routing=self.routing or RoutingTable(),
                 )
             return self._shared
 
@@ -83,14 +101,17 @@ class ModelSetup:
                 f"{self.name} answers workflow steps only; the ReAct baseline "
                 "needs a chat model (local:..., openai:...)"
             )
+        name = self.name
+        if self.routing:  # a tool-calling agent is one step, "agent"
+            name = self.routing.resolve(self.workflow, "agent", self.name).route.model
         with self._lock:
             if self._chat is None:
                 if self.chat_factory is not None:
-                    self._chat = self.chat_factory(self.name)
+                    self._chat = self.chat_factory(name)
                 else:
                     from waypost.agents.registry import get_chat_model
 
-                    self._chat = get_chat_model(self.name, self.settings.models)
+                    self._chat = get_chat_model(name, self.settings.models)
             return self._chat
 
     def addendum(self, case: EvalCase, reply: str, adapter: EvalAdapter) -> str | None:
@@ -101,9 +122,39 @@ class ModelSetup:
 
 
 def model_setup(
-    name: str | None, settings: Settings, chat_factory: Callable[[str], BaseChatModel] | None = None
+    name: str | None,
+    settings: Settings,
+    chat_factory: Callable[[str], BaseChatModel] | None = None,
+    *,
+    routing: RoutingTable | None = None,
+    workflow: str = "*",
 ) -> ModelSetup:
-    """The setup for ``--model NAME`` (default: the configured default model)."""
+    """The setup for ``--model NAME`` (default: the configured default model), routed by
+    ``routing`` when given (an oracle name answers every step and takes no routing)."""
+    name = name or settings.models.default
+    if routing and name in ORACLES:
+        raise ConfigError(f"{name} answers every step from the case; it takes no --routing")
+    if chat_factory is None:
+        _check_local_weights(routing, name, settings)
     return ModelSetup(
-        name=name or settings.models.default, settings=settings, chat_factory=chat_factory
+        name=name,
+        settings=settings,
+        chat_factory=chat_factory,
+        routing=routing,
+        workflow=workflow,
     )
+
+
+def _check_local_weights(routing: RoutingTable | None, name: str, settings: Settings) -> None:
+    """Refuse at once a local model whose weights are not installed (every case would only
+    degrade to code, and a long eval would measure nothing)."""
+    from waypost.agents.local.weights import LOCAL_MODELS, weights_status
+
+    names = {name} | (routing.model_names() if routing else set())
+    for model in sorted(n for n in names if n.startswith("local:")):
+        spec = LOCAL_MODELS.get(model.removeprefix("local:"))
+        if spec is None:
+            raise ConfigError(f"unknown local model {model!r}; known: {sorted(LOCAL_MODELS)}")
+        status = weights_status(spec, settings.models.cache_dir)
+        if not (status.assembled or status.parts_installed):
+            raise ConfigError(f"{model} is not installed: {spec.install_hint}")

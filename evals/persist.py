@@ -49,7 +49,7 @@ def save_scorecard(
         tenant=tenant,
         workflow=card.workflow,
         dataset=card.dataset,
-        model=card.model,
+        model=card.model[:128],  # a routing label; the full table is in the JSON scorecard
         approvals=card.approvals,
         assistant_id=card.assistant_id,
         assistant_version=card.assistant_version,

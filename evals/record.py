@@ -23,6 +23,7 @@ class StepUsage(BaseModel):
 
     step: str
     model: str | None = None
+    route_reason: str | None = None  # why this model served the step (``agents.routing``)
     input_tokens: int = 0
     output_tokens: int = 0
     latency_ms: float = 0.0

@@ -6,6 +6,7 @@ and printed as a rich table.
 
 from __future__ import annotations
 
+import json
 import math
 from collections import defaultdict
 from collections.abc import Sequence
@@ -65,6 +66,8 @@ class CaseSummary(BaseModel):
     reply_addendum: str | None = None
     executed: list[dict[str, Any]] = Field(default_factory=list)
     model_errors: int = 0  # model steps that failed and degraded to the code path
+    # which model served each model step and why ("plan=local:... (cascade:...)")
+    routes: list[str] = Field(default_factory=list)
 
 
 class Scorecard(BaseModel):
@@ -77,6 +80,9 @@ class Scorecard(BaseModel):
     # the assistant (and its version) whose configuration the eval ran with, when it ran one
     assistant_id: str | None = None
     assistant_version: int | None = None
+    # the step assignment the run used (``agents.routing`` table JSON) and its sweep name
+    routing: dict[str, Any] | None = None
+    assignment: str | None = None
     created_at: datetime = Field(default_factory=lambda: datetime.now(UTC))
     wall_s: float = 0.0
     n: int
@@ -109,6 +115,11 @@ def _summary(r: CaseResult) -> CaseSummary:
         reply_addendum=r.record.reply_addendum,
         executed=[c.model_dump() for c in r.record.executed],
         model_errors=sum(s.error_code is not None for s in r.record.steps),
+        routes=[
+            f"{s.step}={s.model}" + (f" ({s.route_reason})" if s.route_reason else "")
+            for s in r.record.steps
+            if s.model
+        ],
     )
 
 
@@ -122,6 +133,8 @@ def build_scorecard(
     wall_s: float,
     assistant_id: str | None = None,
     assistant_version: int | None = None,
+    routing: dict[str, Any] | None = None,
+    assignment: str | None = None,
 ) -> Scorecard:
     """Aggregate case results into a scorecard."""
     cases = [_summary(r) for r in results]
@@ -141,6 +154,10 @@ def build_scorecard(
         "tokens_total": float(sum(c.tokens for c in cases)),
         "errors": float(sum(c.error is not None for c in cases)),
         "errors_in_model_steps": float(sum(c.model_errors for c in cases)),
+        # model steps a fallback or a cascade moved to a later model of their route
+        "escalated_steps": float(
+            sum(" (cascade:" in r or " (fallback:" in r for c in cases for r in c.routes)
+        ),
     }
     causes: dict[str, list[str]] = defaultdict(list)
     for c in cases:
@@ -153,6 +170,8 @@ def build_scorecard(
         approvals=approvals,
         assistant_id=assistant_id,
         assistant_version=assistant_version,
+        routing=routing,
+        assignment=assignment,
         wall_s=round(wall_s, 2),
         n=n,
         passed=passed,
@@ -173,6 +192,14 @@ def to_markdown(card: Scorecard) -> str:
         f"created {card.created_at:%Y-%m-%d %H:%M} UTC",
         f"- **pass rate {card.passed}/{card.n} = {card.pass_rate:.1%}** (95% Wilson CI "
         f"{lo:.1%}-{hi:.1%}), wall time {card.wall_s:.1f} s",
+        *(
+            [
+                f"- routing{f' `{card.assignment}`' if card.assignment else ''}: "
+                f"`{json.dumps(card.routing, separators=(',', ':'))}`"
+            ]
+            if card.routing
+            else []
+        ),
         "",
         "| metric | value |",
         "|---|---|",

@@ -3,7 +3,8 @@
 The ledger is the source of truth for cost accounting, quotas, ``/metrics`` and
 ``waypost runs show``; Langfuse gets the same figures but is optional and may be down.
 ``UsageCollector`` (``observability/usage.py``) produces ``LedgerEvent``s; a
-``LedgerWriter`` bound to one run turns them into rows.
+``LedgerWriter`` bound to one run turns them into rows, and adds each to the daily roll-up
+(``observability/rollup.py``) in the same transaction.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from typing import Any, Literal, Protocol
 
 from sqlalchemy import Boolean, DateTime, Float, Index, Integer, String, func, select
 from sqlalchemy.orm import Mapped, Session, mapped_column, sessionmaker
+from waypost.observability.rollup import add_to_rollup
 from waypost.runtime.db import Base
 from waypost.runtime.models import utcnow
 
@@ -47,6 +49,7 @@ class LedgerEntry(Base):
         Index("ix_usage_ledger_run_id", "run_id"),
         Index("ix_usage_ledger_tenant_created_at", "tenant", "created_at"),
         Index("ix_usage_ledger_thread_id", "thread_id"),  # 0010
+        Index("ix_usage_ledger_created_at", "created_at"),  # 0011
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
@@ -145,7 +148,9 @@ class LedgerWriter:
         if self.session_factory is not None:
             try:
                 with self.session_factory() as session:
-                    session.add(self._row(event))
+                    row = self._row(event)
+                    session.add(row)
+                    add_to_rollup(session, [row])  # same transaction: counted once or not at all
                     session.commit()
             except Exception:
                 _log.exception("usage ledger write failed for run %s", self.context.run_id)

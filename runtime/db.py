@@ -1,7 +1,8 @@
 """Database engines and sessions for SQLite (embedded default) and PostgreSQL (psycopg 3).
 
 SQLite connections get WAL journaling, a busy timeout and foreign keys on every connect, so
-the API, in-process workers and the CLI can share one file. URLs may be written the short way
+the API, in-process workers and the CLI can share one file, and the SQL functions
+``runtime.sqlfuncs`` compiles to on SQLite. URLs may be written the short way
 (``postgresql://``); they are normalised to the psycopg 3 driver.
 """
 
@@ -17,6 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 from waypost.runtime.errors import ConfigError
 from waypost.runtime.settings import DatabaseSettings
+from waypost.runtime.sqlfuncs import register_sqlite_functions
 
 __all__ = [
     "Base",
@@ -77,6 +79,7 @@ def _sqlite_pragmas(busy_timeout_ms: int) -> Any:
         cur.execute("PRAGMA foreign_keys=ON")
         cur.execute("PRAGMA synchronous=NORMAL")
         cur.close()
+        register_sqlite_functions(dbapi_conn)
 
     return on_connect
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 import os
 from functools import lru_cache
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel, Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -24,6 +24,7 @@ __all__ = [
     "ModelPrice",
     "ModelSettings",
     "RetrievalSettings",
+    "RoutingSettings",
     "Settings",
     "WorkerSettings",
     "get_settings",
@@ -82,6 +83,15 @@ class ModelSettings(BaseModel):
     anthropic_api_key: SecretStr | None = None
     # overrides of the built-in price table, by model name ("openai:gpt-4o-mini")
     prices: dict[str, ModelPrice] = Field(default_factory=dict)
+
+
+class RoutingSettings(BaseModel):
+    """Per-step model routing (``agents.routing``): a JSON/TOML file and/or an inline table,
+    ``{workflow: {step: {"model": ..., "fallbacks": [...], "cascade": bool}}}``, ``"*"`` as
+    the default workflow or step. Inline entries override the file's."""
+
+    file: Path | None = None
+    table: dict[str, dict[str, Any]] = Field(default_factory=dict)
 
 
 class LangfuseSettings(BaseModel):
@@ -173,6 +183,7 @@ class Settings(BaseSettings):
     secret_key: SecretStr = SecretStr("dev-insecure-secret")
     database: DatabaseSettings = Field(default_factory=DatabaseSettings)
     models: ModelSettings = Field(default_factory=ModelSettings)
+    routing: RoutingSettings = Field(default_factory=RoutingSettings)
     langfuse: LangfuseSettings = Field(default_factory=LangfuseSettings)
     api: ApiSettings = Field(default_factory=ApiSettings)
     limits: LimitSettings = Field(default_factory=LimitSettings)

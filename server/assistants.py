@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from waypost.graphs.registry import WorkflowSpec
-from waypost.runtime.errors import Conflict, NotFound, ValidationFailed
+from waypost.runtime.errors import ConfigError, Conflict, NotFound, ValidationFailed
 from waypost.runtime.models import utcnow
 from waypost.runtime.rawsql import INTEGRITY_ERRORS, RawDB, Sql, Tx
 from waypost.server.serde import iso, json_contains
@@ -149,10 +149,25 @@ def _synced(
             "(configurable is kept in sync with it)"
         )
     if configurable:
+        _check_routing(configurable)
         return config, dict(configurable)
     if context is not None:
+        _check_routing(context)
         return {**(config or {}), "configurable": dict(context)}, context
     return config, None
+
+
+def _check_routing(configurable: dict[str, Any]) -> None:
+    """An assistant's ``routing`` (per-step models, ``agents.routing``) must parse: a bad one
+    is refused when the assistant is saved, not when a run reaches a model step."""
+    if "routing" not in configurable:
+        return
+    from waypost.agents.routing import parse_routing
+
+    try:
+        parse_routing(configurable["routing"], source="config.configurable.routing")
+    except ConfigError as exc:
+        raise ValidationFailed(exc.message) from exc
 
 
 # -- statements -----------------------------------------------------------------------------------

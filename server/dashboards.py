@@ -3,7 +3,15 @@
 Sources: the ``runs`` table (status, duration, queue), the usage ledger (per-call latency,
 tokens, USD, error codes), ``approvals`` (waiting time) and ``eval_scorecards`` (pass rate over
 time). A ``scope`` is one tenant, or ``None`` for every tenant (the console offers that to
-admins only). Percentiles are nearest-rank over window functions (``runtime.sqlfuncs``).
+admins only). Percentiles are nearest-rank, one ordered aggregate per group
+(``runtime.sqlfuncs.nearest_ranks``).
+
+Views of ``ROLLUP_FROM`` (7 days) or longer read the ledger figures (per-step latency, usage,
+failed calls by code) from the daily roll-up (``runtime.usage_rollup``) for the whole UTC days
+of the range and from the ledger rows of the partial first day: counts, tokens and USD are the
+same as over the raw rows, per-step p50/p95 come from the roll-up's log-scale histogram, within
+2.5 % of the exact nearest rank. Shorter views read the ledger rows, exact. Run durations,
+approval waits and run counts always come from their tables, exact.
 """
 
 from __future__ import annotations
@@ -27,16 +35,22 @@ from sqlalchemy import (
 )
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from waypost.observability.ledger import LedgerEntry
+from waypost.observability.rollup import UsageRollup, UsageRollupErrors, UsageRollupLatency
 from waypost.runtime.sqlfuncs import (
     Bucket,
     json_text,
-    nearest_rank,
+    nearest_ranks,
     seconds_between,
     time_bucket,
+    time_bucket_key,
 )
+from waypost.runtime.usage_rollup import day_of, latency_bin, nearest_rank_from_bins
 from waypost.server.models import Approval, Run
 
-__all__ = ["RANGES", "Dashboard", "Dashboards", "TimeRange", "time_range"]
+__all__ = ["RANGES", "ROLLUP_FROM", "Dashboard", "Dashboards", "TimeRange", "time_range"]
+
+ROLLUP_FROM = dt.timedelta(days=7)
+"""Views this long or longer read ledger figures from the daily roll-up."""
 
 RANGES: dict[str, dt.timedelta] = {
     "1h": dt.timedelta(hours=1),
@@ -68,6 +82,21 @@ class TimeRange:
     def bucket(self) -> Bucket:
         return "hour" if self.until - self.since <= dt.timedelta(hours=48) else "day"
 
+    @property
+    def rolled_up_from(self) -> dt.datetime | None:
+        """Where the daily roll-up takes over from the ledger: the first UTC midnight after
+        ``since`` for views of ``ROLLUP_FROM`` or longer (the ledger answers for the partial
+        first day), None for shorter views (all from the ledger, exact)."""
+        if self.until - self.since < ROLLUP_FROM:
+            return None
+        start = dt.datetime.combine(self.since.astimezone(dt.UTC).date(), dt.time(), dt.UTC)
+        return min(start + dt.timedelta(days=1), self.until)
+
+    @property
+    def ledger_until(self) -> dt.datetime:
+        """The end of what the ledger rows answer for (all of the view when short)."""
+        return self.rolled_up_from or self.until
+
 
 def time_range(key: str | None, now: dt.datetime | None = None) -> TimeRange:
     """The range named ``key`` (one of ``RANGES``, default 7 days) ending now."""
@@ -94,26 +123,22 @@ class Dashboard:
 
 
 def _percentiles(inner: Any, groups: list[str]) -> Select[Any]:
-    """Per group: count, p50, p95 and mean of ``inner.c.v`` (nearest rank, one window)."""
+    """Per group: count, (p50, p95) and mean of ``inner.c.v`` (nearest rank, one pass)."""
     keys = [inner.c[g] for g in groups]
-    ranked = select(
-        *keys,
-        inner.c.v,
-        func.cume_dist().over(partition_by=keys, order_by=inner.c.v).label("cd"),
-    ).subquery()
-    rkeys = [ranked.c[g] for g in groups]
     return (
         select(
-            *rkeys,
+            *keys,
             func.count().label("n"),
-            nearest_rank(ranked.c.cd, ranked.c.v, 50).label("p50"),
-            nearest_rank(ranked.c.cd, ranked.c.v, 95).label("p95"),
-            func.avg(ranked.c.v).label("mean"),
+            nearest_ranks(inner.c.v, (50, 95)).label("ranks"),
+            func.avg(inner.c.v).label("mean"),
         )
-        .group_by(*rkeys)
-        .order_by(*rkeys)
+        .group_by(*keys)
+        .order_by(*keys)
     )
 
+
+# workflow, node, calls, p50, p95, mean
+_Step = tuple[str, str, int, float | None, float | None, float | None]
 
 CACHED_FROM = dt.timedelta(days=7)
 
@@ -121,9 +146,9 @@ CACHED_FROM = dt.timedelta(days=7)
 class Dashboards:
     """Builds dashboards; views of ``CACHED_FROM`` or longer are kept for ``cache_s`` seconds.
 
-    A month of figures scans a month of ledger rows; nobody needs it fresher than a minute,
-    and a page someone reloads should not cost that scan each time. Shorter views are always
-    computed afresh, so what just happened shows at once.
+    A month of figures reads a month of runs and the ledger's daily roll-up; nobody needs it
+    fresher than a minute, and a page someone reloads should not cost that each time. Shorter
+    views are always computed afresh, so what just happened shows at once.
     """
 
     def __init__(self, sessions: async_sessionmaker[AsyncSession], cache_s: float = 0.0) -> None:
@@ -188,7 +213,7 @@ class Dashboards:
         over_time = self._scoped(
             select(bucket, Run.status, func.count())
             .where(Run.created_at >= span.since, Run.created_at < span.until)
-            .group_by(bucket, Run.status)
+            .group_by(time_bucket_key(Run.created_at, span.bucket), Run.status)
             .order_by(bucket),
             Run.tenant,
             tenant,
@@ -203,15 +228,18 @@ class Dashboards:
         board.runs_by_status = [
             {"status": s, "runs": n} for s, n in sorted(counts.items(), key=lambda r: -r[1])
         ]
-        queue = self._scoped(
-            select(
-                func.count().filter(Run.status == "pending"),
-                func.count().filter(Run.status == "running"),
-            ).where(Run.status.in_(("pending", "running"))),
-            Run.tenant,
-            tenant,
+        # every tenant's queue through the status index (a few rows), then the scope's share:
+        # filtered by tenant, SQLite's planner walks the tenant's runs instead
+        queue = (
+            select(Run.tenant, Run.status, func.count())
+            .where(Run.status.in_(("pending", "running")))
+            .group_by(Run.tenant, Run.status)
         )
-        pending, running = (await session.execute(queue)).one()
+        waiting: dict[str, int] = defaultdict(int)
+        for who, status, n in (await session.execute(queue)).all():
+            if tenant is None or who == tenant:
+                waiting[status] += int(n)
+        pending, running = waiting["pending"], waiting["running"]
         total = sum(counts.values())
         board.totals.update(
             runs=total,
@@ -238,32 +266,90 @@ class Dashboards:
         ).subquery()
         board.latency_by_workflow = [
             {"workflow": w, "runs": int(n), "p50_s": p50, "p95_s": p95, "mean_s": mean}
-            for w, n, p50, p95, mean in (
+            for w, n, (p50, p95), mean in (
                 await session.execute(_percentiles(durations, ["workflow"]))
             ).all()
         ]
-        calls = self._scoped(
-            select(
-                LedgerEntry.workflow.label("workflow"),
-                LedgerEntry.node.label("node"),
-                LedgerEntry.latency_ms.label("v"),
-            ).where(LedgerEntry.created_at >= span.since, LedgerEntry.created_at < span.until),
-            LedgerEntry.tenant,
-            tenant,
-        ).subquery()
+        if span.rolled_up_from is None:
+            calls = self._scoped(
+                select(
+                    LedgerEntry.workflow.label("workflow"),
+                    LedgerEntry.node.label("node"),
+                    LedgerEntry.latency_ms.label("v"),
+                ).where(LedgerEntry.created_at >= span.since, LedgerEntry.created_at < span.until),
+                LedgerEntry.tenant,
+                tenant,
+            ).subquery()
+            steps = [
+                (w, node, int(n), p50, p95, mean)
+                for w, node, n, (p50, p95), mean in (
+                    await session.execute(_percentiles(calls, ["workflow", "node"]))
+                ).all()
+            ]
+        else:
+            steps = await self._rolled_up_latency(session, board)
         board.latency_by_step = [
             {
                 "workflow": w,
                 "node": node or "(none)",
-                "calls": int(n),
+                "calls": n,
                 "p50_ms": p50,
                 "p95_ms": p95,
                 "mean_ms": mean,
             }
-            for w, node, n, p50, p95, mean in (
-                await session.execute(_percentiles(calls, ["workflow", "node"]))
-            ).all()
+            for w, node, n, p50, p95, mean in steps
         ]
+
+    async def _rolled_up_latency(self, session: AsyncSession, board: Dashboard) -> list[_Step]:
+        """Per step: calls, p50, p95 and mean latency from the roll-up's whole days and the
+        ledger rows of the partial first day, binned alike (percentiles within 2.5 %)."""
+        span, tenant = board.range, board.tenant
+        first_day = day_of(span.ledger_until)
+        hist = UsageRollupLatency
+        binned = self._scoped(
+            select(hist.workflow, hist.node, hist.bin, func.sum(hist.calls))
+            .where(hist.day >= first_day)
+            .group_by(hist.workflow, hist.node, hist.bin),
+            hist.tenant,
+            tenant,
+        )
+        sums = self._scoped(
+            select(
+                UsageRollup.workflow,
+                UsageRollup.node,
+                func.sum(UsageRollup.calls),
+                func.sum(UsageRollup.latency_ms),
+            )
+            .where(UsageRollup.day >= first_day)
+            .group_by(UsageRollup.workflow, UsageRollup.node),
+            UsageRollup.tenant,
+            tenant,
+        )
+        edge = self._scoped(
+            select(LedgerEntry.workflow, LedgerEntry.node, LedgerEntry.latency_ms).where(
+                LedgerEntry.created_at >= span.since, LedgerEntry.created_at < span.ledger_until
+            ),
+            LedgerEntry.tenant,
+            tenant,
+        )
+        bins: dict[tuple[str, str], dict[int, int]] = defaultdict(lambda: defaultdict(int))
+        totals: dict[tuple[str, str], list[float]] = defaultdict(lambda: [0, 0.0])
+        for w, node, b, n in (await session.execute(binned)).all():
+            bins[(w, node)][int(b)] += int(n)
+        for w, node, n, total_ms in (await session.execute(sums)).all():
+            totals[(w, node)][0] += int(n)
+            totals[(w, node)][1] += float(total_ms or 0.0)
+        for w, node, ms in (await session.execute(edge)).all():
+            bins[(w, node)][latency_bin(float(ms))] += 1
+            totals[(w, node)][0] += 1
+            totals[(w, node)][1] += float(ms)
+        found: list[_Step] = []
+        for (w, node), (n, total_ms) in sorted(totals.items()):
+            if n <= 0:
+                continue
+            p50, p95 = nearest_rank_from_bins(bins[(w, node)], (50, 95))
+            found.append((w, node, int(n), p50, p95, total_ms / n))
+        return found
 
     async def _usage(self, session: AsyncSession, board: Dashboard) -> None:
         """Tokens, USD and calls of model calls by tenant, model and time bucket (one pass)."""
@@ -281,14 +367,36 @@ class Dashboards:
             .where(
                 LedgerEntry.kind == "llm",
                 LedgerEntry.created_at >= span.since,
-                LedgerEntry.created_at < span.until,
+                LedgerEntry.created_at < span.ledger_until,
             )
-            .group_by(LedgerEntry.tenant, LedgerEntry.name, bucket),
+            .group_by(
+                LedgerEntry.tenant,
+                LedgerEntry.name,
+                time_bucket_key(LedgerEntry.created_at, span.bucket),
+            ),
             LedgerEntry.tenant,
             tenant,
         )
+        found = list((await session.execute(query)).all())
+        if span.rolled_up_from is not None:  # whole days: the roll-up (day buckets)
+            daily = UsageRollup
+            rolled = self._scoped(
+                select(
+                    daily.tenant,
+                    daily.name,
+                    daily.day,
+                    func.sum(daily.input_tokens + daily.output_tokens),
+                    func.sum(daily.usd),
+                    func.sum(daily.calls),
+                )
+                .where(daily.kind == "llm", daily.day >= day_of(span.rolled_up_from))
+                .group_by(daily.tenant, daily.name, daily.day),
+                daily.tenant,
+                tenant,
+            )
+            found += (await session.execute(rolled)).all()
         sums: dict[str, dict[Any, list[float]]] = {"tenant": {}, "model": {}, "bucket": {}}
-        for who, model, when, tokens, usd, calls in (await session.execute(query)).all():
+        for who, model, when, tokens, usd, calls in found:
             for axis, key in (("tenant", who), ("model", model), ("bucket", when)):
                 entry = sums[axis].setdefault(key, [0, 0.0, 0])
                 entry[0] += int(tokens)
@@ -321,7 +429,7 @@ class Dashboards:
         ).subquery()
         board.approval_wait = [
             {"workflow": w, "decided": int(n), "p50_s": p50, "p95_s": p95, "mean_s": mean}
-            for w, n, p50, p95, mean in (
+            for w, n, (p50, p95), mean in (
                 await session.execute(_percentiles(waits, ["workflow"]))
             ).all()
         ]
@@ -349,17 +457,32 @@ class Dashboards:
             .where(
                 LedgerEntry.status == "error",
                 LedgerEntry.created_at >= span.since,
-                LedgerEntry.created_at < span.until,
+                LedgerEntry.created_at < span.ledger_until,
             )
             .group_by(calls_code),
             LedgerEntry.tenant,
             tenant,
         )
+        queries = [("runs", runs), ("calls", calls)]
+        if span.rolled_up_from is not None:  # whole days: the roll-up
+            failed = UsageRollupErrors
+            queries.append(
+                (
+                    "calls",
+                    self._scoped(
+                        select(failed.code, func.sum(failed.calls))
+                        .where(failed.day >= day_of(span.rolled_up_from))
+                        .group_by(failed.code),
+                        failed.tenant,
+                        tenant,
+                    ),
+                )
+            )
         found: dict[str, dict[str, Any]] = {}
-        for source, query in (("runs", runs), ("calls", calls)):
+        for source, query in queries:
             for name, n in (await session.execute(query)).all():
                 entry = found.setdefault(str(name), {"code": str(name), "runs": 0, "calls": 0})
-                entry[source] = int(n)
+                entry[source] += int(n)
         board.errors_by_code = sorted(found.values(), key=lambda e: -(e["runs"] + e["calls"]))
         board.totals["errors"] = sum(e["runs"] for e in board.errors_by_code)
 

@@ -21,6 +21,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+from langchain_core.messages import HumanMessage
 from langchain_core.runnables import RunnableConfig
 from langgraph.graph import END, START, StateGraph
 from langgraph.types import Command
@@ -41,6 +42,7 @@ from waypost.domains.retail.state import (
     ActionKind,
     CustomerRequest,
     Intake,
+    RequestKind,
     RetailState,
 )
 from waypost.domains.retail.store_client import StoreClient
@@ -51,6 +53,7 @@ from waypost.graphs.kit import (
     StructuredCall,
     begin_turn,
     end_turn,
+    message_text,
     request_approval,
     reset,
 )
@@ -79,7 +82,10 @@ class RetailGraphConfig:
     """Per-workflow knobs: bounded re-planning and which steps may use a model."""
 
     max_plan_rounds: int = 2
-    planner: Literal["model", "draft"] = "model"
+    # model: the planner model revises every code draft; draft: code only (the model only
+    # re-plans after violations); auto: the model is asked only when the draft leaves a request
+    # unresolved (notes), proposes nothing for an actionable request, or was rejected
+    planner: Literal["model", "draft", "auto"] = "model"
     step_models: dict[str, tuple[str, ...]] = field(default_factory=dict)
     approvals: ApprovalPolicy = RETAIL_APPROVALS
     # answers product questions from the knowledge collection (domains/retail/knowledge.py)
@@ -202,7 +208,10 @@ def build_retail_graph(
         usage: dict[str, Any] = {}
         rounds = state.get("plan_rounds", 0)
         violations = state.get("violations", [])
-        use_model = structured is not None and (cfg.planner == "model" or violations)
+        unsure = bool(draft.notes) or (not actions and _actionable(intake_v))
+        use_model = structured is not None and (
+            cfg.planner == "model" or bool(violations) or (cfg.planner == "auto" and unsure)
+        )
         if use_model and structured is not None and (actions or intake_v.requests):
             focus = {
                 it["product_id"]
@@ -225,9 +234,15 @@ def build_retail_graph(
                 else [Action.model_validate(a) for a in state.get("plan", [])],
                 focus_products=focus,
             )
+            hints = {}
+            if violations:  # a cascading route answers a rejected plan with its next model
+                hints = {"escalate_after": _last_model(state, "plan"), "because": violations[0]}
             try:
                 value, usage = structured(
-                    "plan", plan_schema(user, orders, products), plan_messages(context, violations)
+                    "plan",
+                    plan_schema(user, orders, products),
+                    plan_messages(context, violations),
+                    **hints,
                 )
                 actions = _keep_addresses(to_actions(value), draft.actions)
             except ModelError as exc:
@@ -243,7 +258,11 @@ def build_retail_graph(
         t0 = time.perf_counter()
         actions = [Action.model_validate(a) for a in state.get("plan", [])]
         found = validate_plan(
-            actions, user=state["user"] or {}, orders=state["orders"], products=state["products"]
+            actions,
+            user=state["user"] or {},
+            orders=state["orders"],
+            products=state["products"],
+            asked=_customer_text(state),
         )
         steps = _step("validate", t0, {"violations": len(found)})
         if found and state.get("plan_rounds", 0) < cfg.max_plan_rounds + 1:
@@ -418,6 +437,25 @@ def build_retail_graph(
     builder.add_edge("plan", "validate")
     builder.add_edge("reply", END)
     return builder.compile(checkpointer=checkpointer, name="retail_support")
+
+
+def _actionable(intake: Intake) -> bool:
+    return any(r.kind is not RequestKind.order_info for r in intake.requests)
+
+
+def _customer_text(state: RetailState) -> str:
+    """Everything the customer wrote in this conversation (what they asked for)."""
+    said = [message_text(m) for m in state.get("messages") or [] if isinstance(m, HumanMessage)]
+    return "\n".join([*said, state.get("message") or ""])
+
+
+def _last_model(state: RetailState, step: str) -> str | None:
+    """The model that served ``step`` last in this turn (None: code, or not yet run)."""
+    for record in reversed(state.get("steps") or []):
+        if record.get("step") == step:
+            model = record.get("model")
+            return str(model) if model else None
+    return None
 
 
 def _keep_addresses(actions: list[Action], draft: list[Action]) -> list[Action]:

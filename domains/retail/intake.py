@@ -17,6 +17,7 @@ from waypost.domains.retail.state import CustomerRequest, Identity, Intake, Requ
 __all__ = [
     "INTAKE_SYSTEM",
     "carry_over",
+    "code_requests",
     "fallback_intake",
     "grounded_intake_model",
     "intake_messages",
@@ -24,7 +25,7 @@ __all__ = [
     "pattern_facts",
 ]
 
-_EMAIL = re.compile(r"[\w.+-]+@[\w-]+\.[\w.]+")
+_EMAIL = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")  # no trailing sentence dot
 _ORDER = re.compile(r"#W\d{7}")
 _ZIP = re.compile(r"(?<!\d)\d{5}(?!\d)")
 _PERSON_WORDS = ("human", "person", "representative", "real agent", "manager", "supervisor")
@@ -58,7 +59,11 @@ _EVIDENCE: dict[RequestKind, tuple[str, ...]] = {
     RequestKind.modify_payment: ("pay", "card", "paypal", "gift"),
 }
 # "I'm Ada Byron", "this is Ada Byron", "my name is Ada Byron": the fallback's name pattern.
-_SELF_INTRO = re.compile(r"\b(?:I am|I'm|this is|my name is)\s+([A-Z][a-z]+)\s+([A-Z][a-z]+)")
+# "You are Ada Byron in zip code 10001": a case written in the second person, as tau2's are.
+_SELF_INTRO = re.compile(
+    r"\b(?:I am|I'm|this is|my name is|[Yy]ou are|[Yy]ou're|[Yy]our? name is|called|named)"
+    r"\s+([A-Z][a-z]+)\s+([A-Z][a-z]+)"
+)
 _USER_ID = re.compile(r"\b[a-z]+_[a-z]+_\d{4}\b")
 
 INTAKE_SYSTEM = """You read a customer's message to an online store's support desk and extract:
@@ -154,6 +159,9 @@ def merge_patterns(intake: Intake, message: str) -> Intake:
         ident.zip = facts["zip"]
     if not ident.user_id and facts["user_ids"]:
         ident.user_id = facts["user_ids"][0]
+    named = _SELF_INTRO.search(message)
+    if named and not (ident.first_name and ident.last_name):
+        ident.first_name, ident.last_name = named.group(1), named.group(2)
     requests = [r for r in intake.requests if not r.order_id or r.order_id in message]
     # A transfer is for what the actions cannot do (policy §9): keep an "other" request only
     # when it is the whole case, and a human_agent one only when the customer asks for a person.
@@ -187,21 +195,50 @@ def fallback_intake(message: str) -> Intake:
         zip=facts["zip"],
         user_id=facts["user_ids"][0] if facts["user_ids"] else None,
     )
-    words = message.lower()
-    kind = RequestKind.other
-    for key, k in (
-        ("cancel", RequestKind.cancel_order),
-        ("return", RequestKind.return_items),
-        ("exchange", RequestKind.exchange_items),
-        ("address", RequestKind.modify_order_address),
-    ):
-        if key in words:
-            kind = k
-            break
-    reqs = [CustomerRequest(kind=kind, order_id=o) for o in facts["order_ids"]] or [
-        CustomerRequest(kind=kind)
-    ]
-    return Intake(identity=ident, requests=reqs)
+    return Intake(identity=ident, requests=code_requests(message))
+
+
+_CLAUSES = re.compile(
+    r"(?<=[.;!?])\s+|,\s+and\b|\b(?:also|and then|finally|lastly|additionally)\b", re.I
+)
+# the first kind whose words a clause contains (order matters: "return" before "change")
+_CLAUSE_KINDS: tuple[tuple[RequestKind, re.Pattern[str]], ...] = (
+    (RequestKind.cancel_order, re.compile(r"\bcancel", re.I)),
+    (RequestKind.return_items, re.compile(r"\breturn|\brefund", re.I)),
+    (
+        RequestKind.modify_user_address,
+        re.compile(r"\b(?:default|user|profile)\s+address", re.I),
+    ),
+    (RequestKind.modify_order_address, re.compile(r"\baddress\b", re.I)),
+    (RequestKind.modify_payment, re.compile(r"\bpayment method\b|\bpay (?:with|using|by)\b", re.I)),
+    (
+        RequestKind.exchange_items,
+        re.compile(r"\bexchange|\bswap|\bchange\b|\bswitch|\bupgrade|\bmodify|\breplace", re.I),
+    ),
+    (RequestKind.human_agent, re.compile(r"\b(?:human|real person|representative)\b", re.I)),
+)
+
+
+def code_requests(message: str) -> list[CustomerRequest]:
+    """Requests that words prove, one per clause and order id ("cancel #W1...; also return
+    the lamp"): what a request is when no model answers.
+    Whether an item change is an exchange or a modification is left to the order's status."""
+    all_ids = pattern_facts(message)["order_ids"]
+    found = []
+    for clause in (c for c in _CLAUSES.split(message) if c and c.strip()):
+        kind = next((k for k, words in _CLAUSE_KINDS if words.search(clause)), None)
+        if kind is not None:
+            found.append((kind, clause))
+    out: list[CustomerRequest] = []
+    seen: set[tuple[RequestKind, str | None]] = set()
+    for kind, clause in found:
+        # one request and one order id in the message: that order is meant
+        only = [all_ids[0]] if len(all_ids) == 1 and len(found) == 1 else [None]
+        for order_id in _ORDER.findall(clause) or only:
+            if (kind, order_id) not in seen:
+                seen.add((kind, order_id))
+                out.append(CustomerRequest(kind=kind, order_id=order_id))
+    return out or [CustomerRequest(kind=RequestKind.other)]
 
 
 _ACTIONABLE = frozenset(RequestKind) - {RequestKind.other, RequestKind.human_agent}

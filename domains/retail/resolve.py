@@ -8,12 +8,26 @@ which variant, which payment method. It needs no model; the planner starts from 
 from __future__ import annotations
 
 import re
+from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
-from waypost.domains.retail.state import Action, ActionKind, CustomerRequest, Intake, RequestKind
+from waypost.domains.retail.state import (
+    Action,
+    ActionKind,
+    Address,
+    CustomerRequest,
+    Intake,
+    RequestKind,
+)
+from waypost.domains.retail.wishes import (
+    comparative_wishes,
+    named_variant,
+    preference_bonus,
+    wish_score,
+)
 
-__all__ = ["Draft", "draft_plan", "match_items", "norm", "pick_variant"]
+__all__ = ["ALL_ORDERS", "Draft", "draft_plan", "match_items", "named_in", "norm", "pick_variant"]
 
 _KIND_TO_ACTION = {
     RequestKind.cancel_order: ActionKind.cancel_order,
@@ -31,6 +45,10 @@ _NEEDS_PENDING = {
     ActionKind.modify_payment,
 }
 _NEEDS_DELIVERED = {ActionKind.return_items, ActionKind.exchange_items}
+_SWAPPABLE = {
+    ActionKind.exchange_items: ActionKind.modify_items,
+    ActionKind.modify_items: ActionKind.exchange_items,
+}
 _STOP = {"the", "a", "an", "my", "of", "and", "to", "for", "with", "one", "new", "in", "on", "it"}
 
 
@@ -55,13 +73,53 @@ class Draft:
     notes: list[str] = field(default_factory=list)  # requests that could not be resolved
 
 
-def _named_in(name: str, message: str) -> bool:
-    """The product name, or its head noun ('Smart Thermostat' -> 'thermostat'), in the text."""
-    text = f" {norm(message)} "
+# first words of product names too generic to name the product on their own
+_GENERIC = {
+    "smart",
+    "wireless",
+    "portable",
+    "electric",
+    "digital",
+    "mechanical",
+    "office",
+    "running",
+    "water",
+    "action",
+    "garden",
+    "indoor",
+    "outdoor",
+    "coffee",
+    "makeup",
+}
+
+
+def _forms(word: str) -> set[str]:
+    """A noun's singular and plural spellings: 'headphones'/'headphone', 'shelf'/'shelves'."""
+    forms = {word, f"{word}s", f"{word}es"}
+    if word.endswith("s") and len(word) > 3:
+        forms.add(word[:-1])
+    if word.endswith("f"):
+        forms.add(f"{word[:-1]}ves")
+    return forms
+
+
+def named_in(name: str, message: str) -> bool:
+    """The product named in the text: its full name (spaced or not: 'book shelf'), its head
+    noun in either number ('Smart Thermostat' -> 'thermostats'), a distinctive first word
+    ('Jigsaw Puzzle' -> 'jigsaw'), or a word the head noun ends with ('Wristwatch' -> 'watch')."""
+    text = f" {re.sub(r'[.](?![0-9])', ' ', norm(message))} "  # "blanket." is "blanket"
     words = norm(name).split()
-    return bool(words) and (
-        f" {' '.join(words)} " in text or f" {words[-1]} " in text or f" {words[-1]}s " in text
-    )
+    if not words:
+        return False
+    tokens = set(text.split())
+    head = words[-1]
+    if f" {' '.join(words)} " in text or "".join(words) in text.replace(" ", ""):
+        return True
+    if _forms(head) & tokens:
+        return True
+    if len(words) > 1 and len(words[0]) >= 5 and words[0] not in _GENERIC and words[0] in tokens:
+        return True
+    return any(len(t) >= 5 and t != head and head.endswith(t) for t in tokens)
 
 
 def match_items(phrases: list[str], items: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -77,8 +135,9 @@ def match_items(phrases: list[str], items: list[dict[str, Any]]) -> list[dict[st
 def pick_variant(
     item: dict[str, Any], product: dict[str, Any], wanted: str | None
 ) -> dict[str, Any] | None:
-    """The available variant that best fits ``wanted``: mentioned values win, others stay."""
-    wanted_n = f" {norm(wanted or '')} "
+    """The available variant that best fits ``wanted``: an item id written in it, else
+    described wishes (comparatives, preference orders, ``wishes.py``) and mentioned values
+    win, and options the customer did not mention stay as they are."""
     variants: list[dict[str, Any]] = [
         v
         for v in product.get("variants", {}).values()
@@ -86,20 +145,46 @@ def pick_variant(
     ]
     if not variants:
         return None
-    if "cheapest" in wanted_n or "lowest price" in wanted_n:
-        return dict(min(variants, key=lambda v: float(v["price"])))
-    if "most expensive" in wanted_n or "priciest" in wanted_n:
-        return dict(max(variants, key=lambda v: float(v["price"])))
+    text = wanted or ""
+    named = named_variant(item, product, text)
+    if named is not None:
+        return named
+    wanted_n = f" {norm(text)} "
     current = item.get("options", {})
 
+    def mentioned(v: dict[str, Any]) -> int:
+        return sum(f" {norm(str(val))} " in wanted_n for val in v.get("options", {}).values())
+
+    for words, pick in (
+        (("cheapest", "lowest price", "least expensive"), min),
+        (("most expensive", "priciest", "highest price"), max),
+    ):
+        if any(f" {w} " in wanted_n for w in words):
+            # among the variants with the most values the customer asked for
+            most = max(mentioned(v) for v in variants)
+            pool = [v for v in variants if mentioned(v) == most]
+            return dict(pick(pool, key=lambda v: float(v["price"])))
+
+    wishes = comparative_wishes(item, product, text)
+
+    def fits(v: dict[str, Any]) -> float | None:
+        return wish_score(v, item, product, wishes) if wishes else 0.0
+
     def score(v: dict[str, Any]) -> tuple[float, float]:
-        s = 0.0
+        s = fits(v) or 0.0
+        wished = {w.key for w in wishes}
         for key, value in v.get("options", {}).items():
-            mentioned = f" {norm(str(value))} " in wanted_n
+            if key in wished:
+                continue
+            preferred = preference_bonus(str(value), text)
+            if preferred:
+                s += 1 + preferred
+                continue
+            is_mentioned = f" {norm(str(value))} " in wanted_n
             same = str(current.get(key)) == str(value)
-            if mentioned and not same:
+            if is_mentioned and not same:
                 s += 3
-            elif mentioned:
+            elif is_mentioned:
                 s += 1
             elif same:
                 s += 0.5
@@ -114,7 +199,11 @@ def pick_variant(
             if str(current.get(key)) != str(value) and f" {norm(str(value))} " in wanted_n
         )
 
-    if wanted and not any(asked_changes(v) for v in variants):
+    if wishes:
+        variants = [v for v in variants if fits(v) is not None]
+        if not variants:
+            return None  # nothing available goes the way the customer asked
+    elif text and not any(asked_changes(v) for v in variants):
         return None  # nothing available has what the customer asked for: do not guess
     best: dict[str, Any] = max(variants, key=score)
     return best
@@ -138,21 +227,71 @@ def _payment_method(
     return str(history[0]["payment_method_id"]) if history else None
 
 
+def _payment_words(message: str) -> str | None:
+    """A payment method the message names ("use my gift card", "refund to PayPal")."""
+    m = re.search(r"gift ?card|pay ?pal|credit ?card", message, re.IGNORECASE)
+    return m.group(0) if m else None
+
+
 def _cancel_reason(req: CustomerRequest, message: str) -> str:
     text = norm(f"{req.reason or ''} {message}")
     return "ordered by mistake" if "mistake" in text else "no longer needed"
 
 
+def _status_for(kind: ActionKind) -> str:
+    return "pending" if kind in _NEEDS_PENDING else "delivered"
+
+
 def _candidate_orders(
-    kind: ActionKind, req: CustomerRequest, orders: dict[str, dict[str, Any]]
+    kind: ActionKind, req: CustomerRequest, orders: dict[str, dict[str, Any]], message: str = ""
 ) -> list[dict[str, Any]]:
-    if req.order_id and req.order_id in orders:
-        return [orders[req.order_id]]
-    wanted_status = "pending" if kind in _NEEDS_PENDING else "delivered"
+    if req.order_id:  # a named order that is not the customer's is not replaced by another
+        return [orders[req.order_id]] if req.order_id in orders else []
+    wanted_status = _status_for(kind)
     pool = [o for o in orders.values() if o.get("status") == wanted_status]
     if req.items:
         pool = [o for o in pool if match_items(req.items, o.get("items", []))]
+    elif message and len(pool) > 1 and kind is not ActionKind.modify_order_address:
+        # (an address change describes its order by the address, not by items)
+        # no items extracted: the orders whose items the message names describe the request
+        described = [o for o in pool if _described_items(o.get("items", []), message)]
+        pool = described or pool
     return pool
+
+
+def _described_items(items: list[dict[str, Any]], message: str) -> list[dict[str, Any]]:
+    """Items the message names by product name (or head noun) or by item id."""
+    return [i for i in items if i["item_id"] in message or named_in(i["name"], message)]
+
+
+# "cancel all my pending orders", "return all things ordered", "everything"
+ALL_ORDERS = re.compile(
+    r"\b(?:all|every|each)\b(?:\s+\w+){0,3}?\s+(?:orders?|things|items|purchases)\b"
+    r"|\beverything\b",
+    re.IGNORECASE,
+)
+_DEFAULT_ADDRESS = re.compile(
+    r"\b(?:default|profile|user|home|account)\s+(?:\w+\s+)?address\b|address on file",
+    re.IGNORECASE,
+)
+
+
+def _referenced_address(
+    message: str, user: dict[str, Any], orders: dict[str, dict[str, Any]], target: str | None
+) -> Address | None:
+    """An address the customer points at instead of writing it: another order's ("same as
+    order #W..."; "the address of my other order"), or their default one."""
+    others = [o for o in re.findall(r"#W\d{7}", message) if o != target and o in orders]
+    if others and orders[others[0]].get("address"):
+        return Address.model_validate(orders[others[0]]["address"])
+    if re.search(r"\bother orders?\b", message, re.IGNORECASE) and target in orders:
+        mine = orders[target].get("address")
+        for o in orders.values():
+            if o["order_id"] != target and o.get("address") and o["address"] != mine:
+                return Address.model_validate(o["address"])
+    if target is not None and _DEFAULT_ADDRESS.search(message) and user.get("address"):
+        return Address.model_validate(user["address"])
+    return None
 
 
 def draft_plan(
@@ -163,9 +302,14 @@ def draft_plan(
     orders: dict[str, dict[str, Any]],
     products: dict[str, dict[str, Any]],
 ) -> Draft:
-    """Map each request onto records; merges item changes per order (policy §4.2)."""
+    """Map each request onto records; merges item changes per order (policy §4.2).
+
+    Requests of one kind that name no order go to different orders where the candidates
+    allow ("cancel the boots ... also cancel the kettle"); "all ... orders" takes every
+    candidate order."""
     draft = Draft()
     merged: dict[tuple[ActionKind, str], Action] = {}
+    used: set[tuple[ActionKind, str]] = set()
     for req in intake.requests:
         if req.kind is RequestKind.human_agent or req.kind is RequestKind.other:
             draft.actions.append(
@@ -176,28 +320,66 @@ def draft_plan(
         if kind is None:
             continue  # information requests are answered in the reply
         if kind is ActionKind.modify_user_address:
-            if intake.address is None:
+            address = intake.address or _referenced_address(message, user, orders, None)
+            if address is None:
                 draft.notes.append("a new default address was asked for but not given")
             else:
-                draft.actions.append(Action(kind=kind, address=intake.address))
+                draft.actions.append(Action(kind=kind, address=address))
             continue
-        candidates = _candidate_orders(kind, req, orders)
+        candidates = _candidate_orders(kind, req, orders, message)
+        if (
+            kind in _SWAPPABLE
+            and candidates
+            and all(o.get("status") == _status_for(_SWAPPABLE[kind]) for o in candidates)
+        ):
+            kind = _SWAPPABLE[kind]  # the named order's status decides
+        if not candidates and kind in _SWAPPABLE:
+            # "exchange"/"change" say nothing of the order's status: a pending order's items
+            # are modified, a delivered order's exchanged
+            other = _SWAPPABLE[kind]
+            swapped = _candidate_orders(other, req, orders, message)
+            if swapped:
+                kind, candidates = other, swapped
         if not candidates:
             draft.notes.append(
                 f"no suitable order found for {req.kind.value}"
                 + (f" of {', '.join(req.items)}" if req.items else "")
             )
             continue
-        targets = candidates if (req.all_items or len(candidates) == 1) else candidates[:1]
+        every = (
+            req.order_id is None
+            and kind
+            in (
+                ActionKind.cancel_order,
+                ActionKind.return_items,
+                ActionKind.modify_order_address,  # "correct all order addresses"
+            )
+            and bool(ALL_ORDERS.search(message))
+        )
+        if req.all_items or len(candidates) == 1 or every:
+            targets = candidates
+        else:
+            fresh = [o for o in candidates if (kind, o["order_id"]) not in used]
+            targets = (fresh or candidates)[:1]
         for order in targets:
+            used.add((kind, order["order_id"]))
             if kind is ActionKind.modify_order_address:
-                if intake.address is None:
+                if any(a.kind is kind and a.order_id == order["order_id"] for a in draft.actions):
+                    continue  # one new address per order
+                address = intake.address or _referenced_address(
+                    message, user, orders, order["order_id"]
+                )
+                if address is None:
                     draft.notes.append(f"no new address given for order {order['order_id']}")
                 else:
                     draft.actions.append(
-                        Action(kind=kind, order_id=order["order_id"], address=intake.address)
+                        Action(kind=kind, order_id=order["order_id"], address=address)
                     )
                 continue
+            if kind is ActionKind.cancel_order and any(
+                a.kind is kind and a.order_id == order["order_id"] for a in draft.actions
+            ):
+                continue  # one cancellation per order
             action = _action_for(kind, req, order, user, products, message, draft)
             if action is None:
                 continue
@@ -207,13 +389,25 @@ def draft_plan(
                 in (ActionKind.modify_items, ActionKind.exchange_items, ActionKind.return_items)
                 and key in merged
             ):
-                prev = merged[key]
-                prev.item_ids.extend(action.item_ids)
-                prev.new_item_ids.extend(action.new_item_ids)
+                _merge_items(merged[key], action, order)
                 continue
             merged[key] = action
             draft.actions.append(action)
     return draft
+
+
+def _merge_items(prev: Action, action: Action, order: dict[str, Any]) -> None:
+    """Add ``action``'s items to ``prev`` (one action per order), never more of an item than
+    the order holds."""
+    held = Counter(it["item_id"] for it in order.get("items", []))
+    news: list[str | None] = list(action.new_item_ids) or [None] * len(action.item_ids)
+    pairs = zip(action.item_ids, news, strict=True)
+    for old, new in pairs:
+        if prev.item_ids.count(old) >= held[old]:
+            continue
+        prev.item_ids.append(old)
+        if new is not None:
+            prev.new_item_ids.append(new)
 
 
 def _action_for(
@@ -235,11 +429,16 @@ def _action_for(
             return None
         return Action(kind=kind, order_id=order_id, payment_method_id=pm)
     items = order.get("items", [])
-    chosen = items if (req.all_items or not req.items) else match_items(req.items, items)
+    if req.all_items:
+        chosen = items
+    elif req.items:
+        chosen = match_items(req.items, items)
+    else:  # no items extracted: those the message names, else (one item, or all) every item
+        chosen = _described_items(items, message) or items
     if not chosen:
         draft.notes.append(f"no item matching {req.items} in order {order_id}")
         return None
-    payment = _payment_method(req.payment, user, order)
+    payment = _payment_method(req.payment or _payment_words(message), user, order)
     if kind is ActionKind.return_items:
         return Action(
             kind=kind,
@@ -252,7 +451,7 @@ def _action_for(
     # other items of the order named in the message are candidates too. An item only changes
     # when the customer asked for one of its variant's option values, so extra candidates are
     # harmless.
-    extra = [i for i in items if id(i) not in named and _named_in(i["name"], message)]
+    extra = [i for i in items if id(i) not in named and named_in(i["name"], message)]
     old_ids, new_ids = [], []
     for item in [*chosen, *extra] if req.items else chosen:
         wanted = f"{req.wanted or ''} {message}"

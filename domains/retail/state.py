@@ -205,6 +205,7 @@ class StepRecord(BaseModel):
     step: str
     latency_ms: float
     model: str | None = None
+    route_reason: str | None = None  # table, default, override, fallback:<code>, cascade:<why>
     input_tokens: int = 0
     output_tokens: int = 0
     attempts: int = 0

@@ -7,10 +7,12 @@ modify/exchange per order) and against the actions before it in the plan.
 
 from __future__ import annotations
 
+import re
 from collections import Counter
 from dataclasses import dataclass
 from typing import Any
 
+from waypost.domains.retail.resolve import ALL_ORDERS, named_in
 from waypost.domains.retail.state import Action, ActionKind
 
 __all__ = ["CANCEL_REASONS", "Violation", "price_difference", "validate_plan"]
@@ -56,9 +58,16 @@ def validate_plan(
     user: dict[str, Any],
     orders: dict[str, dict[str, Any]],
     products: dict[str, dict[str, Any]],
+    asked: str | None = None,
 ) -> list[Violation]:
-    """Every policy violation of ``plan``; empty means the plan may go to approval."""
+    """Every policy violation of ``plan``; empty means the plan may go to approval.
+
+    ``asked`` is what the customer wrote (every message of the conversation): when given,
+    an action on an order or item the customer neither named nor unambiguously described is
+    a violation (§3.4)."""
     out: list[Violation] = []
+    if asked is not None:
+        out += _not_asked(plan, orders, asked)
     touched: dict[str, list[ActionKind]] = {}
     methods = user.get("payment_methods", {})
     for i, action in enumerate(plan):
@@ -133,6 +142,68 @@ def validate_plan(
             _check_payment(action, order, products, methods, bad)
         if kind is ActionKind.modify_order_address and action.address is None:
             bad("missing_address", "a new shipping address is required", "§6.1")
+    return out
+
+
+_ORDER_ID = re.compile(r"#W\d{7}")
+_ALL_ITEMS = re.compile(r"\b(all|every|everything|entire|whole|both)\b", re.IGNORECASE)
+# actions that pick an order and items out of the customer's records; address and payment
+# changes are described by the address or card instead ("the order sent to my old address")
+_ASKED_KINDS = {
+    ActionKind.cancel_order: "pending",
+    ActionKind.modify_items: "pending",
+    ActionKind.return_items: "delivered",
+    ActionKind.exchange_items: "delivered",
+}
+
+
+def _not_asked(plan: list[Action], orders: dict[str, dict[str, Any]], text: str) -> list[Violation]:
+    """§3.4: orders and items the customer neither named nor unambiguously described."""
+    out: list[Violation] = []
+    named_orders = set(_ORDER_ID.findall(text))
+    for i, action in enumerate(plan):
+        status = _ASKED_KINDS.get(action.kind)
+        order = orders.get(action.order_id or "")
+        if status is None or order is None:
+            continue
+        items = order.get("items", [])
+        described = [it for it in items if it["item_id"] in text or named_in(it["name"], text)]
+        if action.order_id not in named_orders:
+            only = [o for o in orders.values() if o.get("status") == status]
+            unambiguous = (
+                bool(described)
+                or (not named_orders and len(only) == 1)
+                or bool(ALL_ORDERS.search(text))  # "cancel all my pending orders"
+            )
+            if not unambiguous:
+                named = ", ".join(sorted(named_orders)) or "no order"
+                out.append(
+                    Violation(
+                        i,
+                        "not_asked",
+                        f"the customer did not ask about order {action.order_id} (they named "
+                        f"{named} and none of its items)",
+                        "§3.4",
+                    )
+                )
+                continue
+        if action.kind is ActionKind.cancel_order or _ALL_ITEMS.search(text):
+            continue
+        by_id = {it["item_id"]: it for it in items}
+        described_ids = {it["item_id"] for it in described}
+        for item_id in dict.fromkeys(action.item_ids):
+            item = by_id.get(item_id)
+            if item is None or item_id in described_ids or len(items) == 1:
+                continue
+            out.append(
+                Violation(
+                    i,
+                    "not_asked",
+                    f"the customer did not ask about item {item_id} ({item['name']}) of order "
+                    f"{action.order_id}",
+                    "§3.4",
+                )
+            )
     return out
 
 

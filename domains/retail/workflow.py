@@ -47,8 +47,12 @@ def make_structured_call(
     model_factory: Any = None,
     step_models: dict[str, tuple[str, ...]] | None = None,
 ) -> StepModelsCaller:
-    """The structured judgement steps of ``retail_support`` over the model layer."""
-    return StepModelsCaller(settings, model_factory=model_factory, step_models=step_models)
+    """The structured judgement steps of ``retail_support`` over the model layer, routed by
+    the deployment's routing table (``WAYPOST_ROUTING__*``) and a run's
+    ``config.configurable.routing``."""
+    return StepModelsCaller(
+        settings, model_factory=model_factory, step_models=step_models, workflow="retail_support"
+    )
 
 
 def _session_factory(deps: GraphDeps) -> Any:
@@ -181,6 +185,7 @@ def build_agent(deps: GraphDeps) -> Any:
         deps.settings,
         model_factory=deps.model_factory,
         step_models=deps.overrides.get("step_models"),
+        workflow="retail_agent",
     )
     return build_tool_agent(
         model=caller.chain("agent"),

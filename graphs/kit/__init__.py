@@ -16,7 +16,12 @@ from waypost.graphs.kit.approvals import (
     DecisionKind,
     request_approval,
 )
-from waypost.graphs.kit.steps import StepModelsCaller, StructuredCall, as_messages
+from waypost.graphs.kit.steps import (
+    StepModelsCaller,
+    StructuredCall,
+    as_messages,
+    configured_routing,
+)
 from waypost.graphs.kit.tools import RUN_TENANT_KEY, ToolRunner, plain, run_tenant
 from waypost.graphs.kit.turns import (
     ConversationState,
@@ -44,6 +49,7 @@ __all__ = [
     "as_messages",
     "begin_turn",
     "build_tool_agent",
+    "configured_routing",
     "end_turn",
     "message_text",
     "per_turn",

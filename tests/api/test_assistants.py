@@ -163,6 +163,20 @@ async def test_assistant_errors_are_clear(sdk: LangGraphClient, http: httpx.Asyn
         json={"graph_id": "routed", "config": {"configurable": {"a": 1}}, "context": {"a": 2}},
     )
     assert both.status_code == 422 and "context" in both.json()["error"]["message"]
+    bad_routing = await http.post(
+        "/assistants",
+        json={"graph_id": "routed", "context": {"routing": {"routed": {"plan": "gpt-4o"}}}},
+    )
+    assert bad_routing.status_code == 422
+    assert "route routed.plan" in bad_routing.json()["error"]["message"]
+    routed = await http.post(
+        "/assistants",
+        json={
+            "graph_id": "routed",
+            "config": {"configurable": {"routing": {"routed": {"plan": "openai:gpt-4o-mini"}}}},
+        },
+    )
+    assert routed.status_code == 200, routed.text
     bad_select = await http.post("/assistants/search", json={"select": ["secret"]})
     assert bad_select.status_code == 422
     made = await sdk.assistants.create("routed")

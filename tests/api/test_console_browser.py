@@ -206,6 +206,10 @@ def test_review_a_case_in_the_browser(chromium: Any, retail: tuple[str, dict[str
     assert _tile(page, "success") >= success_before + 2
     assert _tile(page, "tokens") > 0
     page.wait_for_function("document.querySelectorAll('canvas[data-chart]').length >= 5")
+    tokens = _tile(page, "tokens")
+    # the month view reads the daily roll-up the server's ledger writer kept: the same tokens
+    page.goto(f"{base}/console/dashboard?range=30d")
+    assert _tile(page, "tokens") == tokens
     assert errors == []
     context.close()
 

@@ -1,5 +1,7 @@
 """Dashboard figures are exact aggregates on SQLite and PostgreSQL alike (nearest-rank
-percentiles, time buckets, JSON error codes), scoped to a tenant unless an admin asks for all."""
+percentiles, time buckets, JSON error codes), scoped to a tenant unless an admin asks for all.
+Views of 7 days and more read per-call figures from the daily usage roll-up: counts, tokens and
+USD the same, per-step percentiles within the histogram's bound."""
 
 from __future__ import annotations
 
@@ -14,6 +16,7 @@ from waypost.evals.persist import EvalScorecardRow
 from waypost.observability.ledger import LedgerEntry
 from waypost.runtime.db import make_async_engine, make_engine, make_session_factory
 from waypost.runtime.settings import DatabaseSettings
+from waypost.runtime.usage_rollup import RELATIVE_ERROR, rebuild
 from waypost.server.dashboards import Dashboards, time_range
 from waypost.server.models import Approval, Run, Thread
 
@@ -145,6 +148,7 @@ def seed(url: str) -> None:
             for tenant, rate, hours in (("acme", 0.5, 3), ("acme", 0.7, 2), ("globex", 0.1, 1))
         ]
         session.execute(insert(EvalScorecardRow), cards)
+        rebuild(session.connection())  # the ledger rows went in without LedgerWriter
     engine.dispose()
 
 
@@ -170,7 +174,15 @@ async def test_dashboard_figures_are_exact(database_url: str) -> None:
     assert latency["w2"]["p50_s"] == pytest.approx(4, abs=1e-3)
     assert latency["w2"]["p95_s"] == pytest.approx(8, abs=1e-3)
     steps = {(r["workflow"], r["node"]): r for r in board.latency_by_step}
-    assert steps[("w1", "plan")]["p50_ms"] == 500 and steps[("w1", "plan")]["p95_ms"] == 1000
+    plan = steps[("w1", "plan")]  # 7 days: from the roll-up's latency histogram
+    assert plan["calls"] == 10 and plan["mean_ms"] == pytest.approx(550)
+    assert plan["p50_ms"] == pytest.approx(500, rel=RELATIVE_ERROR)
+    assert plan["p95_ms"] == pytest.approx(1000, rel=RELATIVE_ERROR)
+    day = {
+        (r["workflow"], r["node"]): r
+        for r in (await _board(database_url, "acme", "24h")).latency_by_step
+    }
+    assert (day[("w1", "plan")]["p50_ms"], day[("w1", "plan")]["p95_ms"]) == (500, 1000)  # exact
     assert board.usage_by_tenant == [
         {"tenant": "acme", "tokens": 100, "usd": pytest.approx(0.1), "calls": 10}
     ]
@@ -194,9 +206,11 @@ async def test_dashboards_are_scoped_and_ranged(database_url: str) -> None:
     seed(database_url)
     globex = await _board(database_url, "globex")
     assert globex.totals["runs"] == 5 and globex.totals["approvals_pending"] == 0
+    assert (globex.totals["queue_pending"], globex.totals["queue_running"]) == (0, 0)
     assert [c["pass_rate"] for c in globex.eval_pass_rate] == [0.1]
     everyone = await _board(database_url, None)
     assert everyone.totals["runs"] == 34
+    assert (everyone.totals["queue_pending"], everyone.totals["queue_running"]) == (1, 1)
     assert {r["tenant"] for r in everyone.usage_by_tenant} == {"acme", "globex"}
     assert everyone.usage_by_tenant[0]["tenant"] == "globex"  # the biggest spender first
     hour = await _board(database_url, "acme", "1h")
@@ -220,3 +234,46 @@ async def test_long_views_are_cached_short_ones_are_not(sqlite_url: str) -> None
         assert await uncached.get("acme", "30d") is not await uncached.get("acme", "30d")
     finally:
         await engine.dispose()
+
+
+async def test_long_views_count_each_ledger_row_once(database_url: str) -> None:
+    """The month view reads whole days from the roll-up and the partial first day from the
+    ledger: rows just inside the range count once, rows just outside not at all."""
+    seed(database_url)
+    since = NOW - dt.timedelta(days=30)
+    base = {
+        "kind": "llm",
+        "run_id": "r-edge",
+        "tenant": "globex",
+        "workflow": "w9",
+        "node": "edge",
+        "name": "m9",
+        "output_tokens": 0,
+        "usd": 0.0,
+        "latency_ms": 10.0,
+        "status": "error",
+        "error_code": "edge_case",
+    }
+    moments = {
+        since - dt.timedelta(minutes=5): 1,  # outside
+        since + dt.timedelta(minutes=5): 10,
+        since + dt.timedelta(hours=25): 100,
+        NOW - dt.timedelta(days=10): 1000,
+    }
+    engine = make_engine(DatabaseSettings(url=database_url))
+    with make_session_factory(engine)() as session, session.begin():
+        session.execute(
+            insert(LedgerEntry),
+            [{**base, "input_tokens": t, "created_at": at} for at, t in moments.items()],
+        )
+        rebuild(session.connection())
+    engine.dispose()
+    month = await _board(database_url, "globex", "30d")
+    model = {m["model"]: m for m in month.usage_by_model}
+    assert (model["m9"]["tokens"], model["m9"]["calls"]) == (1110, 3)
+    assert sum(b["tokens"] for b in month.usage_over_time) == 1110 + 10  # and the seed's m1 row
+    errors = {e["code"]: e["calls"] for e in month.errors_by_code}
+    assert errors["edge_case"] == 3
+    steps = {(r["workflow"], r["node"]): r for r in month.latency_by_step}
+    assert steps[("w9", "edge")]["calls"] == 3
+    assert steps[("w9", "edge")]["p50_ms"] == pytest.approx(10, rel=RELATIVE_ERROR)

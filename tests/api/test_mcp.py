@@ -3,27 +3,17 @@ them, calls them, and sees a pending approval returned (then decides it) instead
 
 from __future__ import annotations
 
-import copy
 from collections.abc import Iterator
-from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 import pytest
 from langgraph_sdk.client import LangGraphClient
 from mcp import Client
-from waypost.api.app import create_app
-from waypost.domains.retail.tools import export_tau2_db, load_tau2_db
-from waypost.domains.retail.workflow import build as build_retail
-from waypost.domains.retail.workflow import retail_support_spec
-from waypost.graphs.plugins import migrate
-from waypost.graphs.registry import GraphDeps, GraphRegistry
-from waypost.runtime.db import make_engine, make_session_factory
+from waypost.domains.retail.tools import export_tau2_db
 
-from tests.api.conftest import make_settings
-from tests.api.server import serve
-from tests.fakes import ScriptedChatModel
-from tests.graphs.conftest import CANCEL_INTAKE, CANCEL_MESSAGE, CANCEL_PLAN, TINY_DB
+from tests.api.retail_server import serve_retail_cancel
+from tests.graphs.conftest import CANCEL_MESSAGE
 
 
 async def test_workflows_are_tools_and_approvals_come_back(
@@ -86,22 +76,8 @@ async def test_workflows_are_tools_and_approvals_come_back(
 
 @pytest.fixture
 def retail_url(tmp_path: Path) -> Iterator[tuple[str, Any]]:
-    url = f"sqlite:///{tmp_path / 'waypost.mcp.db'}"
-    engine = make_engine(make_settings(url).database)
-    migrate(engine)
-    factory = make_session_factory(engine)
-    load_tau2_db(factory, copy.deepcopy(TINY_DB))
-    model = ScriptedChatModel(responses=[CANCEL_INTAKE, CANCEL_PLAN])
-    spec = retail_support_spec()
-
-    def build(deps: GraphDeps) -> Any:
-        return build_retail(replace(deps, model_factory=lambda _name: model))
-
-    registry = GraphRegistry()
-    registry.register(replace(spec, build=build))
-    with serve(create_app(make_settings(url), registry)) as base:
-        yield base, factory
-    engine.dispose()
+    with serve_retail_cancel(tmp_path / "waypost.mcp.db") as served:
+        yield served
 
 
 async def test_retail_workflow_over_mcp_stops_at_the_approval(

@@ -222,3 +222,25 @@ def test_user_id_with_zip_authenticates_through_name_and_zip(make_graph) -> None
     graph = make_graph(ScriptedChatModel(responses=[wrong_zip]))
     out = graph.invoke({"message": "I'm ada_byron_1815 in 99999, cancel"}, cfg("t2"))
     assert out["status"] == "needs_identity"
+
+
+def test_auto_planner_asks_the_model_only_when_the_draft_is_unsure(make_graph) -> None:
+    # the code draft resolves the cancel: no planner call at all
+    model = ScriptedChatModel(responses=[CANCEL_INTAKE])
+    graph = make_graph(model, planner="auto")
+    graph.invoke({"message": CANCEL_MESSAGE}, cfg("auto-1"))
+    assert graph.get_state(cfg("auto-1")).interrupts[0].value["arguments"]["order_id"] == (
+        "#W0000001"
+    )
+    assert len(model.calls) == 1 and model.remaining == 0
+
+    # an exchange to something the catalogue does not have: the draft notes it, the model plans
+    unsure = {
+        "identity": {"first_name": "Ada", "last_name": "Byron", "zip": "62701"},
+        "requests": [{"kind": "exchange_items", "order_id": "#W0000002", "items": ["lamp"]}],
+    }
+    model = ScriptedChatModel(responses=[unsure, {"actions": []}])
+    graph = make_graph(model, planner="auto")
+    message = "I'm Ada Byron, zip 62701. Exchange the lamp of #W0000002 for a purple one."
+    graph.invoke({"message": message}, cfg("auto-2"))
+    assert len(model.calls) == 2 and model.remaining == 0

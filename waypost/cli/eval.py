@@ -48,7 +48,9 @@ def register(app: typer.Typer) -> None:
         progress: bool = typer.Option(True, help="Show a progress bar."),
         langfuse: bool = typer.Option(True, help="Push the run to Langfuse when configured."),
         planner: str = typer.Option(
-            "model", help="retail_support planner: model (revises the code draft) or draft."
+            "model",
+            help="retail_support planner: model (revises the code draft), draft (code only) "
+            "or auto (the model only where the draft is unsure or rejected).",
         ),
         tenant: str = typer.Option("default", help="The tenant that owns the stored scorecard."),
         collection: str = typer.Option(
@@ -64,6 +66,19 @@ def register(app: typer.Typer) -> None:
             1,
             help="1: each case in one message; 2: the reason for the call first, the "
             "customer's facts once the workflow asks (cases with a two-message form).",
+        ),
+        routing: str | None = typer.Option(
+            None,
+            help="Per-step models: a routing file (JSON/TOML) or 'intake=A,plan=A>B' "
+            "(> cascades, | falls back); --model is the default for other steps.",
+        ),
+        sweep: str | None = typer.Option(
+            None,
+            help="Run every assignment of a sweep file (JSON/TOML) or of 'SPEC; SPEC; ...' "
+            "and recommend the cheapest within tolerance of the best pass rate.",
+        ),
+        write_routing: Path | None = typer.Option(
+            None, "--write-routing", help="With --sweep: write the recommendation here."
         ),
     ) -> None:
         """Run a golden dataset through a workflow, score it and gate regressions.
@@ -91,6 +106,12 @@ def register(app: typer.Typer) -> None:
             raise ConfigError("--turns must be 1 or 2")
         if write_baseline and baseline is None:
             raise ConfigError("--write-baseline needs --baseline FILE")
+        if sweep and routing:
+            raise ConfigError("--sweep and --routing exclude each other (a sweep has its own)")
+        if write_routing is not None and not sweep:
+            raise ConfigError("--write-routing needs --sweep")
+        if sweep and (baseline is not None or write_baseline):
+            raise ConfigError("--baseline gates one run; run it without --sweep")
         options = EvalOptions(
             workflow=workflow,
             dataset=dataset,
@@ -109,5 +130,21 @@ def register(app: typer.Typer) -> None:
             tenant=tenant,
             knowledge=knowledge,
         )
-        outcome = run_eval(options, load_settings(), console)
+        settings = load_settings()
+        if sweep:
+            from waypost.evals.sweep import load_sweep, run_sweep
+            from waypost.evals.sweep import write_routing as write_routing_file
+
+            result = run_sweep(options, load_sweep(sweep, workflow), settings, console)
+            if write_routing is not None:
+                write_routing_file(result, write_routing)
+                console.print(f"routing written: {write_routing}")
+            raise typer.Exit(0)
+        if routing:
+            from dataclasses import replace
+
+            from waypost.evals.sweep import routing_arg
+
+            options = replace(options, routing=routing_arg(routing, workflow))
+        outcome = run_eval(options, settings, console)
         raise typer.Exit(outcome.exit_code)

@@ -18,8 +18,8 @@ def _support(options: WorkflowOptions) -> Any:
     from waypost.domains.retail.evals.support import RetailSupportWorkflow
     from waypost.domains.retail.graph import RetailGraphConfig
 
-    if options.planner not in ("model", "draft"):
-        raise ConfigError("--planner must be 'model' or 'draft'")
+    if options.planner not in ("model", "draft", "auto"):
+        raise ConfigError("--planner must be 'model', 'draft' or 'auto'")
     return RetailSupportWorkflow(
         adapter,
         RetailGraphConfig(planner=options.planner),  # type: ignore[arg-type]
@@ -35,7 +35,8 @@ def _agent(options: WorkflowOptions) -> Any:
 
 adapter = EvalAdapter(
     domain="retail",
-    workflows={"retail_support": _support, "retail_agent": _agent},
+    # react_baseline: the name the comparison tables use for retail_agent
+    workflows={"retail_support": _support, "retail_agent": _agent, "react_baseline": _agent},
     worlds=WorldTemplates,
     consequential_tools=CONSEQUENTIAL_TOOLS,
     escalation_tool="transfer_to_human_agents",

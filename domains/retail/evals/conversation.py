@@ -92,6 +92,7 @@ def _step(raw: dict[str, Any]) -> StepUsage:
     return StepUsage(
         step=str(raw.get("step")),
         model=raw.get("model"),
+        route_reason=raw.get("route_reason"),
         input_tokens=int(raw.get("input_tokens") or 0),
         output_tokens=int(raw.get("output_tokens") or 0),
         latency_ms=float(raw.get("latency_ms") or 0),

@@ -108,7 +108,7 @@ class GoldOracle:
         self.actions = [action_from_call(c) for c in calls]
 
     def __call__(
-        self, step: str, schema: type[Any], messages: list[tuple[str, str]]
+        self, step: str, schema: type[Any], messages: list[tuple[str, str]], /, **_hints: Any
     ) -> tuple[Any, dict[str, Any]]:
         if step == "intake":
             # what this message says: in a conversation the identity comes in a later turn

@@ -90,9 +90,10 @@ def build(deps: GraphDeps) -> Any:
         deps.settings,
         model_factory=deps.model_factory,
         step_models=deps.overrides.get("step_models"),
+        workflow="helpdesk",
     )
     return build_tool_agent(
-        model=models.chain("agent"),  # WAYPOST_MODELS__DEFAULT unless a step model is set
+        model=models.chain("agent"),  # the routing table's model for helpdesk.agent
         runner=ToolRunner(build_registry(), session_factory),
         settings=AGENT,
         checkpointer=deps.checkpointer,

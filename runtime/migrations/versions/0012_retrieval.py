@@ -4,15 +4,15 @@ content hash, and the retrieval log
 SQLite gets an FTS5 table over the chunks kept in step by triggers; PostgreSQL a generated
 tsvector column with a GIN index. Vectors are float32 blobs scored by an exact index.
 
-Revision ID: 0011
+Revision ID: 0012
 Revises: 0010
 Create Date: 2026-11-30
 """
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0011"
-down_revision = "0010"
+revision = "0012"
+down_revision = "0011"
 branch_labels = None
 depends_on = None
 
