@@ -5,7 +5,7 @@ SQLite gets an FTS5 table over the chunks kept in step by triggers; PostgreSQL a
 tsvector column with a GIN index. Vectors are float32 blobs scored by an exact index.
 
 Revision ID: 0012
-Revises: 0010
+Revises: 0011
 Create Date: 2026-11-30
 """
 import sqlalchemy as sa
