@@ -23,7 +23,7 @@ demo: $(STAMP) ## Run the main job: the retail support demo on the embedded defa
 	$(BIN)/waypost demo
 
 test: $(STAMP) ## Run the test suite (PostgreSQL tests use 127.0.0.1:5432 when reachable)
-	$(BIN)/pytest -q
+	$(BIN)/pytest -q -n 2
 
 lint: $(STAMP) ## ruff lint + format check
 	$(BIN)/ruff check .
