@@ -78,13 +78,18 @@ def _host_of(value: str) -> str:
 
 
 class RateLimiter:
-    """Moving-window limits per key and per tenant (``limits``: memory or Redis storage)."""
+    """Sliding-window limits per key and per tenant (``limits``: memory or Redis storage).
+
+    The sliding window counter weighs the previous minute's count by how much of it still
+    overlaps the window: two counters per key, O(1) a hit. A moving window keeps every hit's
+    timestamp, so each hit costs O(hits in the last minute) and a busy key slows every request.
+    """
 
     def __init__(self, storage_uri: str) -> None:
-        from limits.aio.strategies import MovingWindowRateLimiter
+        from limits.aio.strategies import SlidingWindowCounterRateLimiter
 
         self.storage = self._storage(storage_uri)
-        self.strategy = MovingWindowRateLimiter(self.storage)
+        self.strategy = SlidingWindowCounterRateLimiter(self.storage)
 
     @staticmethod
     def _storage(uri: str) -> Any:
