@@ -20,8 +20,6 @@ fields) turns on vector search in the official store; nothing passes one yet.
 
 from __future__ import annotations
 
-import asyncio
-import fcntl
 import sqlite3
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager, contextmanager
@@ -115,25 +113,6 @@ async def open_async_checkpointer(url: str) -> AsyncIterator[BaseCheckpointSaver
 
 
 @asynccontextmanager
-async def _one_setup_at_a_time(db_path: str) -> AsyncIterator[None]:
-    """Hold an exclusive ``flock`` on the SQLite file while its tables are set up.
-
-    The official SQLite setups read the applied migrations, then ``ALTER TABLE``: two processes
-    starting on one file at once can both add the same column ("duplicate column name"). A
-    ``flock`` is independent of the POSIX record locks SQLite itself uses, so it serialises the
-    setups without touching SQLite's own locking."""
-    if db_path == ":memory:" or not Path(db_path).exists():
-        yield
-        return
-    with open(db_path, "rb") as handle:
-        await asyncio.to_thread(fcntl.flock, handle, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(handle, fcntl.LOCK_UN)
-
-
-@asynccontextmanager
 async def open_async_store(url: str, *, index: Any = None) -> AsyncIterator[Any]:
     """The official asyncio ``BaseStore`` for ``url``, set up and closed on exit.
 
@@ -148,8 +127,7 @@ async def open_async_store(url: str, *, index: Any = None) -> AsyncIterator[Any]
         async with AsyncSqliteStore.from_conn_string(
             sqlite_path(url), index=index, ttl=ttl
         ) as store:
-            async with _one_setup_at_a_time(sqlite_path(url)):
-                await store.setup()
+            await store.setup()
             await store.start_ttl_sweeper()
             try:
                 yield store
