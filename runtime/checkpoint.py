@@ -20,6 +20,8 @@ fields) turns on vector search in the official store; nothing passes one yet.
 
 from __future__ import annotations
 
+import asyncio
+import fcntl
 import sqlite3
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager, contextmanager
@@ -113,6 +115,28 @@ async def open_async_checkpointer(url: str) -> AsyncIterator[BaseCheckpointSaver
 
 
 @asynccontextmanager
+async def _one_setup_at_a_time(db_path: str) -> AsyncIterator[None]:
+    """Serialise the SQLite store's setup across processes with an exclusive ``flock``.
+
+    The official setup reads the applied migrations, then runs ``ALTER TABLE``: two processes
+    starting on one file at once can both add the same column ("duplicate column name"). The lock
+    is taken on a sibling file (``<db>-setup.lock``), never on the database itself: closing any
+    descriptor of the database file would drop the POSIX record locks SQLite holds on it in this
+    process.
+    """
+    if db_path == ":memory:" or db_path.startswith("file::memory:"):
+        yield
+        return
+    lock_path = Path(f"{db_path}-setup.lock")
+    with lock_path.open("a") as handle:
+        await asyncio.to_thread(fcntl.flock, handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+@asynccontextmanager
 async def open_async_store(url: str, *, index: Any = None) -> AsyncIterator[Any]:
     """The official asyncio ``BaseStore`` for ``url``, set up and closed on exit.
 
@@ -127,7 +151,8 @@ async def open_async_store(url: str, *, index: Any = None) -> AsyncIterator[Any]
         async with AsyncSqliteStore.from_conn_string(
             sqlite_path(url), index=index, ttl=ttl
         ) as store:
-            await store.setup()
+            async with _one_setup_at_a_time(sqlite_path(url)):
+                await store.setup()
             await store.start_ttl_sweeper()
             try:
                 yield store

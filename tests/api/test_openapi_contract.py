@@ -37,6 +37,7 @@ CHECKS = ",".join(
     ]
 )
 CONFIG = Path(__file__).parent / "schemathesis.toml"
+CLI = Path(__file__).parent / "schemathesis_cli.py"  # the CLI with a CPython 3.11 race fenced off
 
 
 def _fuzzable_registry() -> GraphRegistry:
@@ -64,7 +65,8 @@ def test_schemathesis_finds_no_server_error_and_no_schema_violation(
     url: str, tmp_path: Path
 ) -> None:
     command = [
-        str(Path(sys.executable).parent / "schemathesis"),
+        sys.executable,
+        str(CLI),
         "--config-file",
         str(CONFIG),
         "run",
