@@ -23,7 +23,7 @@ def _set_up(url: str, start: multiprocessing.synchronize.Event) -> None:  # type
 
 def test_processes_starting_together_all_set_the_store_up(tmp_path: Path) -> None:
     context = multiprocessing.get_context("spawn")
-    for attempt in range(4):
+    for attempt in range(2):
         db = tmp_path / f"store-{attempt}.db"
         sqlite3.connect(db).close()  # the file exists, as after the app's own migrations
         start = context.Event()
