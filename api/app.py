@@ -8,6 +8,7 @@ reach routes through ``api.deps.AppSettings`` (``app.state.settings``), never mo
 from __future__ import annotations
 
 import asyncio
+import re
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
@@ -42,6 +43,8 @@ from waypost.server.gauges import refresh_queue_gauges, refresh_quota_gauges
 from waypost.server.services import open_services
 
 __all__ = ["create_app"]
+
+INGEST_PATH = re.compile(r"/collections/[^/]+/documents")  # document batches
 
 
 def create_app(
@@ -92,7 +95,12 @@ def create_app(
     # the JSON type a proxy dropped)
     app.add_middleware(UntypedJson)
     app.add_middleware(TextGuard)
-    app.add_middleware(BodySizeLimit, max_bytes=settings.api.max_body_bytes)
+    api = settings.api
+    app.add_middleware(
+        BodySizeLimit,
+        max_bytes=settings.api.max_body_bytes,
+        larger=[("POST", INGEST_PATH, max(api.max_ingest_body_bytes, api.max_body_bytes))],
+    )
     app.add_middleware(LastResort)
     # outside the rest: who calls (401), from which Host (400), how often (429)
     app.add_middleware(

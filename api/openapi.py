@@ -103,6 +103,15 @@ FAMILY_ERRORS: list[tuple[frozenset[str], re.Pattern[str], dict[int, str]]] = [
     ),
     (
         frozenset({"POST"}),
+        re.compile(r"^/collections/\{collection\}/documents$"),
+        {
+            413: "The body exceeds `api.max_ingest_body_bytes` (`payload_too_large`).",
+            422: _REASONS[422] + " A batch over 50 000 documents is `too_many_documents` "
+            "(`details.limit`).",
+        },
+    ),
+    (
+        frozenset({"POST"}),
         re.compile(r"^/assistants(/search|/count)?$"),
         {404: "Unknown graph.", 409: "An assistant with this id exists (`if_exists: raise`)."},
     ),

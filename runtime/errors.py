@@ -7,6 +7,7 @@ Domain code raises these, never ``HTTPException``.
     ├── ConfigError                   config_error     500
     ├── ValidationFailed              invalid_input    422
     │   ├── InvalidText               invalid_text     422  (NUL or unpaired surrogate: unstorable)
+    │   ├── TooManyDocuments          too_many_documents 422 (a batch over the ingest limit)
     │   └── InvalidUpdate             invalid_state_update 422 (values the graph cannot apply)
     ├── NotFound                      not_found        404
     │   └── CheckpointNotFound        checkpoint_not_found 404
@@ -61,6 +62,7 @@ __all__ = [
     "RetryableToolError",
     "StructuredOutputError",
     "TerminalToolError",
+    "TooManyDocuments",
     "ToolError",
     "ToolNotFound",
     "ValidationFailed",
@@ -99,6 +101,12 @@ class InvalidText(ValidationFailed):
     """Text no database stores faithfully: a NUL character or an unpaired UTF-16 surrogate."""
 
     code = "invalid_text"
+
+
+class TooManyDocuments(ValidationFailed):
+    """A document batch over the per-request limit: split it (``details.limit``)."""
+
+    code = "too_many_documents"
 
 
 class InvalidUpdate(ValidationFailed):

@@ -117,6 +117,9 @@ class ApiSettings(BaseModel):
     host: str = "127.0.0.1"
     port: int = Field(default=2024, ge=1, le=65535)
     max_body_bytes: int = Field(default=1_000_000, ge=1024)
+    # POST /collections/{name}/documents takes document batches (up to 50 000 documents, run
+    # in the background): its own, larger bound
+    max_ingest_body_bytes: int = Field(default=32_000_000, ge=1024)
     # Credentials are required once an API key or a custom auth object exists; this requires
     # them even before (a server with no key then answers 401 to everything but public paths).
     require_auth: bool = False

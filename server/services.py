@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -36,6 +36,7 @@ from waypost.server.approvals import ApprovalService
 from waypost.server.assistants import AssistantStore, system_assistant_id
 from waypost.server.crons import CronScheduler, CronStore
 from waypost.server.identity import IdentityStore
+from waypost.server.ingest import internal_workflows
 from waypost.server.quotas import TenantQuotas
 from waypost.server.run_hook import make_run_hook, make_usage_factory
 from waypost.server.signals import QUEUE_CHANNEL, RUNS_CHANNEL
@@ -49,15 +50,22 @@ class GraphCache:
 
     With a cross-thread ``store``, a run gets the graph bound to its tenant's view of it
     (``TenantStore``): one shallow copy per graph and tenant, made once. A graph compiled with a
-    store of its own keeps it.
+    store of its own keeps it. ``internal`` workflows (the server's own, ``waypost.ingest``)
+    resolve by graph id for the runs the server starts but have no assistant; they take
+    precedence over a registry workflow of the same name, which could otherwise hijack them.
     """
 
     def __init__(
-        self, registry: GraphRegistry, deps: GraphDeps, store: BaseStore | None = None
+        self,
+        registry: GraphRegistry,
+        deps: GraphDeps,
+        store: BaseStore | None = None,
+        internal: Iterable[WorkflowSpec] = (),
     ) -> None:
         self.registry = registry
         self.deps = deps
         self.store = store
+        self._internal = {spec.name: spec for spec in internal}
         self._graphs: dict[str, Any] = {}
         self._scoped: dict[tuple[str, str], Any] = {}
         self._lock = asyncio.Lock()
@@ -65,6 +73,8 @@ class GraphCache:
 
     def spec(self, assistant_id: str) -> WorkflowSpec:
         """The workflow named by a graph id or by its derived assistant uuid."""
+        if assistant_id in self._internal:
+            return self._internal[assistant_id]
         name = self._by_uuid.get(assistant_id, assistant_id)
         if name not in self.registry:
             raise NotFound(
@@ -159,7 +169,7 @@ async def open_services(
             session_factory=make_session_factory(sync_engine),
         )
         item_store = await stack.enter_async_context(open_async_store(settings.database.url))
-        graphs = GraphCache(registry, deps, item_store)
+        graphs = GraphCache(registry, deps, item_store, internal_workflows())
         identities = IdentityStore(
             make_session_factory(sync_engine), cache_s=settings.limits.key_cache_s
         )

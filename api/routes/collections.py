@@ -1,8 +1,12 @@
 """Retrieval collections of the caller's tenant: ingest documents, search, list, delete.
 
-Another tenant's collection answers 404 like one that does not exist. Ingest is synchronous
-and bounded per request (``MAX_DOCUMENTS``); a larger corpus goes in several requests or
-through ``waypost docs ingest``.
+Another tenant's collection answers 404 like one that does not exist. A batch of at most
+``SYNC_MAX_DOCUMENTS`` documents is ingested in the request (200, the report). A larger one, or
+any batch sent with ``"background": true``, is accepted (202) as a run of the internal
+``waypost.ingest`` workflow on the durable run queue, on a new thread of the caller's tenant:
+poll ``GET /threads/{thread_id}/runs/{run_id}``, join its stream (``custom`` progress events)
+or ``.../join`` for its output, the same report. ``MAX_DOCUMENTS`` bounds a batch either way
+(422 ``too_many_documents``); the body may be up to ``api.max_ingest_body_bytes``.
 """
 
 from __future__ import annotations
@@ -11,32 +15,72 @@ import asyncio
 from typing import Any
 
 from fastapi import APIRouter, Response
+from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 from sqlalchemy.engine import Engine
 from waypost.api.deps import AppServices, Tenant
-from waypost.retrieval import ensure_collection, ingest_documents, list_collections, search
+from waypost.graphs.ingest import IngestDocument, ingest_batch
+from waypost.retrieval import ensure_collection, list_collections, search
 from waypost.retrieval.embeddings import make_embedder
-from waypost.retrieval.loaders import SourceDocument
 from waypost.retrieval.search import collection_of
 from waypost.retrieval.store import delete_collection, get_collection, validate_name
-from waypost.runtime.errors import ConfigError, DatabaseError, ValidationFailed
+from waypost.runtime.errors import ConfigError, DatabaseError, TooManyDocuments, ValidationFailed
+from waypost.server.ingest import start_ingest_run
 from waypost.server.services import Services
 
 router = APIRouter(prefix="/collections", tags=["retrieval"])
 
-MAX_DOCUMENTS = 1000
-
-
-class DocumentIn(BaseModel):
-    id: str = Field(min_length=1, max_length=512)
-    title: str = Field(default="", max_length=2000)
-    content: str = Field(min_length=1)
-    metadata: dict[str, str | int | float | bool] = Field(default_factory=dict)
+SYNC_MAX_DOCUMENTS = 200  # a batch this small is ingested in the request
+MAX_DOCUMENTS = 50_000  # the most a request may carry (a background run)
 
 
 class IngestBody(BaseModel):
-    documents: list[DocumentIn] = Field(min_length=1)
-    replace: bool = False
+    documents: list[IngestDocument] = Field(min_length=1)
+    replace: bool = Field(
+        default=False,
+        description="remove the collection's documents missing from this batch (skipped, "
+        "`replace_skipped`, when a document of the batch failed)",
+    )
+    background: bool = Field(
+        default=False,
+        description=f"run as a background run even at {SYNC_MAX_DOCUMENTS} documents or fewer "
+        "(larger batches always are)",
+    )
+
+
+class IngestError(BaseModel):
+    path: str = Field(description="the document's id (or `documents[i]` without a usable id)")
+    code: str = Field(description="invalid_document, duplicate_id, empty_content, ingest_failed")
+    message: str
+
+
+class IngestReportOut(BaseModel):
+    """What a batch did: the 200 body, and the output of a background run."""
+
+    documents_added: int
+    documents_updated: int
+    documents_unchanged: int
+    documents_removed: int
+    documents_failed: int
+    chunks_added: int
+    chunks_removed: int
+    chunks_unchanged: int
+    embedded: int = Field(description="chunks that went through the embedding model")
+    cached: int = Field(description="chunks whose embedding came from the cache")
+    errors: list[IngestError]
+    replace_skipped: bool = False
+
+
+class IngestAccepted(BaseModel):
+    """A batch queued as a background run: where to follow it."""
+
+    run_id: str
+    thread_id: str
+    status: str = Field(description="the run's status: pending (or running)")
+    collection: str
+    documents: int
+    run: str = Field(description="GET it to poll the run; `/join` waits for the report")
+    stream: str = Field(description="GET it for the run's events (progress: `custom`)")
 
 
 class SearchBody(BaseModel):
@@ -100,40 +144,59 @@ async def create(
     return await asyncio.to_thread(run)
 
 
-@router.post("/{collection}/documents")
-async def ingest(
-    collection: str, body: IngestBody, services: AppServices, tenant: Tenant
-) -> dict[str, Any]:
+@router.post(
+    "/{collection}/documents",
+    response_model=IngestReportOut,
+    responses={
+        202: {
+            "model": IngestAccepted,
+            "description": f"More than {SYNC_MAX_DOCUMENTS} documents (or `background`): "
+            "queued as a run; its output is the report.",
+        }
+    },
+)
+async def ingest(collection: str, body: IngestBody, services: AppServices, tenant: Tenant) -> Any:
     """Add or update documents (by id) of an existing collection; unchanged ones cost nothing.
-    ``replace`` removes the collection's documents missing from the body."""
+    A bad document gets an error in the report and the others still land."""
     validate_name(collection)
-    if len(body.documents) > MAX_DOCUMENTS:
-        raise ValidationFailed(
-            f"at most {MAX_DOCUMENTS} documents per request",
-            details={"field": "documents", "limit": MAX_DOCUMENTS},
+    count = len(body.documents)
+    if count > MAX_DOCUMENTS:
+        raise TooManyDocuments(
+            f"at most {MAX_DOCUMENTS} documents per request; split the batch",
+            details={"field": "documents", "limit": MAX_DOCUMENTS, "received": count},
         )
+    if body.background or count > SYNC_MAX_DOCUMENTS:
+        return await _enqueue(collection, body, services, tenant)
     settings = services.settings.retrieval
 
     def run() -> dict[str, Any]:
-        engine = _engine(services)
-        coll = collection_of(engine, tenant, collection)
-        embedder = make_embedder(settings, coll.embedder)
-        docs = [
-            SourceDocument(d.id, d.title, d.content, "api", dict(d.metadata))
-            for d in body.documents
-        ]
-        report = ingest_documents(
-            engine,
-            coll,
-            docs,
-            embedder,
-            replace=body.replace,
-            max_chars=settings.max_chunk_chars,
-            overlap_chars=settings.overlap_chars,
+        return ingest_batch(
+            _engine(services), settings, tenant, collection, body.documents, replace=body.replace
         )
-        return report.as_dict()
 
     return await asyncio.to_thread(run)
+
+
+async def _enqueue(
+    collection: str, body: IngestBody, services: Services, tenant: Tenant
+) -> JSONResponse:
+    """Queue the batch (after checking the collection exists, so a typo is 404 now)."""
+    await asyncio.to_thread(collection_of, _engine(services), tenant, collection)
+    documents = [d.model_dump() for d in body.documents]
+    run = await start_ingest_run(
+        services.store, tenant, collection, documents, replace=body.replace
+    )
+    where = f"/threads/{run.thread_id}/runs/{run.run_id}"
+    accepted = IngestAccepted(
+        run_id=run.run_id,
+        thread_id=run.thread_id,
+        status=run.status,
+        collection=collection,
+        documents=len(documents),
+        run=where,
+        stream=f"{where}/stream",
+    )
+    return JSONResponse(accepted.model_dump(), status_code=202, headers={"Content-Location": where})
 
 
 @router.post("/{collection}/search")
