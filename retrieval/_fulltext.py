@@ -55,20 +55,60 @@ COMMON_SHARE = 0.05
 COMMON_MIN_CHUNKS = 2000
 
 
-def _prune_common(conn: Connection, terms: list[str]) -> tuple[list[str], bool]:
-    """Drop the terms that occur in more than ``COMMON_SHARE`` of the chunks (FTS5 vocabulary;
-    a term whose stemmed form differs from it is kept). When every term is common, the three
-    rarest are kept and required together (``True``: AND them)."""
-    try:
+# Document frequencies change slowly and only steer the pruning above: each process keeps the
+# ones it has looked up for this long (reading a term's frequency from fts5vocab walks its whole
+# posting list: ~6 ms a query at 100k chunks, more than the search itself).
+DF_TTL_S = 60.0
+_DF_CACHE: dict[str, tuple[float, dict[str, int]]] = {}
+
+
+def _stems(conn: Connection, words: list[str]) -> list[str]:
+    """Each of ``words`` as the index's own tokenizer (porter, unicode61) stems it.
+
+    They go through a one-row-a-word FTS5 table in the connection's temp schema with the same
+    tokenizer and come back from its vocabulary, so the stems are exactly those the index holds
+    (no second stemmer to drift from SQLite's). A word the tokenizer drops stems to itself."""
+    conn.execute(
+        sa.text(
+            "CREATE VIRTUAL TABLE IF NOT EXISTS temp.retrieval_query_words "
+            "USING fts5(w, tokenize='porter unicode61')"
+        )
+    )
+    conn.execute(
+        sa.text(
+            "CREATE VIRTUAL TABLE IF NOT EXISTS temp.retrieval_query_stems "
+            "USING fts5vocab(temp, retrieval_query_words, instance)"
+        )
+    )
+    conn.execute(sa.text("DELETE FROM temp.retrieval_query_words"))
+    conn.execute(
+        sa.text("INSERT INTO temp.retrieval_query_words(rowid, w) VALUES (:i, :w)"),
+        [{"i": i, "w": w} for i, w in enumerate(words)],
+    )
+    first: dict[int, str] = {}
+    for term, row in conn.execute(sa.text("SELECT term, doc FROM temp.retrieval_query_stems")):
+        first.setdefault(int(row), str(term))
+    conn.execute(sa.text("DELETE FROM temp.retrieval_query_words"))
+    return [first.get(i, w) for i, w in enumerate(words)]
+
+
+def _document_frequencies(conn: Connection, stems: list[str]) -> dict[str, int]:
+    """How many chunks hold each stem (all collections), cached per process for ``DF_TTL_S``."""
+    key = str(conn.engine.url)
+    now = time.monotonic()
+    stamp, cache = _DF_CACHE.get(key, (now, {}))
+    if now - stamp > DF_TTL_S:
+        stamp, cache = now, {}
+    missing = [t for t in stems if t not in cache]
+    if missing:
         conn.execute(
             sa.text(
                 "CREATE VIRTUAL TABLE IF NOT EXISTS temp.retrieval_vocab "
                 "USING fts5vocab(main, retrieval_chunks_fts, row)"
             )
         )
-        total = conn.execute(sa.text("SELECT max(id) FROM retrieval_chunks")).scalar() or 0
-        params = {f"t{i}": t for i, t in enumerate(terms)}
-        found: dict[str, int] = dict(
+        params = {f"t{i}": t for i, t in enumerate(missing)}
+        found = dict(
             conn.execute(
                 sa.text(
                     "SELECT term, doc FROM temp.retrieval_vocab WHERE term IN ("
@@ -78,34 +118,89 @@ def _prune_common(conn: Connection, terms: list[str]) -> tuple[list[str], bool]:
                 params,
             ).all()
         )
-    except sa.exc.OperationalError:
-        return terms, False
+        cache.update({t: int(found.get(t, 0)) for t in missing})
+    _DF_CACHE[key] = (stamp, cache)
+    return {t: cache[t] for t in stems}
+
+
+def _prune_common(conn: Connection, words: list[str]) -> tuple[list[str], bool]:
+    """Drop the words whose stem occurs in more than ``COMMON_SHARE`` of the chunks (and more
+    than ``COMMON_MIN_CHUNKS``). When every word is common, the three rarest are kept and
+    required together (``True``: AND them). The words stay as they are: FTS5 stems a query
+    itself, and stemming a stem again can change it."""
+    total = conn.execute(sa.text("SELECT max(id) FROM retrieval_chunks")).scalar() or 0
+    stems = _stems(conn, words)
+    found = _document_frequencies(conn, list(dict.fromkeys(stems)))
     limit = max(COMMON_MIN_CHUNKS, COMMON_SHARE * total)
-    kept = [t for t in terms if found.get(t, 0) <= limit]
+    kept = [w for w, stem in zip(words, stems, strict=True) if found.get(stem, 0) <= limit]
     if kept:
         return kept, False
-    return sorted(terms, key=lambda t: found.get(t, 0))[:3], True
+    rarest = sorted(zip(words, stems, strict=True), key=lambda ws: found.get(ws[1], 0))
+    return [w for w, _ in rarest[:3]], True
 
 
 class SqliteFullText:
+    """FTS5 BM25 (title 2x, heading 1.5x) over the query's content words.
+
+    The index is shared by every collection: the top matches are read from the index alone (no
+    join per match) and kept when they belong to the collection; only when that leaves too few
+    does the query run again joined with the chunks (a small collection beside a big one)."""
+
+    OVERFETCH = 4
+
     def search(
         self, conn: Connection, collection_id: int, query: str, limit: int
     ) -> list[tuple[int, float]]:
-        terms = query_terms(query)
-        if not terms:
+        words = query_terms(query)
+        if not words:
             return []
-        terms, conjunctive = _prune_common(conn, terms)
-        match = (" AND " if conjunctive else " OR ").join(f'"{t}"' for t in terms)
+        try:
+            words, conjunctive = _prune_common(conn, words)
+        except sa.exc.OperationalError:  # an SQLite without fts5vocab: every word
+            conjunctive = False
+        match = (" AND " if conjunctive else " OR ").join(f'"{t}"' for t in words)
+        fetch = limit * self.OVERFETCH
         rows = conn.execute(
             sa.text(
-                "SELECT f.rowid, bm25(retrieval_chunks_fts, 2.0, 1.5, 1.0) AS s "
-                "FROM retrieval_chunks_fts f JOIN retrieval_chunks c ON c.id = f.rowid "
-                "WHERE retrieval_chunks_fts MATCH :q AND c.collection_id = :cid "
+                "SELECT rowid, bm25(retrieval_chunks_fts, 2.0, 1.5, 1.0) AS s "
+                "FROM retrieval_chunks_fts WHERE retrieval_chunks_fts MATCH :q "
                 "ORDER BY s LIMIT :n"
             ),
-            {"q": match, "cid": collection_id, "n": limit},
+            {"q": match, "n": fetch},
         ).all()
-        return [(int(r[0]), -float(r[1])) for r in rows]  # FTS5's bm25 is lower-is-better
+        ours = _in_collection(conn, collection_id, [int(r[0]) for r in rows])
+        hits = [(int(r[0]), -float(r[1])) for r in rows if int(r[0]) in ours]
+        if len(hits) < limit and len(rows) == fetch:  # other collections crowd this one out
+            rows = conn.execute(
+                sa.text(
+                    "SELECT f.rowid, bm25(retrieval_chunks_fts, 2.0, 1.5, 1.0) AS s "
+                    "FROM retrieval_chunks_fts f JOIN retrieval_chunks c ON c.id = f.rowid "
+                    "WHERE retrieval_chunks_fts MATCH :q AND c.collection_id = :cid "
+                    "ORDER BY s LIMIT :n"
+                ),
+                {"q": match, "cid": collection_id, "n": limit},
+            ).all()
+            hits = [(int(r[0]), -float(r[1])) for r in rows]
+        return hits[:limit]  # FTS5's bm25 is lower-is-better: negated, higher is better
+
+
+def _in_collection(conn: Connection, collection_id: int, ids: list[int]) -> set[int]:
+    """The ``ids`` that are chunks of the collection."""
+    out: set[int] = set()
+    for start in range(0, len(ids), 500):
+        params = {f"i{i}": v for i, v in enumerate(ids[start : start + 500])}
+        out.update(
+            int(r[0])
+            for r in conn.execute(
+                sa.text(
+                    "SELECT id FROM retrieval_chunks WHERE collection_id = :cid AND id IN ("
+                    + ", ".join(f":{k}" for k in params)
+                    + ")"
+                ),
+                {"cid": collection_id, **params},
+            )
+        )
+    return out
 
 
 _PG_COMMON: dict[str, tuple[float, set[str]]] = {}
