@@ -1,6 +1,6 @@
 """Full-text (lexical) search: one class per database behind one interface.
 
-SQLite ranks with FTS5's BM25; PostgreSQL with ``ts_rank_cd`` over a generated ``tsvector``
+SQLite ranks with FTS5's BM25; PostgreSQL with ``ts_rank`` over a generated ``tsvector``
 (GIN index). Both take the query as an OR of its content words, so a long, chatty query still
 matches documents that share only some of its terms.
 """
@@ -203,16 +203,17 @@ def _in_collection(conn: Connection, collection_id: int, ids: list[int]) -> set[
     return out
 
 
-_PG_COMMON: dict[str, tuple[float, set[str]]] = {}
+_PG_STATS: dict[str, tuple[float, dict[str, float], float]] = {}
 
 
-def _pg_common_lexemes(conn: Connection) -> set[str]:
-    """Lexemes in more than ``COMMON_SHARE`` of the chunks, from the planner's statistics of
-    the tsvector column (``ANALYZE`` keeps them; refreshed here at most once a minute)."""
+def _pg_lexeme_stats(conn: Connection) -> tuple[dict[str, float], float]:
+    """(share of the chunks holding each frequent lexeme, the share above which one is common),
+    from the planner's statistics of the tsvector column (``ANALYZE`` keeps them; refreshed here
+    at most once a minute). A lexeme missing from the statistics is rarer than all listed."""
     key = str(conn.engine.url)
-    cached = _PG_COMMON.get(key)
+    cached = _PG_STATS.get(key)
     if cached is not None and time.monotonic() - cached[0] < 60:
-        return cached[1]
+        return cached[1], cached[2]
     row = conn.execute(
         sa.text(
             "SELECT most_common_elems::text::text[], most_common_elem_freqs, "
@@ -220,15 +221,21 @@ def _pg_common_lexemes(conn: Connection) -> set[str]:
             "FROM pg_stats WHERE tablename = 'retrieval_chunks' AND attname = 'tsv'"
         )
     ).first()
-    common: set[str] = set()
+    shares: dict[str, float] = {}
+    floor = 1.0
     if row is not None and row[0]:
         floor = max(COMMON_SHARE, COMMON_MIN_CHUNKS / max(float(row[2] or 0), 1.0))
-        common = {lex for lex, freq in zip(row[0], row[1], strict=False) if freq > floor}
-    _PG_COMMON[key] = (time.monotonic(), common)
-    return common
+        shares = dict(zip(row[0], row[1], strict=False))
+    _PG_STATS[key] = (time.monotonic(), shares, floor)
+    return shares, floor
 
 
 class PostgresFullText:
+    """``ts_rank`` (normalised by the chunk's length) over a generated ``tsvector`` with a GIN
+    index. ``ts_rank_cd`` (cover density) ranks the banking queries worse (hybrid recall@20
+    0.385 against 0.467, nDCG@10 0.340 against 0.393) and costs four times as much per match
+    (215 against 55 ms for a query matching 17k of 100k chunks)."""
+
     def search(
         self, conn: Connection, collection_id: int, query: str, limit: int
     ) -> list[tuple[int, float]]:
@@ -241,13 +248,13 @@ class PostgresFullText:
         ).scalar_one()
         if not lexemes:
             return []
-        common = _pg_common_lexemes(conn)
-        kept = [lex for lex in lexemes if lex not in common]
-        joiner = " | " if kept else " & "  # every lexeme common: require them together
-        kept = kept or list(lexemes)[:3]
+        shares, floor = _pg_lexeme_stats(conn)
+        kept = [lex for lex in lexemes if shares.get(lex, 0.0) <= floor]
+        joiner = " | " if kept else " & "  # every lexeme common: the rarest three together
+        kept = kept or sorted(lexemes, key=lambda lex: shares.get(lex, 0.0))[:3]
         rows = conn.execute(
             sa.text(
-                "SELECT id, ts_rank_cd(tsv, q, 1) AS s "
+                "SELECT id, ts_rank(tsv, q, 1) AS s "
                 "FROM retrieval_chunks, to_tsquery('simple', :q) AS q "
                 "WHERE collection_id = :cid AND tsv @@ q ORDER BY s DESC LIMIT :n"
             ),
