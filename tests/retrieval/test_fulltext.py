@@ -55,3 +55,20 @@ def test_a_common_word_is_pruned_by_its_stem(
         assert len(hits) == 1  # only the sandal: "runs" was dropped as common
         every = fulltext.SqliteFullText().search(conn, coll, "runs running", limit=20)
     assert len(every) == 10  # every word common: the rarest required together (AND), still found
+
+
+def test_postgres_ranks_the_rarest_common_words_together(
+    migrated_engine: Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    if migrated_engine.dialect.name != "postgresql":
+        pytest.skip("tsvector is PostgreSQL's")
+    texts = [f"running shoes model {i}" for i in range(10)] + ["running sandals", "red shoes"]
+    coll = _collection(migrated_engine, "catalog", texts)
+    # as the column statistics would say on a big collection: both words common, "run" more so
+    shares = {"run": 0.9, "shoe": 0.8, "model": 0.7}
+    monkeypatch.setattr(fulltext, "_pg_lexeme_stats", lambda conn: (shares, 0.05))
+    with migrated_engine.connect() as conn:
+        hits = fulltext.PostgresFullText().search(conn, coll, "running shoes", limit=20)
+        rare = fulltext.PostgresFullText().search(conn, coll, "running sandals", limit=20)
+    assert len(hits) == 10  # every word common: required together (AND), not OR (12)
+    assert len(rare) == 1  # "sandal" is not common: OR of the words left, "run" dropped
