@@ -12,6 +12,7 @@ Queries are 3-8 words drawn from random chunks; hybrid = FTS + vector, fused by 
 from __future__ import annotations
 
 import argparse
+import itertools
 import os
 import random
 import statistics
@@ -47,10 +48,10 @@ def vocabulary(n: int, rng: random.Random) -> list[str]:
 def corpus(chunks: int, rng: random.Random) -> list[SourceDocument]:
     """Documents of one chunk each (~70 words: under the chunk bound)."""
     vocab = vocabulary(20_000, rng)
-    weights = [1 / (i + 1) for i in range(len(vocab))]
+    cumulative = list(itertools.accumulate(1 / (i + 1) for i in range(len(vocab))))
     docs = []
     for i in range(chunks):
-        words = rng.choices(vocab, weights=weights, k=70)
+        words = rng.choices(vocab, cum_weights=cumulative, k=70)  # Zipf: word i weighs 1/(i+1)
         docs.append(SourceDocument(f"doc-{i}", f"Document {i}", " ".join(words), "generated"))
     return docs
 
