@@ -8,9 +8,19 @@ import httpx
 import pytest
 from langgraph_sdk import get_client
 from langgraph_sdk.client import LangGraphClient
+from sqlalchemy.engine import Engine
 from waypost.api.app import create_app
+from waypost.graphs.plugins import migrate
 from waypost.graphs.registry import GraphRegistry
-from waypost.runtime.settings import DatabaseSettings, Settings, WorkerSettings
+from waypost.runtime.db import make_engine, make_session_factory
+from waypost.runtime.settings import (
+    DatabaseSettings,
+    LimitSettings,
+    RetrievalSettings,
+    Settings,
+    WorkerSettings,
+)
+from waypost.server.identity import IdentityStore
 
 from tests.api.sample_graphs import make_registry
 from tests.api.server import serve
@@ -29,6 +39,24 @@ def make_settings(database_url: str, **api: object) -> Settings:
 @pytest.fixture
 def registry() -> GraphRegistry:
     return make_registry()
+
+
+def tenants_settings(database_url: str, **api: object) -> Settings:
+    """Settings for a served app with real tenants and keys: limits out of the way, the ``hash``
+    embedder (no model)."""
+    return make_settings(database_url, **api).model_copy(
+        update={
+            "limits": LimitSettings(requests_per_minute=100_000, runs_per_minute=100_000),
+            "retrieval": RetrievalSettings(embedder="hash"),
+        }
+    )
+
+
+def migrated_identities(settings: Settings) -> tuple[Engine, IdentityStore]:
+    """The migrated app database of ``settings`` and its identity store (no key cache)."""
+    engine = make_engine(settings.database)
+    migrate(engine)
+    return engine, IdentityStore(make_session_factory(engine), cache_s=0)
 
 
 @pytest.fixture

@@ -14,12 +14,8 @@ from typing import Any
 import httpx
 import pytest
 from waypost.api.app import create_app
-from waypost.graphs.plugins import migrate
-from waypost.runtime.db import make_engine, make_session_factory
-from waypost.runtime.settings import LimitSettings, RetrievalSettings
-from waypost.server.identity import IdentityStore
 
-from tests.api.conftest import make_settings
+from tests.api.conftest import migrated_identities, tenants_settings
 from tests.api.sample_graphs import make_registry
 from tests.api.server import serve
 
@@ -32,16 +28,10 @@ class Served:
 
 @pytest.fixture
 def served(database_url: str) -> Iterator[Served]:
-    settings = make_settings(database_url, max_body_bytes=64_000, max_ingest_body_bytes=4_000_000)
-    settings = settings.model_copy(
-        update={
-            "limits": LimitSettings(requests_per_minute=100_000, runs_per_minute=100_000),
-            "retrieval": RetrievalSettings(embedder="hash"),
-        }
+    settings = tenants_settings(
+        database_url, max_body_bytes=64_000, max_ingest_body_bytes=4_000_000
     )
-    engine = make_engine(settings.database)
-    migrate(engine)
-    identities = IdentityStore(make_session_factory(engine), cache_s=0)
+    engine, identities = migrated_identities(settings)
     keys = {}
     for tenant in ("acme", "globex"):
         identities.create_tenant(tenant)

@@ -21,12 +21,8 @@ from langgraph_sdk import get_client
 from waypost.api.access import access_for
 from waypost.api.app import create_app
 from waypost.api.openapi import api_routes
-from waypost.graphs.plugins import migrate
-from waypost.runtime.db import make_engine, make_session_factory
-from waypost.runtime.settings import LimitSettings, RetrievalSettings
-from waypost.server.identity import IdentityStore
 
-from tests.api.conftest import make_settings
+from tests.api.conftest import make_settings, migrated_identities, tenants_settings
 from tests.api.sample_graphs import make_registry
 from tests.api.server import serve
 
@@ -186,16 +182,8 @@ def _routes(app: Any) -> list[tuple[str, str]]:
 
 @pytest.fixture
 def world(database_url: str) -> Iterator[World]:
-    settings = make_settings(database_url)
-    settings = settings.model_copy(
-        update={
-            "limits": LimitSettings(requests_per_minute=100_000, runs_per_minute=100_000),
-            "retrieval": RetrievalSettings(embedder="hash"),
-        }
-    )
-    engine = make_engine(settings.database)
-    migrate(engine)
-    identities = IdentityStore(make_session_factory(engine), cache_s=0)
+    settings = tenants_settings(database_url)
+    engine, identities = migrated_identities(settings)
     identities.create_tenant("acme")
     identities.create_tenant("globex")
     keys = {role: identities.create_key("acme", role, name=f"acme-{role}").key for role in ROLES}

@@ -3,12 +3,17 @@ their stem's document frequency."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 import pytest
 from sqlalchemy.engine import Engine
+from waypost.graphs.plugins import migrate
 from waypost.retrieval import _fulltext as fulltext
 from waypost.retrieval import ensure_collection, ingest_documents
 from waypost.retrieval.embeddings import HashEmbedder
 from waypost.retrieval.loaders import SourceDocument
+from waypost.runtime.db import make_engine
+from waypost.runtime.settings import DatabaseSettings
 
 
 def _docs(prefix: str, texts: list[str]) -> list[SourceDocument]:
@@ -24,11 +29,23 @@ def _collection(engine: Engine, name: str, texts: list[str]) -> int:
     return coll.id
 
 
+def _migrated(url: str) -> Iterator[Engine]:
+    engine = make_engine(DatabaseSettings(url=url))
+    migrate(engine)
+    yield engine
+    engine.dispose()
+
+
 @pytest.fixture
-def sqlite_only(migrated_engine: Engine) -> Engine:
-    if migrated_engine.dialect.name != "sqlite":
-        pytest.skip("FTS5 is SQLite's")
-    return migrated_engine
+def sqlite_only(sqlite_url: str) -> Iterator[Engine]:
+    """FTS5 is SQLite's."""
+    yield from _migrated(sqlite_url)
+
+
+@pytest.fixture
+def postgres_only(postgres_url: str) -> Iterator[Engine]:
+    """tsvector is PostgreSQL's."""
+    yield from _migrated(postgres_url)
 
 
 def test_a_small_collection_beside_a_big_one_still_finds_its_matches(sqlite_only: Engine) -> None:
@@ -57,17 +74,16 @@ def test_a_common_word_is_pruned_by_its_stem(
     assert len(every) == 10  # every word common: the rarest required together (AND), still found
 
 
+@pytest.mark.postgres
 def test_postgres_ranks_the_rarest_common_words_together(
-    migrated_engine: Engine, monkeypatch: pytest.MonkeyPatch
+    postgres_only: Engine, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    if migrated_engine.dialect.name != "postgresql":
-        pytest.skip("tsvector is PostgreSQL's")
     texts = [f"running shoes model {i}" for i in range(10)] + ["running sandals", "red shoes"]
-    coll = _collection(migrated_engine, "catalog", texts)
+    coll = _collection(postgres_only, "catalog", texts)
     # as the column statistics would say on a big collection: both words common, "run" more so
     shares = {"run": 0.9, "shoe": 0.8, "model": 0.7}
     monkeypatch.setattr(fulltext, "_pg_lexeme_stats", lambda conn: (shares, 0.05))
-    with migrated_engine.connect() as conn:
+    with postgres_only.connect() as conn:
         hits = fulltext.PostgresFullText().search(conn, coll, "running shoes", limit=20)
         rare = fulltext.PostgresFullText().search(conn, coll, "running sandals", limit=20)
     assert len(hits) == 10  # every word common: required together (AND), not OR (12)
