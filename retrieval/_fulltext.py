@@ -109,7 +109,7 @@ def _document_frequencies(conn: Connection, stems: list[str]) -> dict[str, int]:
             )
         )
         params = {f"t{i}": t for i, t in enumerate(missing)}
-        found = dict(
+        found: dict[str, int] = dict(
             conn.execute(
                 sa.text(
                     "SELECT term, doc FROM temp.retrieval_vocab WHERE term IN ("
