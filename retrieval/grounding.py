@@ -32,8 +32,15 @@ _COMMON = frozenset(
 )
 
 
+# Citations written after a sentence's full stop ("... $5. [c1] Next ...") belong to it.
+_TRAILING_CITES = re.compile(r"([.!?])((?:\s*\[[^\[\]\s]+\])+)")
+
+
 def split_sentences(text: str) -> list[str]:
-    return [s.strip() for s in _SENTENCE.split(text.strip()) if s.strip()]
+    """The sentences of ``text``; a citation after a full stop is moved before it, so it stays
+    with the sentence it follows ("costs $5. [c1]" -> "costs $5 [c1].")."""
+    text = _TRAILING_CITES.sub(r"\2\1", text.strip())
+    return [s.strip() for s in _SENTENCE.split(text) if s.strip()]
 
 
 def _norm_number(raw: str) -> str:

@@ -51,3 +51,13 @@ def test_flag_and_abstain() -> None:
     assert flagged.answer.endswith("[unsupported]")
     abstained = grounded_answer("It costs $5.00 [product:100#abc].", [LAMP])
     assert abstained.answer == ABSTAIN and abstained.groundedness == 0.0
+
+
+def test_a_citation_after_the_full_stop_belongs_to_its_sentence() -> None:
+    sources = {"c1": "The kettle costs $40.00.", "c2": "The toaster costs $25.00."}
+    report = check_answer("The kettle costs $40.00. [c1] The toaster costs $25.00. [c2]", sources)
+    assert [s.citations for s in report.sentences] == [["c1"], ["c2"]]
+    assert report.unsupported_count == 0
+    assert report.answer == "The kettle costs $40.00 [c1]. The toaster costs $25.00 [c2]."
+    wrong = check_answer("The kettle costs $25.00. [c1] The toaster costs $25.00. [c2]", sources)
+    assert wrong.unsupported_count == 1 and "kettle" not in wrong.answer
