@@ -89,7 +89,6 @@ def _stems(conn: Connection, words: list[str]) -> list[str]:
     first: dict[int, str] = {}
     for term, row in conn.execute(sa.text("SELECT term, doc FROM temp.retrieval_query_stems")):
         first.setdefault(int(row), str(term))
-    conn.execute(sa.text("DELETE FROM temp.retrieval_query_words"))
     return [first.get(i, w) for i, w in enumerate(words)]
 
 

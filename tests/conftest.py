@@ -117,10 +117,15 @@ def settings(sqlite_url: str, tmp_path: Path) -> Settings:
     )
 
 
-@pytest.fixture
-def migrated_engine(database_url: str) -> Iterator[Engine]:
-    """An engine on a fresh database (SQLite and PostgreSQL), migrated to head."""
-    engine = make_engine(DatabaseSettings(url=database_url))
+def migrated(url: str) -> Iterator[Engine]:
+    """An engine on the database at ``url``, migrated to head; disposed when the caller ends."""
+    engine = make_engine(DatabaseSettings(url=url))
     migrate(engine)
     yield engine
     engine.dispose()
+
+
+@pytest.fixture
+def migrated_engine(database_url: str) -> Iterator[Engine]:
+    """An engine on a fresh database (SQLite and PostgreSQL), migrated to head."""
+    yield from migrated(database_url)

@@ -7,13 +7,12 @@ from collections.abc import Iterator
 
 import pytest
 from sqlalchemy.engine import Engine
-from waypost.graphs.plugins import migrate
 from waypost.retrieval import _fulltext as fulltext
 from waypost.retrieval import ensure_collection, ingest_documents
 from waypost.retrieval.embeddings import HashEmbedder
 from waypost.retrieval.loaders import SourceDocument
-from waypost.runtime.db import make_engine
-from waypost.runtime.settings import DatabaseSettings
+
+from tests.conftest import migrated
 
 
 def _docs(prefix: str, texts: list[str]) -> list[SourceDocument]:
@@ -29,23 +28,16 @@ def _collection(engine: Engine, name: str, texts: list[str]) -> int:
     return coll.id
 
 
-def _migrated(url: str) -> Iterator[Engine]:
-    engine = make_engine(DatabaseSettings(url=url))
-    migrate(engine)
-    yield engine
-    engine.dispose()
-
-
 @pytest.fixture
 def sqlite_only(sqlite_url: str) -> Iterator[Engine]:
     """FTS5 is SQLite's."""
-    yield from _migrated(sqlite_url)
+    yield from migrated(sqlite_url)
 
 
 @pytest.fixture
 def postgres_only(postgres_url: str) -> Iterator[Engine]:
     """tsvector is PostgreSQL's."""
-    yield from _migrated(postgres_url)
+    yield from migrated(postgres_url)
 
 
 def test_a_small_collection_beside_a_big_one_still_finds_its_matches(sqlite_only: Engine) -> None:
