@@ -33,6 +33,7 @@ from waypost.domains.retail.intake import (
     grounded_intake_model,
     intake_messages,
     merge_patterns,
+    pattern_facts,
 )
 from waypost.domains.retail.planner import plan_context, plan_messages, plan_schema, to_actions
 from waypost.domains.retail.reply import compose_reply, describe_action
@@ -158,8 +159,15 @@ def build_retail_graph(
             known = str(state["user_id"])
             return {"user": store.user(known), "steps": _step("authenticate", t0)}
         user_id = None
-        if ident.email:
-            user_id = store.find_user_by_email(ident.email)
+        # "my emails are a@x.com and b@x.com": each email the customer gave is tried
+        emails = [ident.email] if ident.email else []
+        emails += [
+            e for e in pattern_facts(state.get("message") or "")["emails"] if e not in emails
+        ]
+        for email in emails:
+            user_id = store.find_user_by_email(email)
+            if user_id is not None:
+                break
         if user_id is None and ident.first_name and ident.last_name and ident.zip:
             user_id = store.find_user_by_name_zip(ident.first_name, ident.last_name, ident.zip)
         if user_id is None and ident.user_id and ident.zip:
@@ -208,7 +216,7 @@ def build_retail_graph(
         usage: dict[str, Any] = {}
         rounds = state.get("plan_rounds", 0)
         violations = state.get("violations", [])
-        unsure = bool(draft.notes) or (not actions and _actionable(intake_v))
+        unsure = draft.unsure or (not actions and _actionable(intake_v))
         use_model = structured is not None and (
             cfg.planner == "model" or bool(violations) or (cfg.planner == "auto" and unsure)
         )

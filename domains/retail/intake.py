@@ -16,6 +16,7 @@ from waypost.domains.retail.state import CustomerRequest, Identity, Intake, Requ
 
 __all__ = [
     "INTAKE_SYSTEM",
+    "annotate_requests",
     "carry_over",
     "code_requests",
     "fallback_intake",
@@ -178,6 +179,7 @@ def merge_patterns(intake: Intake, message: str) -> Intake:
         if r.kind is not RequestKind.other or not actionable
         if r.kind is not RequestKind.human_agent or asks_person or not actionable
     ]
+    requests = annotate_requests(requests, message)
     mentioned = {r.order_id for r in requests if r.order_id}
     if len(facts["order_ids"]) == 1 and requests and not mentioned:
         requests = [r.model_copy(update={"order_id": facts["order_ids"][0]}) for r in requests]
@@ -198,13 +200,25 @@ def fallback_intake(message: str) -> Intake:
     return Intake(identity=ident, requests=code_requests(message))
 
 
+_SENTENCES = re.compile(r"(?<=[.;!?])\s+")
+# a condition starts its own part: "..., but if it is not available, return it"
+_CONDITION_START = re.compile(r",\s*(?:but\s+)?(?=(?:if|otherwise|or else)\b)", re.I)
 _CLAUSES = re.compile(
-    r"(?<=[.;!?])\s+|,\s+and\b|\b(?:also|and then|finally|lastly|additionally)\b", re.I
+    r",\s+and\b|\b(?:also|and then|finally|lastly|additionally)\b"
+    # "cancel all pending orders and return the watch": a new verb of request starts a clause
+    r"|\band\b(?=\s+(?:\w+\s+){0,2}?(?:return|cancel|exchange|swap|change|switch|modify)\b)",
+    re.I,
 )
 # the first kind whose words a clause contains (order matters: "return" before "change")
 _CLAUSE_KINDS: tuple[tuple[RequestKind, re.Pattern[str]], ...] = (
     (RequestKind.cancel_order, re.compile(r"\bcancel", re.I)),
-    (RequestKind.return_items, re.compile(r"\breturn|\brefund", re.I)),
+    # "refund the blender", not "PayPal for any refund" (a payment preference)
+    (
+        RequestKind.return_items,
+        re.compile(
+            r"\breturn|\brefund\s+(?:(?:for|of|on)\s+)?(?:the|my|this|that|it|them)\b", re.I
+        ),
+    ),
     (
         RequestKind.modify_user_address,
         re.compile(r"\b(?:default|user|profile)\s+address", re.I),
@@ -217,28 +231,136 @@ _CLAUSE_KINDS: tuple[tuple[RequestKind, re.Pattern[str]], ...] = (
     ),
     (RequestKind.human_agent, re.compile(r"\b(?:human|real person|representative)\b", re.I)),
 )
+# "change my default address and all my order addresses": one clause, two requests
+_ORDER_ADDRESSES = re.compile(
+    r"\border\s+address|\baddress(?:es)? of (?:\w+\s+){0,2}orders?\b", re.I
+)
+_IF = re.compile(r"^\s*(?:and\s+|but\s+)?(?:if|in case|should|when)\b", re.I)
+_OTHERWISE = re.compile(r"^\s*(?:and\s+|but\s+)?(?:otherwise|or else|failing that)\b[,:]?", re.I)
+# a condition that something failed: "if it cannot be returned", "if not", "if there are issues"
+_FAILED = re.compile(
+    r"\b(?:not|no|cannot|unable|impossible|unavailable|fails?|refuses?|issues?|problems?)\b"
+    r"|n't\b",
+    re.I,
+)
+_PRONOUN = re.compile(
+    r"\b(?:return|cancel|exchange|swap|change|modify|replace)\w*\s+(?:them|it|both|these|those)\b",
+    re.I,
+)
+_PARTIAL_CANCEL = re.compile(
+    r"\bcancel\w*\s+(?:\w+\s+){0,4}?(?:from|out of|inside)\s+(?:\w+\s+){0,3}?(?:order|it)\b", re.I
+)
+_NEGATED = re.compile(r"(?:\bnot|n't|\bnever|\bno)\b(?:\s+\w+){0,3}\s*$", re.I)
+
+
+def _parts(message: str) -> list[tuple[str, bool]]:
+    """The message as (text, fallback) parts, conditions removed: "If it cannot be returned,
+    cancel it" is the part "cancel it", a fallback; "If the price is over $300, cancel it" is
+    "cancel it", a first-hand request (its condition is on facts, not on a failure)."""
+    out: list[tuple[str, bool]] = []
+    for sentence in _SENTENCES.split(message):
+        for part in _CONDITION_START.split(sentence):
+            if _OTHERWISE.match(part):
+                out.append((_OTHERWISE.sub("", part, count=1), True))
+                continue
+            if not _IF.match(part):
+                out.append((part, False))
+                continue
+            if "," in part:
+                cond, then = part.split(",", 1)
+            else:  # "if it is not available just return it": the condition ends at the verb
+                verb = min(
+                    (m.start() for _, w in _CLAUSE_KINDS for m in [w.search(part)] if m),
+                    default=len(part),
+                )
+                cond, then = part[:verb], part[verb:]
+            out.append((then, bool(_FAILED.search(cond))))
+    return out
+
+
+def _clause_kinds(clause: str) -> list[RequestKind]:
+    """The request kinds a clause asks for: the first kind whose words it contains, not
+    negated ("you do not want to cancel any order")."""
+    for kind, words in _CLAUSE_KINDS:
+        m = next(
+            (m for m in words.finditer(clause) if not _NEGATED.search(clause[: m.start()])), None
+        )
+        if m is None:
+            continue
+        if kind is RequestKind.cancel_order and _PARTIAL_CANCEL.search(clause):
+            return []  # an item out of an order: orders are cancelled whole (policy)
+        if kind is RequestKind.modify_user_address and _ORDER_ADDRESSES.search(clause):
+            return [kind, RequestKind.modify_order_address]
+        return [kind]
+    return []
 
 
 def code_requests(message: str) -> list[CustomerRequest]:
     """Requests that words prove, one per clause and order id ("cancel #W1...; also return
-    the lamp"): what a request is when no model answers.
+    the lamp"): what a request is when no model answers. A request asked for only in case
+    another cannot be done is marked ``fallback``.
     Whether an item change is an exchange or a modification is left to the order's status."""
     all_ids = pattern_facts(message)["order_ids"]
-    found = []
-    for clause in (c for c in _CLAUSES.split(message) if c and c.strip()):
-        kind = next((k for k, words in _CLAUSE_KINDS if words.search(clause)), None)
-        if kind is not None:
-            found.append((kind, clause))
+    found: list[list[Any]] = []  # [kind, words, fallback]
+    context = ""  # the clause before, when it asked for nothing
+    for part, fallback in _parts(message):
+        for clause in (c for c in _CLAUSES.split(part) if c and c.strip()):
+            fallback_here = fallback or bool(_OTHERWISE.match(clause))
+            asked = [[kind, clause, fallback_here] for kind in _clause_kinds(clause)]
+            if asked and context and _PRONOUN.search(clause):
+                # "You bought two skateboards. You want to return them."
+                for a in asked:
+                    a[1] = f"{context} {clause}"
+            if asked:
+                found += asked
+            elif found:  # "return the cleaner, headphone, and smart watch": the list goes on
+                found[-1][1] = f"{found[-1][1]} {clause}"
+            context = "" if asked else clause
     out: list[CustomerRequest] = []
-    seen: set[tuple[RequestKind, str | None]] = set()
-    for kind, clause in found:
+    seen: dict[tuple[RequestKind, str | None], CustomerRequest] = {}
+    for kind, clause, fallback in found:
         # one request and one order id in the message: that order is meant
         only = [all_ids[0]] if len(all_ids) == 1 and len(found) == 1 else [None]
         for order_id in _ORDER.findall(clause) or only:
-            if (kind, order_id) not in seen:
-                seen.add((kind, order_id))
-                out.append(CustomerRequest(kind=kind, order_id=order_id))
+            said = clause.strip()
+            if (kind, order_id) in seen:
+                known = seen[kind, order_id]
+                if not fallback:  # asked for first-hand somewhere: it is not a fallback
+                    known.fallback = False
+                known.said = f"{known.said} {said}"
+                continue
+            seen[kind, order_id] = CustomerRequest(
+                kind=kind, order_id=order_id, fallback=fallback, said=said
+            )
+            out.append(seen[kind, order_id])
     return out or [CustomerRequest(kind=RequestKind.other)]
+
+
+def annotate_requests(requests: list[CustomerRequest], message: str) -> list[CustomerRequest]:
+    """A model's requests, annotated from the words of the message: a request whose kind the
+    message asks for only as a fallback is marked so, and a request takes the clause that
+    asks for it (``said``) when that clause is unambiguous (the one naming its order, or the
+    only clause of its kind for the only request of that kind)."""
+    words = code_requests(message)
+
+    def group(kind: RequestKind) -> RequestKind:
+        return RequestKind.exchange_items if kind is RequestKind.modify_items else kind
+
+    firsthand = {group(r.kind) for r in words if not r.fallback}
+    fallback = {group(r.kind) for r in words if r.fallback} - firsthand
+    out = []
+    for r in requests:
+        same = [w for w in words if group(w.kind) is group(r.kind)]
+        named = [w for w in same if r.order_id and w.order_id == r.order_id]
+        asked = sum(group(q.kind) is group(r.kind) for q in requests)
+        # one clause for this request alone: its order's, or the only one of its kind when the
+        # model saw no more requests of that kind than the words did
+        only = named or (same if asked == 1 else [])
+        clause = only[0].said if len(only) == 1 else None
+        out.append(
+            r.model_copy(update={"fallback": group(r.kind) in fallback, "said": r.said or clause})
+        )
+    return out
 
 
 _ACTIONABLE = frozenset(RequestKind) - {RequestKind.other, RequestKind.human_agent}

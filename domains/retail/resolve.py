@@ -53,8 +53,9 @@ _STOP = {"the", "a", "an", "my", "of", "and", "to", "for", "with", "one", "new",
 
 
 def norm(text: str) -> str:
-    """Lowercase, hyphens and punctuation folded: 'T-Shirt' and 'tshirt' compare equal."""
-    text = text.lower().replace("-", "")
+    """Lowercase, hyphens and punctuation folded: 'T-Shirt' and 'tshirt' compare equal; a
+    dot stays only inside a number ('1.5 liters')."""
+    text = re.sub(r"[.](?![0-9])", " ", text.lower().replace("-", ""))  # "black." is "black"
     return re.sub(r"[^a-z0-9.]+", " ", text).strip()
 
 
@@ -71,6 +72,13 @@ def _tokens(text: str) -> set[str]:
 class Draft:
     actions: list[Action] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)  # requests that could not be resolved
+    # notes of requests the customer's own fallback took over ("if it cannot be returned,
+    # cancel it"): told in the reply, but nothing is left to ask the planner about
+    settled: list[str] = field(default_factory=list)
+
+    @property
+    def unsure(self) -> bool:
+        return any(n not in self.settled for n in self.notes)
 
 
 # first words of product names too generic to name the product on their own
@@ -251,12 +259,64 @@ def _candidate_orders(
     pool = [o for o in orders.values() if o.get("status") == wanted_status]
     if req.items:
         pool = [o for o in pool if match_items(req.items, o.get("items", []))]
-    elif message and len(pool) > 1 and kind is not ActionKind.modify_order_address:
+    elif message and kind is not ActionKind.modify_order_address:
         # (an address change describes its order by the address, not by items)
-        # no items extracted: the orders whose items the message names describe the request
-        described = [o for o in pool if _described_items(o.get("items", []), message)]
-        pool = described or pool
+        # no items extracted: the orders whose items the request's words (else the message)
+        # name describe the request; an order holding none of the products named among the
+        # customer's orders is not meant
+        for words in (req.said, message):
+            if not words:
+                continue
+            described = [o for o in pool if _described_items(o.get("items", []), words)]
+            if described:
+                return described
+            if any(_described_items(o.get("items", []), words) for o in orders.values()):
+                return []
     return pool
+
+
+def _all_of_product(words: str, candidates: list[dict[str, Any]]) -> bool:
+    """ "modify all my pending t-shirts", "both laptops": "all" (or a number) and, within
+    four words, the plural of a product the candidate orders hold."""
+    tokens = norm(words).split()
+    heads = {
+        norm(it["name"]).split()[-1]
+        for o in candidates
+        for it in o.get("items", [])
+        if norm(it["name"])
+    }
+    plurals = {f for h in heads for f in _forms(h) if f != h}
+    return any(
+        w in _ALL_WORDS and plurals.intersection(tokens[i + 1 : i + 5])
+        for i, w in enumerate(tokens)
+    )
+
+
+_ALL_WORDS = {"all", "both", "two", "three", "four", "every", "each"}
+
+
+def _cover(
+    req: CustomerRequest, candidates: list[dict[str, Any]], message: str
+) -> list[dict[str, Any]]:
+    """The fewest candidate orders holding every product the request names: "return the two
+    skateboards, and the smart watch" spans two orders when no one order holds all three."""
+    words = req.said or message
+
+    def named(order: dict[str, Any]) -> set[str]:
+        items = order.get("items", [])
+        found = match_items(req.items, items) if req.items else _described_items(items, words)
+        return {i["name"] for i in found}
+
+    left = set().union(*(named(o) for o in candidates))
+    if not left and words != message:  # "just cancel the whole order": the message names them
+        words = message
+        left = set().union(*(named(o) for o in candidates))
+    out = []
+    for order in sorted(candidates, key=lambda o: -len(named(o))):
+        if named(order) & left:
+            out.append(order)
+            left -= named(order)
+    return out
 
 
 def _described_items(items: list[dict[str, Any]], message: str) -> list[dict[str, Any]]:
@@ -310,90 +370,133 @@ def draft_plan(
     draft = Draft()
     merged: dict[tuple[ActionKind, str], Action] = {}
     used: set[tuple[ActionKind, str]] = set()
-    for req in intake.requests:
-        if req.kind is RequestKind.human_agent or req.kind is RequestKind.other:
-            draft.actions.append(
-                Action(kind=ActionKind.transfer, summary=req.reason or message[:300])
-            )
-            continue
-        kind = _KIND_TO_ACTION.get(req.kind)
-        if kind is None:
-            continue  # information requests are answered in the reply
-        if kind is ActionKind.modify_user_address:
-            address = intake.address or _referenced_address(message, user, orders, None)
-            if address is None:
-                draft.notes.append("a new default address was asked for but not given")
-            else:
-                draft.actions.append(Action(kind=kind, address=address))
-            continue
-        candidates = _candidate_orders(kind, req, orders, message)
-        if (
-            kind in _SWAPPABLE
-            and candidates
-            and all(o.get("status") == _status_for(_SWAPPABLE[kind]) for o in candidates)
+    firsthand = [r for r in intake.requests if not r.fallback]
+    fallbacks = [r for r in intake.requests if r.fallback]
+    failed_notes: list[str] = []
+    any_failed = False
+    for req in firsthand:
+        before = (len(draft.actions), len(draft.notes), _held(merged))
+        _resolve(req, intake, message, user, orders, products, draft, merged, used)
+        if req.kind in _KIND_TO_ACTION and (len(draft.actions), _held(merged)) == (
+            before[0],
+            before[2],
         ):
-            kind = _SWAPPABLE[kind]  # the named order's status decides
-        if not candidates and kind in _SWAPPABLE:
-            # "exchange"/"change" say nothing of the order's status: a pending order's items
-            # are modified, a delivered order's exchanged
-            other = _SWAPPABLE[kind]
-            swapped = _candidate_orders(other, req, orders, message)
-            if swapped:
-                kind, candidates = other, swapped
-        if not candidates:
-            draft.notes.append(
-                f"no suitable order found for {req.kind.value}"
-                + (f" of {', '.join(req.items)}" if req.items else "")
-            )
-            continue
-        every = (
-            req.order_id is None
-            and kind
-            in (
-                ActionKind.cancel_order,
-                ActionKind.return_items,
-                ActionKind.modify_order_address,  # "correct all order addresses"
-            )
-            and bool(ALL_ORDERS.search(message))
-        )
-        if req.all_items or len(candidates) == 1 or every:
-            targets = candidates
-        else:
-            fresh = [o for o in candidates if (kind, o["order_id"]) not in used]
-            targets = (fresh or candidates)[:1]
-        for order in targets:
-            used.add((kind, order["order_id"]))
-            if kind is ActionKind.modify_order_address:
-                if any(a.kind is kind and a.order_id == order["order_id"] for a in draft.actions):
-                    continue  # one new address per order
-                address = intake.address or _referenced_address(
-                    message, user, orders, order["order_id"]
-                )
-                if address is None:
-                    draft.notes.append(f"no new address given for order {order['order_id']}")
-                else:
-                    draft.actions.append(
-                        Action(kind=kind, order_id=order["order_id"], address=address)
-                    )
-                continue
-            if kind is ActionKind.cancel_order and any(
-                a.kind is kind and a.order_id == order["order_id"] for a in draft.actions
-            ):
-                continue  # one cancellation per order
-            action = _action_for(kind, req, order, user, products, message, draft)
-            if action is None:
-                continue
-            key = (kind, order["order_id"])
-            if (
-                kind
-                in (ActionKind.modify_items, ActionKind.exchange_items, ActionKind.return_items)
-                and key in merged
-            ):
-                _merge_items(merged[key], action, order)
-                continue
-            merged[key] = action
-            draft.actions.append(action)
+            any_failed = True
+            failed_notes += draft.notes[before[1] :]
+    # the customer's fallbacks ("if it cannot be returned, cancel it") stand in when a
+    # first-hand request came to nothing, or when the message asks for nothing else
+    if fallbacks and (any_failed or not any(r.kind in _KIND_TO_ACTION for r in firsthand)):
+        before_actions = len(draft.actions)
+        for req in fallbacks:
+            _resolve(req, intake, message, user, orders, products, draft, merged, used)
+        if len(draft.actions) > before_actions:
+            draft.settled += failed_notes
     return draft
+
+
+def _held(merged: dict[tuple[ActionKind, str], Action]) -> int:
+    return sum(len(a.item_ids) for a in merged.values())
+
+
+_PENDING_WORDS = re.compile(r"\bpending\b|\bjust (?:placed|ordered)\b", re.I)
+_DELIVERED_WORDS = re.compile(r"\b(?:received|delivered)\b", re.I)
+
+
+def _resolve(
+    req: CustomerRequest,
+    intake: Intake,
+    message: str,
+    user: dict[str, Any],
+    orders: dict[str, dict[str, Any]],
+    products: dict[str, dict[str, Any]],
+    draft: Draft,
+    merged: dict[tuple[ActionKind, str], Action],
+    used: set[tuple[ActionKind, str]],
+) -> None:
+    """Map one request onto records, adding to ``draft`` (and ``merged``, per order)."""
+    if req.kind is RequestKind.human_agent or req.kind is RequestKind.other:
+        draft.actions.append(Action(kind=ActionKind.transfer, summary=req.reason or message[:300]))
+        return
+    kind = _KIND_TO_ACTION.get(req.kind)
+    if kind is None:
+        return  # information requests are answered in the reply
+    if kind is ActionKind.modify_user_address:
+        address = intake.address or _referenced_address(message, user, orders, None)
+        if address is None:
+            draft.notes.append("a new default address was asked for but not given")
+        else:
+            draft.actions.append(Action(kind=kind, address=address))
+        return
+    if kind in _SWAPPABLE and req.said:  # "my pending t-shirts", "the lamp I received"
+        if _PENDING_WORDS.search(req.said):
+            kind = ActionKind.modify_items
+        elif _DELIVERED_WORDS.search(req.said):
+            kind = ActionKind.exchange_items
+    candidates = _candidate_orders(kind, req, orders, message)
+    if (
+        kind in _SWAPPABLE
+        and candidates
+        and all(o.get("status") == _status_for(_SWAPPABLE[kind]) for o in candidates)
+    ):
+        kind = _SWAPPABLE[kind]  # the named order's status decides
+    if not candidates and kind in _SWAPPABLE:
+        # "exchange"/"change" say nothing of the order's status: a pending order's items
+        # are modified, a delivered order's exchanged
+        other = _SWAPPABLE[kind]
+        swapped = _candidate_orders(other, req, orders, message)
+        if swapped:
+            kind, candidates = other, swapped
+    if not candidates:
+        draft.notes.append(
+            f"no suitable order found for {req.kind.value}"
+            + (f" of {', '.join(req.items)}" if req.items else "")
+        )
+        return
+    every = (
+        req.order_id is None
+        and kind
+        in (
+            ActionKind.cancel_order,
+            ActionKind.return_items,
+            ActionKind.modify_order_address,  # "correct all order addresses"
+        )
+        and bool(ALL_ORDERS.search(message))
+    ) or (req.order_id is None and _all_of_product(req.said or message, candidates))
+    if req.all_items or len(candidates) == 1 or every:
+        targets = candidates
+    else:
+        fresh = [o for o in candidates if (kind, o["order_id"]) not in used]
+        targets = _cover(req, fresh, message) if req.order_id is None and fresh else []
+        targets = targets or (fresh or candidates)[:1]
+    for order in targets:
+        used.add((kind, order["order_id"]))
+        if kind is ActionKind.modify_order_address:
+            if any(a.kind is kind and a.order_id == order["order_id"] for a in draft.actions):
+                continue  # one new address per order
+            address = intake.address or _referenced_address(
+                message, user, orders, order["order_id"]
+            )
+            if address is None:
+                draft.notes.append(f"no new address given for order {order['order_id']}")
+            else:
+                draft.actions.append(Action(kind=kind, order_id=order["order_id"], address=address))
+            continue
+        if kind is ActionKind.cancel_order and any(
+            a.kind is kind and a.order_id == order["order_id"] for a in draft.actions
+        ):
+            continue  # one cancellation per order
+        action = _action_for(kind, req, order, user, products, message, draft)
+        if action is None:
+            continue
+        key = (kind, order["order_id"])
+        if (
+            kind in (ActionKind.modify_items, ActionKind.exchange_items, ActionKind.return_items)
+            and key in merged
+        ):
+            _merge_items(merged[key], action, order)
+            continue
+        merged[key] = action
+        draft.actions.append(action)
 
 
 def _merge_items(prev: Action, action: Action, order: dict[str, Any]) -> None:
@@ -433,8 +536,10 @@ def _action_for(
         chosen = items
     elif req.items:
         chosen = match_items(req.items, items)
-    else:  # no items extracted: those the message names, else (one item, or all) every item
-        chosen = _described_items(items, message) or items
+    else:  # no items extracted: those the request's words (else the message) name, else every
+        chosen = (
+            _described_items(items, req.said or "") or _described_items(items, message) or items
+        )
     if not chosen:
         draft.notes.append(f"no item matching {req.items} in order {order_id}")
         return None

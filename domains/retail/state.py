@@ -6,6 +6,7 @@ from enum import StrEnum
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic.json_schema import SkipJsonSchema
 from waypost.graphs.kit import ConversationState, per_turn
 
 __all__ = [
@@ -88,6 +89,13 @@ class CustomerRequest(BaseModel):
         default=None, description="Payment method preference, e.g. 'paypal', 'gift card'."
     )
     all_items: bool = Field(default=False, description="True when every item is meant.")
+    # Set by code, never by a model (not in the JSON schema a model answers): the customer asked
+    # for this only in case what they asked for first cannot be done ("if it cannot be
+    # returned, cancel it"). The resolver uses it only when a first-hand request came to nothing.
+    fallback: SkipJsonSchema[bool] = False
+    # Set by code: the customer's own words for this request (its clause), so the items it
+    # names are told apart from those another request names. None: the whole message.
+    said: SkipJsonSchema[str | None] = None
 
 
 class Intake(BaseModel):

@@ -143,6 +143,15 @@ def test_unknown_customer_gets_asked_for_identity(make_graph, export) -> None:
     assert "§2.1" in out["reply"]
 
 
+def test_each_email_the_customer_gives_is_tried(make_graph) -> None:
+    intake = {"identity": {"email": "ada.old@example.com"}, "requests": [{"kind": "cancel_order"}]}
+    graph = make_graph(ScriptedChatModel(responses=[intake, CANCEL_PLAN]))
+    message = "My emails are ada.old@example.com and ada@example.com: cancel #W0000001"
+    graph.invoke({"message": message}, cfg())
+    # the first is nobody's; the second is Ada's
+    assert graph.get_state(cfg()).values["user_id"] == "ada_byron_1815"
+
+
 def test_invented_identity_is_reasked_with_the_reason(make_graph) -> None:
     invented = {
         "identity": {"first_name": "Grace", "last_name": "Hopper", "zip": "62701"},

@@ -1,0 +1,149 @@
+"""Reading what a customer asks for: clauses, negations, fallbacks, and their resolution."""
+
+from __future__ import annotations
+
+import copy
+
+from waypost.domains.retail.intake import annotate_requests, code_requests, merge_patterns
+from waypost.domains.retail.resolve import draft_plan
+from waypost.domains.retail.state import ActionKind, CustomerRequest, Intake, RequestKind
+
+from tests.graphs.conftest import TINY_DB
+
+USER = TINY_DB["users"]["ada_byron_1815"]
+ORDERS = TINY_DB["orders"]
+PRODUCTS = TINY_DB["products"]
+
+
+def kinds(message: str) -> list[tuple[str, bool]]:
+    return [(r.kind.value, r.fallback) for r in code_requests(message)]
+
+
+def test_a_new_verb_after_and_is_a_new_request() -> None:
+    message = "Cancel all pending orders (no longer needed) and return the watch I received."
+    assert kinds(message) == [("cancel_order", False), ("return_items", False)]
+
+
+def test_a_negated_request_is_not_a_request() -> None:
+    assert kinds("Exchange the skateboard. You do not want to cancel any order.") == [
+        ("exchange_items", False)
+    ]
+    assert kinds("I don't want to return anything, just swap the lamp") == [
+        ("exchange_items", False)
+    ]
+
+
+def test_what_to_do_if_a_request_fails_is_a_fallback() -> None:
+    assert kinds("Return the laptop. If it cannot be returned, see if it can be cancelled.") == [
+        ("return_items", False),
+        ("cancel_order", True),
+    ]
+    assert kinds("Exchange the lamp for a black one; otherwise return it.") == [
+        ("exchange_items", False),
+        ("return_items", True),
+    ]
+    # no comma: the condition ends at the verb
+    assert kinds("Swap it for the same item, but if it is not available just return it.") == [
+        ("exchange_items", False),
+        ("return_items", True),
+    ]
+    # a condition on facts, not on a failure: a first-hand request
+    assert kinds("If the lamp costs more than $90, cancel it.") == [("cancel_order", False)]
+
+
+def test_a_payment_preference_is_not_a_return_and_an_item_is_not_cancelled_alone() -> None:
+    assert kinds("Change the lamp to black. You prefer PayPal for any payment or refund.") == [
+        ("exchange_items", False)
+    ]
+    assert kinds("Cancel the garden hose from the pending order.") == [("other", False)]
+
+
+def test_one_clause_can_ask_for_the_default_and_the_order_addresses() -> None:
+    message = "Change my default address and all my order addresses to 1 Elm St."
+    assert kinds(message) == [("modify_user_address", False), ("modify_order_address", False)]
+
+
+def test_a_models_requests_are_annotated_from_the_words() -> None:
+    message = "Return the lamp. If it cannot be returned, cancel the order."
+    raw = [
+        CustomerRequest(kind=RequestKind.return_items),
+        CustomerRequest(kind=RequestKind.cancel_order),
+    ]
+    assert [r.fallback for r in annotate_requests(raw, message)] == [False, True]
+    merged = merge_patterns(Intake(requests=raw), message)
+    assert [r.fallback for r in merged.requests] == [False, True]
+    # each takes the words that ask for it
+    assert [r.said for r in merged.requests] == [
+        "Return the lamp.",
+        "cancel the order.",
+    ]
+
+
+def _plan(requests: list[CustomerRequest], message: str, orders=ORDERS):
+    return draft_plan(
+        Intake(requests=requests), message=message, user=USER, orders=orders, products=PRODUCTS
+    )
+
+
+def test_a_fallback_stands_in_only_when_the_first_request_comes_to_nothing() -> None:
+    only_pending = {"#W0000001": ORDERS["#W0000001"]}
+    message = "Return the desk lamp. If it cannot be returned, cancel it."
+    requests = code_requests(message)
+    # the lamp's order is pending: no return is possible, so the customer's fallback applies
+    draft = _plan(requests, message, only_pending)
+    assert [(a.kind, a.order_id) for a in draft.actions] == [(ActionKind.cancel_order, "#W0000001")]
+    assert draft.notes and not draft.unsure  # told in the reply, nothing left to ask
+    # with a delivered lamp the return is done and nothing is cancelled
+    draft = _plan(requests, message, {"#W0000002": ORDERS["#W0000002"]})
+    assert [a.kind for a in draft.actions] == [ActionKind.return_items]
+
+
+def _second_delivered(product_name: str, order_id: str) -> dict:
+    order = copy.deepcopy(ORDERS["#W0000002"])
+    order["order_id"] = order_id
+    for item in order["items"]:
+        item["name"] = product_name
+    return order
+
+
+def test_items_named_in_different_orders_are_all_acted_on() -> None:
+    orders = {**ORDERS, "#W0000004": _second_delivered("Smart Watch", "#W0000004")}
+    message = "Return the desk lamp and the smart watch, refund to my gift card."
+    draft = _plan(code_requests(message), message, orders)
+    assert sorted(a.order_id for a in draft.actions) == ["#W0000002", "#W0000004"]
+    # each request keeps to the items its own clause names
+    message = "Return the smart watch, and exchange the desk lamp for a black one."
+    draft = _plan(code_requests(message), message, orders)
+    assert sorted((a.kind, a.order_id) for a in draft.actions) == [
+        (ActionKind.exchange_items, "#W0000002"),
+        (ActionKind.return_items, "#W0000004"),
+    ]
+
+
+def test_all_of_a_product_takes_every_order_holding_it() -> None:
+    second = copy.deepcopy(ORDERS["#W0000001"])
+    second["order_id"] = "#W0000003"
+    orders = {**ORDERS, "#W0000003": second}
+    message = "Change all my pending desk lamps to black."
+    draft = _plan(code_requests(message), message, orders)
+    assert sorted((a.kind, a.order_id) for a in draft.actions) == [
+        (ActionKind.modify_items, "#W0000001"),
+        (ActionKind.modify_items, "#W0000003"),
+    ]
+    draft = _plan(
+        code_requests("Change my pending desk lamp to black."),
+        "Change my pending desk lamp to black.",
+        orders,
+    )
+    assert len(draft.actions) == 1
+
+
+def test_an_order_holding_nothing_the_customer_names_is_not_meant() -> None:
+    # the only delivered order holds a makeup kit: "exchange the desk lamp" is the pending
+    # order's lamp, modified, and the kit is left alone
+    orders = {**ORDERS, "#W0000002": _second_delivered("Makeup Kit", "#W0000002")}
+    message = "Exchange the desk lamp for a black one."
+    draft = _plan(code_requests(message), message, orders)
+    assert [(a.kind, a.order_id, a.new_item_ids) for a in draft.actions] == [
+        (ActionKind.modify_items, "#W0000001", ["112"])
+    ]
