@@ -18,6 +18,10 @@ The table comes from settings (``WAYPOST_ROUTING__FILE`` = a JSON or TOML file,
 ``WAYPOST_ROUTING__TABLE`` = inline JSON) and may be overridden per assistant with
 ``config.configurable.routing`` (same shape), so assistant versions carry their routing.
 
+A step routed to ``code`` calls no model: the workflow's own code answers it (each model step
+of a workflow has a code path, the one it degrades to when every model fails). It is the
+smallest capable model when code is good enough, which a sweep can measure like any other.
+
 A compact one-line form names one workflow's steps (what ``waypost eval --routing/--sweep``
 take and what a scorecard's model column stores): ``intake=A,plan=A>B`` routes ``intake`` to
 model A and cascades ``plan`` from A to B; ``A|B`` is A with B as a plain fallback; ``*`` is
@@ -37,6 +41,7 @@ from waypost.runtime.errors import ConfigError
 
 __all__ = [
     "ANY",
+    "CODE",
     "ResolvedRoute",
     "RoutingTable",
     "StepRoute",
@@ -47,6 +52,8 @@ __all__ = [
 ]
 
 ANY = "*"
+CODE = "code"
+"""The route of a step answered by the workflow's code, with no model."""
 
 
 class StepRoute(BaseModel):
@@ -65,13 +72,17 @@ class StepRoute(BaseModel):
         from waypost.agents.registry import parse_model_name
 
         for name in [value] if isinstance(value, str) else value:
-            if not name.startswith("scripted:"):
+            if name != CODE and not name.startswith("scripted:"):
                 parse_model_name(name)  # ConfigError for a malformed name
         return value
 
     @property
     def models(self) -> tuple[str, ...]:
         return tuple(dict.fromkeys([self.model, *self.fallbacks]))
+
+    @property
+    def is_code(self) -> bool:
+        return self.model == CODE
 
 
 @dataclass(frozen=True)
@@ -116,8 +127,14 @@ class RoutingTable(BaseModel):
         }
 
     def model_names(self) -> set[str]:
-        """Every model any route may use."""
-        return {m for steps in self.workflows.values() for r in steps.values() for m in r.models}
+        """Every model any route may use (``code`` is none)."""
+        return {
+            m
+            for steps in self.workflows.values()
+            for r in steps.values()
+            for m in r.models
+            if m != CODE
+        }
 
     def label(self, workflow: str) -> str:
         """The compact form of ``workflow``'s routes (``"*"`` routes included)."""

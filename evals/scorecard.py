@@ -18,6 +18,7 @@ from pydantic import BaseModel, Field
 from rich.console import Console
 from rich.table import Table
 from waypost.evals.runner import CaseResult
+from waypost.runtime.errors import RoutedToCode
 
 __all__ = [
     "CaseSummary",
@@ -114,7 +115,8 @@ def _summary(r: CaseResult) -> CaseSummary:
         error=r.record.error,
         reply_addendum=r.record.reply_addendum,
         executed=[c.model_dump() for c in r.record.executed],
-        model_errors=sum(s.error_code is not None for s in r.record.steps),
+        # a step routed to code answered as routed: not a model error
+        model_errors=sum(s.error_code not in (None, RoutedToCode.code) for s in r.record.steps),
         routes=[
             f"{s.step}={s.model}" + (f" ({s.route_reason})" if s.route_reason else "")
             for s in r.record.steps

@@ -60,6 +60,7 @@ __all__ = [
     "QuotaExceeded",
     "RateLimited",
     "RetryableToolError",
+    "RoutedToCode",
     "StructuredOutputError",
     "TerminalToolError",
     "TooManyDocuments",
@@ -161,6 +162,19 @@ class ModelError(WaypostError):
     code = "model_error"
     http_status = 502
     retryable: bool = False
+
+
+class RoutedToCode(ModelError):
+    """The step's route is ``code``: no model is called and the workflow's code answers.
+
+    Not a failure: a workflow catches it like any ``ModelError`` (its code path runs) and
+    records ``usage`` (model ``code``) rather than an error."""
+
+    code = "routed_to_code"
+
+    def __init__(self, message: str, *, usage: dict[str, Any] | None = None) -> None:
+        super().__init__(message)
+        self.usage: dict[str, Any] = usage or {}
 
 
 class ModelTimeout(ModelError):

@@ -57,6 +57,7 @@ from waypost.graphs.kit import (
     message_text,
     request_approval,
     reset,
+    step_error_usage,
 )
 from waypost.runtime.errors import ModelError
 from waypost.tools import RiskLevel
@@ -142,7 +143,7 @@ def build_retail_graph(
                 result = merge_patterns(Intake.model_validate(value.model_dump()), message)
             except ModelError as exc:
                 result = fallback_intake(message)
-                usage = {"error_code": exc.code}
+                usage = step_error_usage(exc)
         known = Intake.model_validate(state["intake"]) if state.get("intake") else None
         pending = [CustomerRequest.model_validate(r) for r in state.get("pending") or []]
         result = carry_over(known, result, pending, message)
@@ -254,7 +255,7 @@ def build_retail_graph(
                 )
                 actions = _keep_addresses(to_actions(value), draft.actions)
             except ModelError as exc:
-                usage = {"error_code": exc.code}  # degrade to the code draft
+                usage = step_error_usage(exc)  # degrade to the code draft
         return {
             "plan": [a.model_dump(mode="json") for a in actions],
             "notes": draft.notes,

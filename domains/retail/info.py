@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from waypost.domains.retail.resolve import match_items
+from waypost.domains.retail.resolve import match_items, named_in
 from waypost.domains.retail.state import Intake, RequestKind
 
 __all__ = ["answer_questions", "order_total"]
@@ -12,6 +12,10 @@ __all__ = ["answer_questions", "order_total"]
 
 def order_total(order: dict[str, Any]) -> float:
     return round(sum(float(it["price"]) for it in order.get("items", [])), 2)
+
+
+def _named_items(items: list[dict[str, Any]], words: str) -> list[dict[str, Any]]:
+    return [i for i in items if named_in(i["name"], words)]
 
 
 def answer_questions(
@@ -26,6 +30,10 @@ def answer_questions(
             targets = [orders[req.order_id]]
         elif req.items:
             targets = [o for o in orders.values() if match_items(req.items, o.get("items", []))]
+        elif req.said and (
+            named := [o for o in orders.values() if _named_items(o.get("items", []), req.said)]
+        ):  # the orders holding what the question's words name
+            targets = named
         else:
             targets = list(orders.values())
         for order in targets:

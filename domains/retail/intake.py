@@ -243,10 +243,16 @@ _FAILED = re.compile(
     r"|n't\b",
     re.I,
 )
+_ONLY = re.compile(
+    r"\bonly\s+(?:\w+\s+){0,2}?(?:return|cancel|exchange|swap|change|modify|replace)", re.I
+)
+# a question about an order: "the tracking number", "when will it arrive", "its status"
+_INFO = re.compile(r"\btracking\b|\bstatus\b|\bwhere (?:is|are)\b|\bwhen\b[^.]{0,40}\barriv", re.I)
 _PRONOUN = re.compile(
     r"\b(?:return|cancel|exchange|swap|change|modify|replace)\w*\s+(?:them|it|both|these|those)\b",
     re.I,
 )
+_THAT_ORDER = re.compile(r"\b(?:that|this|the) order\b", re.I)
 _PARTIAL_CANCEL = re.compile(
     r"\bcancel\w*\s+(?:\w+\s+){0,4}?(?:from|out of|inside)\s+(?:\w+\s+){0,3}?(?:order|it)\b", re.I
 )
@@ -291,8 +297,8 @@ def _clause_kinds(clause: str) -> list[RequestKind]:
             return []  # an item out of an order: orders are cancelled whole (policy)
         if kind is RequestKind.modify_user_address and _ORDER_ADDRESSES.search(clause):
             return [kind, RequestKind.modify_order_address]
-        return [kind]
-    return []
+        return [kind, *([RequestKind.order_info] if _INFO.search(clause) else [])]
+    return [RequestKind.order_info] if _INFO.search(clause) else []
 
 
 def code_requests(message: str) -> list[CustomerRequest]:
@@ -307,7 +313,7 @@ def code_requests(message: str) -> list[CustomerRequest]:
         for clause in (c for c in _CLAUSES.split(part) if c and c.strip()):
             fallback_here = fallback or bool(_OTHERWISE.match(clause))
             asked = [[kind, clause, fallback_here] for kind in _clause_kinds(clause)]
-            if asked and context and _PRONOUN.search(clause):
+            if asked and context and (_PRONOUN.search(clause) or _THAT_ORDER.search(clause)):
                 # "You bought two skateboards. You want to return them."
                 for a in asked:
                     a[1] = f"{context} {clause}"
@@ -327,7 +333,9 @@ def code_requests(message: str) -> list[CustomerRequest]:
                 known = seen[kind, order_id]
                 if not fallback:  # asked for first-hand somewhere: it is not a fallback
                     known.fallback = False
-                known.said = f"{known.said} {said}"
+                # "exchange the bottle and the lamp ... only exchange the lamp": a later "only"
+                # narrows the request to its own words
+                known.said = said if _ONLY.search(said) else f"{known.said} {said}"
                 continue
             seen[kind, order_id] = CustomerRequest(
                 kind=kind, order_id=order_id, fallback=fallback, said=said

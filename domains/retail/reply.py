@@ -8,6 +8,7 @@ from waypost.domains.retail.state import Action, ActionKind
 
 __all__ = [
     "TRANSFER_MESSAGE",
+    "charge_amount",
     "compose_reply",
     "describe_action",
     "refund_amount",
@@ -133,6 +134,20 @@ def compose_reply(state: dict[str, Any]) -> str:
     ]
     if len(refunds) > 1:
         lines.append(f"In total, ${total_refund(state):.2f} is refunded to you.")
+    charges = [
+        c
+        for ex in state.get("executed", [])
+        if ex.get("ok")
+        for c in [charge_amount(plan[ex["action_index"]], ex.get("result"))]
+        if c is not None
+    ]
+    if len(charges) > 1:  # several item changes: what they come to together
+        net = round(sum(charges), 2)
+        lines.append(
+            f"In total, you pay ${net:.2f} for these changes."
+            if net >= 0
+            else f"In total, ${-net:.2f} is refunded to you for these changes."
+        )
     lines.extend(state.get("info", []))
     if status == "needs_clarification":
         lines.append("Which order and which items do you mean? You can give the order id (#W...).")
@@ -160,6 +175,22 @@ def refund_amount(action: Action, result: Any) -> float | None:
     if action.kind is ActionKind.exchange_items:
         diff = order.get("exchange_price_difference")
         return round(-float(diff), 2) if diff is not None and float(diff) < 0 else None
+    return None
+
+
+def charge_amount(action: Action, result: Any) -> float | None:
+    """What an executed item change costs the customer (negative: refunded); None for others."""
+    order = result if isinstance(result, dict) else {}
+    if action.kind is ActionKind.exchange_items:
+        diff = order.get("exchange_price_difference")
+        return round(float(diff), 2) if diff is not None else None
+    if action.kind is ActionKind.modify_items:
+        history = order.get("payment_history", [])
+        if len(history) < 2:
+            return 0.0
+        last = history[-1]
+        sign = 1.0 if last["transaction_type"] == "payment" else -1.0
+        return round(sign * float(last["amount"]), 2)
     return None
 
 

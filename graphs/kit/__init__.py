@@ -21,6 +21,7 @@ from waypost.graphs.kit.steps import (
     StructuredCall,
     as_messages,
     configured_routing,
+    step_error_usage,
 )
 from waypost.graphs.kit.tools import RUN_TENANT_KEY, ToolRunner, plain, run_tenant
 from waypost.graphs.kit.turns import (
@@ -57,5 +58,6 @@ __all__ = [
     "request_approval",
     "reset",
     "run_tenant",
+    "step_error_usage",
     "turn_scope",
 ]

@@ -23,6 +23,7 @@ from typing import Any, Protocol
 
 from langchain_core.messages import BaseMessage, HumanMessage, SystemMessage
 from waypost.agents.routing import (
+    CODE,
     ResolvedRoute,
     RoutingTable,
     StepRoute,
@@ -30,7 +31,7 @@ from waypost.agents.routing import (
     routing_from_settings,
 )
 from waypost.agents.structured import StepModels, StructuredResult, invoke_structured
-from waypost.runtime.errors import ModelError, StructuredOutputError
+from waypost.runtime.errors import ModelError, RoutedToCode, StructuredOutputError
 from waypost.runtime.settings import ModelSettings, Settings
 
 __all__ = [
@@ -163,6 +164,11 @@ class StepModelsCaller:
     ) -> tuple[Any, dict[str, Any]]:
         resolved = self.route_for(step, configured_routing())
         route = resolved.route
+        if route.is_code:
+            raise RoutedToCode(
+                f"step {step!r} is routed to code",
+                usage={"model": CODE, "route_reason": resolved.source},
+            )
         messages = as_messages(pairs)
         if route.cascade:
             return self._cascade(resolved, schema, messages, escalate_after, because)
@@ -215,6 +221,12 @@ class StepModelsCaller:
             return result.value, usage
         assert last is not None
         raise last
+
+
+def step_error_usage(exc: ModelError) -> dict[str, Any]:
+    """What a model step records when it answered from code: the error that sent it there,
+    with the route (model ``code``) when routing chose code rather than a model failing."""
+    return {"error_code": exc.code, **(exc.usage if isinstance(exc, RoutedToCode) else {})}
 
 
 def _usage(result: StructuredResult[Any], reason: str) -> dict[str, Any]:

@@ -131,3 +131,28 @@ def test_a_runs_configurable_routing_overrides_the_table(routed_graph) -> None:
         ("plan", BIG),
     ]
     assert all(s["route_reason"] == "table" for s in steps if s.get("model"))
+
+
+def test_a_step_routed_to_code_calls_no_model_and_records_code(routed_graph, export) -> None:
+    # the intake is the code's (patterns and words); only the planner is a model
+    big = ScriptedChatModel(responses=[CANCEL_PLAN])
+    routing = {"retail_support": {"intake": {"model": "code"}, "plan": {"model": BIG}}}
+    graph = routed_graph({BIG: big}, routing)
+    graph.invoke({"message": CANCEL_MESSAGE}, cfg())
+    out = graph.invoke(Command(resume="approve"), cfg())
+
+    assert out["status"] == "completed"
+    assert export()["orders"]["#W0000001"]["status"] == "cancelled"
+    intake = next(s for s in out["steps"] if s["step"] == "intake")
+    assert (intake["model"], intake["route_reason"], intake["error_code"]) == (
+        "code",
+        "table",
+        "routed_to_code",
+    )
+    assert len(big.calls) == 1 and "Requests:" in big.calls[0].messages[-1].content
+
+
+def test_code_is_a_route_name_and_not_a_model() -> None:
+    table = parse_routing({"retail_support": {"intake": "code", "plan": SMALL}})
+    assert table.model_names() == {SMALL}
+    assert table.label("retail_support") == f"intake=code,plan={SMALL}"
