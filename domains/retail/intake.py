@@ -247,7 +247,12 @@ _ONLY = re.compile(
     r"\bonly\s+(?:\w+\s+){0,2}?(?:return|cancel|exchange|swap|change|modify|replace)", re.I
 )
 # a question about an order: "the tracking number", "when will it arrive", "its status"
-_INFO = re.compile(r"\btracking\b|\bstatus\b|\bwhere (?:is|are)\b|\bwhen\b[^.]{0,40}\barriv", re.I)
+_INFO = re.compile(
+    r"\btracking\b|\bstatus\b|\bwhere (?:is|are)\b|\bwhen\b[^.]{0,40}\barriv"
+    r"|\bhow much\b[^.]{0,30}\bpa(?:id|y) for\b",
+    re.I,
+)
+_CANCEL_OR_RETURN = re.compile(r"\bcancel\w* or return|\breturn\w* or cancel", re.I)
 _PRONOUN = re.compile(
     r"\b(?:return|cancel|exchange|swap|change|modify|replace)\w*\s+(?:them|it|both|these|those)\b",
     re.I,
@@ -297,6 +302,8 @@ def _clause_kinds(clause: str) -> list[RequestKind]:
             return []  # an item out of an order: orders are cancelled whole (policy)
         if kind is RequestKind.modify_user_address and _ORDER_ADDRESSES.search(clause):
             return [kind, RequestKind.modify_order_address]
+        if _CANCEL_OR_RETURN.search(clause):  # the order's status says which applies
+            return [RequestKind.cancel_order, RequestKind.return_items]
         return [kind, *([RequestKind.order_info] if _INFO.search(clause) else [])]
     return [RequestKind.order_info] if _INFO.search(clause) else []
 
