@@ -330,50 +330,47 @@ def code_requests(message: str) -> list[CustomerRequest]:
                 found[-1][1] = f"{found[-1][1]} {clause}"
             context = "" if asked else clause
     out: list[CustomerRequest] = []
-    seen: dict[tuple[RequestKind, str | None], CustomerRequest] = {}
     for kind, clause, fallback in found:
         # one request and one order id in the message: that order is meant
         only = [all_ids[0]] if len(all_ids) == 1 and len(found) == 1 else [None]
         for order_id in _ORDER.findall(clause) or only:
             said = clause.strip()
-            if (kind, order_id) in seen:
-                known = seen[kind, order_id]
-                if not fallback:  # asked for first-hand somewhere: it is not a fallback
-                    known.fallback = False
+            if _ONLY.search(said):
                 # "exchange the bottle and the lamp ... only exchange the lamp": a later "only"
-                # narrows the request to its own words
-                known.said = said if _ONLY.search(said) else f"{known.said} {said}"
-                continue
-            seen[kind, order_id] = CustomerRequest(
-                kind=kind, order_id=order_id, fallback=fallback, said=said
-            )
-            out.append(seen[kind, order_id])
+                # replaces what was asked of that kind before
+                out = [
+                    r
+                    for r in out
+                    if not (_group(r.kind) is _group(kind) and r.order_id == order_id)
+                ]
+            # each clause is its own request ("exchange the helmet, and exchange the luggage
+            # set in another order"); the resolver merges those that land on one order
+            out.append(CustomerRequest(kind=kind, order_id=order_id, fallback=fallback, said=said))
     return out or [CustomerRequest(kind=RequestKind.other)]
+
+
+def _group(kind: RequestKind) -> RequestKind:
+    """Exchanges and modifications are one kind of request: the order's status decides."""
+    return RequestKind.exchange_items if kind is RequestKind.modify_items else kind
 
 
 def annotate_requests(requests: list[CustomerRequest], message: str) -> list[CustomerRequest]:
     """A model's requests, annotated from the words of the message: a request whose kind the
-    message asks for only as a fallback is marked so, and a request takes the clause that
-    asks for it (``said``) when that clause is unambiguous (the one naming its order, or the
-    only clause of its kind for the only request of that kind)."""
+    message asks for only as a fallback is marked so, and a request takes the words that ask
+    for it (``said``) when they are unambiguous: the clause naming its order, or every clause
+    of its kind when it is the only request of that kind."""
     words = code_requests(message)
-
-    def group(kind: RequestKind) -> RequestKind:
-        return RequestKind.exchange_items if kind is RequestKind.modify_items else kind
-
-    firsthand = {group(r.kind) for r in words if not r.fallback}
-    fallback = {group(r.kind) for r in words if r.fallback} - firsthand
+    firsthand = {_group(r.kind) for r in words if not r.fallback}
+    fallback = {_group(r.kind) for r in words if r.fallback} - firsthand
     out = []
     for r in requests:
-        same = [w for w in words if group(w.kind) is group(r.kind)]
+        same = [w for w in words if _group(w.kind) is _group(r.kind)]
         named = [w for w in same if r.order_id and w.order_id == r.order_id]
-        asked = sum(group(q.kind) is group(r.kind) for q in requests)
-        # one clause for this request alone: its order's, or the only one of its kind when the
-        # model saw no more requests of that kind than the words did
+        asked = sum(_group(q.kind) is _group(r.kind) for q in requests)
         only = named or (same if asked == 1 else [])
-        clause = only[0].said if len(only) == 1 else None
+        clause = " ".join(w.said or "" for w in only) or None
         out.append(
-            r.model_copy(update={"fallback": group(r.kind) in fallback, "said": r.said or clause})
+            r.model_copy(update={"fallback": _group(r.kind) in fallback, "said": r.said or clause})
         )
     return out
 

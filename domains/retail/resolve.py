@@ -466,7 +466,11 @@ def _resolve(
         targets = candidates
     else:
         fresh = [o for o in candidates if (kind, o["order_id"]) not in used]
-        targets = _cover(req, fresh, message) if req.order_id is None and fresh else []
+        # a request with its own words goes where they name items; one without goes to an
+        # order no request of its kind took yet
+        # (not an address change: it names its order by the address, not by items)
+        pool = candidates if req.said and kind is not ActionKind.modify_order_address else fresh
+        targets = _cover(req, pool, message) if req.order_id is None and pool else []
         targets = targets or (fresh or candidates)[:1]
     for order in targets:
         used.add((kind, order["order_id"]))

@@ -147,3 +147,24 @@ def test_an_order_holding_nothing_the_customer_names_is_not_meant() -> None:
     assert [(a.kind, a.order_id, a.new_item_ids) for a in draft.actions] == [
         (ActionKind.modify_items, "#W0000001", ["112"])
     ]
+
+
+def test_each_clause_is_its_own_request_and_only_narrows_what_came_before() -> None:
+    orders = {**ORDERS, "#W0000004": _second_delivered("Smart Watch", "#W0000004")}
+    # two item changes of one kind in different orders: both are made
+    message = "Exchange the desk lamp for a black one, and exchange the smart watch too."
+    requests = code_requests(message)
+    assert [r.said for r in requests] == [
+        "Exchange the desk lamp for a black one",
+        "exchange the smart watch too.",
+    ]
+    # "only" replaces what was asked of that kind before
+    message = (
+        "Exchange the desk lamp and the smart watch for black ones. "
+        "Actually, only exchange the lamp."
+    )
+    assert [r.said for r in code_requests(message)] == ["Actually, only exchange the lamp."]
+    draft = _plan(code_requests(message), message, orders)
+    assert [(a.order_id, a.item_ids, a.new_item_ids) for a in draft.actions] == [
+        ("#W0000002", ["111"], ["112"])
+    ]
