@@ -233,7 +233,7 @@ _CLAUSE_KINDS: tuple[tuple[RequestKind, re.Pattern[str]], ...] = (
 )
 # "change my default address and all my order addresses": one clause, two requests
 _ORDER_ADDRESSES = re.compile(
-    r"\border\s+address|\baddress(?:es)? of (?:\w+\s+){0,2}orders?\b", re.I
+    r"\border\s+address|\baddress(?:es)? of (?:\w+\s+){0,3}orders?\b", re.I
 )
 _IF = re.compile(r"^\s*(?:and\s+|but\s+)?(?:if|in case|should|when)\b", re.I)
 _OTHERWISE = re.compile(r"^\s*(?:and\s+|but\s+)?(?:otherwise|or else|failing that)\b[,:]?", re.I)

@@ -330,8 +330,11 @@ ALL_ORDERS = re.compile(
     r"|\beverything\b",
     re.IGNORECASE,
 )
+# "to my default address", "back to the address on file" (not "... along with my default
+# address", which changes it)
 _DEFAULT_ADDRESS = re.compile(
-    r"\b(?:default|profile|user|home|account)\s+(?:\w+\s+)?address\b|address on file",
+    r"\b(?:to|as|is)\s+(?:\w+\s+){0,2}(?:default|profile|user|home|account)\s+(?:\w+\s+)?address\b"
+    r"|address on file",
     re.IGNORECASE,
 )
 
@@ -351,7 +354,52 @@ def _referenced_address(
                 return Address.model_validate(o["address"])
     if target is not None and _DEFAULT_ADDRESS.search(message) and user.get("address"):
         return Address.model_validate(user["address"])
-    return None
+    return _named_place(message, user, orders, target)
+
+
+def _address_for(
+    req: CustomerRequest,
+    message: str,
+    user: dict[str, Any],
+    orders: dict[str, dict[str, Any]],
+    target: str | None,
+) -> Address | None:
+    """The address a request points at: in its own words first, else in the message."""
+    found = _referenced_address(req.said, user, orders, target) if req.said else None
+    return found or _referenced_address(message, user, orders, target)
+
+
+# what customers call a city (a state name is matched as written)
+_CITY_NAMES = {
+    "nyc": "new york",
+    "la": "los angeles",
+    "sf": "san francisco",
+    "philly": "philadelphia",
+}
+
+
+def _named_place(
+    message: str, user: dict[str, Any], orders: dict[str, dict[str, Any]], target: str | None
+) -> Address | None:
+    """The address among the customer's whose city the customer names ("to the Washington DC
+    address in one of my orders", "my NYC address"), when that city says which address."""
+    words = f" {norm(message)} "
+    for short, city in _CITY_NAMES.items():
+        words = words.replace(f" {short} ", f" {city} ")
+    current = orders[target].get("address") if target in orders else user.get("address")
+    known = [o.get("address") for o in orders.values()] + [user.get("address")]
+    named: list[dict[str, Any]] = []
+    for address in known:
+        if address and address not in named and f" {norm(str(address.get('city', '')))} " in words:
+            named.append(address)
+    # one address in a named city other than where the target already goes (a city with two of
+    # the customer's addresses does not say which)
+    others = [a for a in named if a != current]
+    if not others and named:  # the target is there already
+        return Address.model_validate(named[0])
+    if len(others) != 1 or (current and others[0].get("city") == current.get("city")):
+        return None
+    return Address.model_validate(others[0])
 
 
 def draft_plan(
@@ -383,6 +431,7 @@ def draft_plan(
         ):
             any_failed = True
             failed_notes += draft.notes[before[1] :]
+    _same_new_address(draft)
     # the customer's fallbacks ("if it cannot be returned, cancel it") stand in when a
     # first-hand request came to nothing, or when the message asks for nothing else
     if fallbacks and (any_failed or not any(r.kind in _KIND_TO_ACTION for r in firsthand)):
@@ -392,6 +441,27 @@ def draft_plan(
         if len(draft.actions) > before_actions:
             draft.settled += failed_notes
     return draft
+
+
+_NO_DEFAULT_ADDRESS = "a new default address was asked for but not given"
+
+
+def _same_new_address(draft: Draft) -> None:
+    """ "Change my order addresses, and my default address too": a default address asked for
+    without one takes the new address the order changes resolved, when they agree on one."""
+    if _NO_DEFAULT_ADDRESS not in draft.notes:
+        return
+    news = {
+        a.address.model_dump_json()
+        for a in draft.actions
+        if a.kind is ActionKind.modify_order_address and a.address is not None
+    }
+    if len(news) == 1:
+        (only,) = news
+        draft.actions.append(
+            Action(kind=ActionKind.modify_user_address, address=Address.model_validate_json(only))
+        )
+        draft.notes.remove(_NO_DEFAULT_ADDRESS)
 
 
 def _held(merged: dict[tuple[ActionKind, str], Action]) -> int:
@@ -421,9 +491,9 @@ def _resolve(
     if kind is None:
         return  # information requests are answered in the reply
     if kind is ActionKind.modify_user_address:
-        address = intake.address or _referenced_address(message, user, orders, None)
+        address = intake.address or _address_for(req, message, user, orders, None)
         if address is None:
-            draft.notes.append("a new default address was asked for but not given")
+            draft.notes.append(_NO_DEFAULT_ADDRESS)
         else:
             draft.actions.append(Action(kind=kind, address=address))
         return
@@ -477,9 +547,9 @@ def _resolve(
         if kind is ActionKind.modify_order_address:
             if any(a.kind is kind and a.order_id == order["order_id"] for a in draft.actions):
                 continue  # one new address per order
-            address = intake.address or _referenced_address(
-                message, user, orders, order["order_id"]
-            )
+            address = intake.address or _address_for(req, message, user, orders, order["order_id"])
+            if address is not None and address.model_dump() == order.get("address"):
+                continue  # the order goes there already
             if address is None:
                 draft.notes.append(f"no new address given for order {order['order_id']}")
             else:

@@ -168,3 +168,33 @@ def test_each_clause_is_its_own_request_and_only_narrows_what_came_before() -> N
     assert [(a.order_id, a.item_ids, a.new_item_ids) for a in draft.actions] == [
         ("#W0000002", ["111"], ["112"])
     ]
+
+
+def _pending_in(order_id: str, city: str, address1: str) -> dict:
+    order = copy.deepcopy(ORDERS["#W0000001"])
+    order["order_id"] = order_id
+    order["address"] = {**order["address"], "address1": address1, "city": city}
+    return order
+
+
+def test_an_address_named_by_its_city_and_the_default_address_follows_the_orders() -> None:
+    orders = {**ORDERS, "#W0000005": _pending_in("#W0000005", "Washington", "9 Capitol St")}
+    message = (
+        "Change the address of all my pending orders to the Washington DC address of one of my "
+        "orders, along with my default address."
+    )
+    draft = _plan(code_requests(message), message, orders)
+    moved = {a.order_id: a.address.address1 for a in draft.actions if a.address is not None}
+    # the order already there stays; the other pending order and the default address move
+    assert moved == {"#W0000001": "9 Capitol St", None: "9 Capitol St"}
+    assert not draft.notes
+
+
+def test_a_city_holding_two_of_the_customers_addresses_does_not_say_which() -> None:
+    here = ORDERS["#W0000001"]["address"]["city"]
+    orders = {**ORDERS, "#W0000005": _pending_in("#W0000005", here, "2 Other St")}
+    message = f"Change my default address to my new home in {here}."
+    draft = _plan(code_requests(message), message, orders)
+    assert draft.actions == [] and draft.notes == [
+        "a new default address was asked for but not given"
+    ]

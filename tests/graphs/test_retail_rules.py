@@ -391,8 +391,18 @@ def test_an_address_pointed_at_is_resolved_from_the_records() -> None:
 
     assert address_for("Ship #W0000001 to the same address as order #W0000003") == "2 Elm St"
     assert address_for("Send #W0000001 to the address of my other order") == "2 Elm St"
-    assert address_for("Change #W0000001 to my default address") == "1 Main St"
+    # (#W0000001 goes to the default address already: nothing to change)
+    assert address_for("Change #W0000001 to my default address") is None
     assert address_for("Change the address of #W0000001") is None
+    elsewhere = {**orders, "#W0000001": _pending_copy("#W0000001", "3 Oak St")}
+    draft = draft_plan(
+        intake,
+        message="Change #W0000001 to my default address",
+        user=USER,
+        orders=elsewhere,
+        products=PRODUCTS,
+    )
+    assert [a.address.address1 for a in draft.actions] == ["1 Main St"]  # type: ignore[union-attr]
 
 
 def test_merged_requests_never_repeat_an_item_and_payment_words_count() -> None:
