@@ -21,7 +21,8 @@ def _named_items(items: list[dict[str, Any]], words: str) -> list[dict[str, Any]
 def answer_questions(
     intake: Intake, orders: dict[str, dict[str, Any]], products: dict[str, dict[str, Any]]
 ) -> list[str]:
-    """One sentence per order the information requests concern: status, total, tracking."""
+    """One sentence per order the information requests concern (status, total, tracking),
+    and one per item the question names (its options)."""
     lines: list[str] = []
     for req in intake.requests:
         if req.kind is not RequestKind.order_info:
@@ -45,4 +46,8 @@ def answer_questions(
             if tracking:
                 line += f", tracking number {', '.join(tracking)}"
             lines.append(line + ".")
+            # the items the question names: their options ("the storage of my tablet")
+            for item in _named_items(order.get("items", []), req.said or ""):
+                options = ", ".join(f"{k} {v}" for k, v in item.get("options", {}).items())
+                lines.append(f"The {item['name']} in order {order['order_id']} has {options}.")
     return lines

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 
+from waypost.domains.retail.info import answer_questions
 from waypost.domains.retail.intake import annotate_requests, code_requests, merge_patterns
 from waypost.domains.retail.resolve import draft_plan
 from waypost.domains.retail.state import ActionKind, CustomerRequest, Intake, RequestKind
@@ -198,3 +199,12 @@ def test_a_city_holding_two_of_the_customers_addresses_does_not_say_which() -> N
     assert draft.actions == [] and draft.notes == [
         "a new default address was asked for but not given"
     ]
+
+
+def test_a_question_about_an_ordered_item_is_answered_with_its_options() -> None:
+    message = "I am Ada. What is the status of my order, and the brightness of the desk lamp I got?"
+    requests = code_requests(message)
+    assert [r.kind for r in requests] == [RequestKind.order_info]
+    lines = answer_questions(Intake(requests=requests), ORDERS, PRODUCTS)
+    assert "Order #W0000002 is delivered, total $100.00, tracking number 987654321." in lines
+    assert "The Desk Lamp in order #W0000002 has color white, brightness medium." in lines
