@@ -202,7 +202,7 @@ def fallback_intake(message: str) -> Intake:
 
 _SENTENCES = re.compile(r"(?<=[.;!?])\s+")
 # a condition starts its own part: "..., but if it is not available, return it"
-_CONDITION_START = re.compile(r",\s*(?:but\s+)?(?=(?:if|otherwise|or else)\b)", re.I)
+_CONDITION_START = re.compile(r",\s*(?:but\s+|and\s+)?(?=(?:if|otherwise|or else)\b)", re.I)
 _CLAUSES = re.compile(
     r",\s+and\b|\b(?:also|and then|finally|lastly|additionally)\b"
     # "cancel all pending orders and return the watch": a new verb of request starts a clause

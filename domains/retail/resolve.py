@@ -320,8 +320,29 @@ def _cover(
 
 
 def _described_items(items: list[dict[str, Any]], message: str) -> list[dict[str, Any]]:
-    """Items the message names by product name (or head noun) or by item id."""
-    return [i for i in items if i["item_id"] in message or named_in(i["name"], message)]
+    """Items the message names by product name (or head noun) or by item id, not counting
+    those it names as exceptions ("everything except the coffee machine")."""
+    parts = _EXCEPT.split(message, maxsplit=1)
+    excepted = _excepted_items(items, message)
+    named = _named(items, parts[0])
+    if len(parts) > 1:  # names after the exception's sentence count again
+        rest = _EXCEPT_END.split(parts[1], maxsplit=1)
+        named += [i for i in _named(items, rest[1]) if i not in named] if len(rest) > 1 else []
+    return [i for i in named if i not in excepted]
+
+
+def _named(items: list[dict[str, Any]], words: str) -> list[dict[str, Any]]:
+    return [i for i in items if i["item_id"] in words or named_in(i["name"], words)]
+
+
+def _excepted_items(items: list[dict[str, Any]], words: str) -> list[dict[str, Any]]:
+    """Items named after "except", "other than", "apart from", up to the sentence's end."""
+    parts = _EXCEPT.split(words, maxsplit=1)
+    return _named(items, _EXCEPT_END.split(parts[-1])[0]) if len(parts) > 1 else []
+
+
+_EXCEPT = re.compile(r"\b(?:except(?: for)?|other than|apart from|but not)\b", re.I)
+_EXCEPT_END = re.compile(r"[.;!?]")
 
 
 # "cancel all my pending orders", "return all things ordered", "everything"
@@ -611,8 +632,11 @@ def _action_for(
     elif req.items:
         chosen = match_items(req.items, items)
     else:  # no items extracted: those the request's words (else the message) name, else every
+        excepted = _excepted_items(items, req.said or message)
         chosen = (
-            _described_items(items, req.said or "") or _described_items(items, message) or items
+            _described_items(items, req.said or "")
+            or _described_items(items, message)
+            or [i for i in items if i not in excepted]
         )
     if not chosen:
         draft.notes.append(f"no item matching {req.items} in order {order_id}")

@@ -208,3 +208,12 @@ def test_a_question_about_an_ordered_item_is_answered_with_its_options() -> None
     lines = answer_questions(Intake(requests=requests), ORDERS, PRODUCTS)
     assert "Order #W0000002 is delivered, total $100.00, tracking number 987654321." in lines
     assert "The Desk Lamp in order #W0000002 has color white, brightness medium." in lines
+
+
+def test_everything_except_a_named_item() -> None:
+    order = copy.deepcopy(ORDERS["#W0000002"])
+    order["items"].append({**order["items"][0], "name": "Coffee Machine", "item_id": "222"})
+    orders = {"#W0000001": ORDERS["#W0000001"], "#W0000002": order}
+    message = "Return everything I received except the coffee machine. Refund to my gift card."
+    draft = _plan(code_requests(message), message, orders)
+    assert [(a.order_id, a.item_ids) for a in draft.actions] == [("#W0000002", ["111"])]
