@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from waypost.domains.retail.resolve import match_items, named_in
+from waypost.domains.retail.resolve import match_items, named_items
 from waypost.domains.retail.state import Intake, RequestKind
 
 __all__ = ["answer_questions", "order_total"]
@@ -12,10 +12,6 @@ __all__ = ["answer_questions", "order_total"]
 
 def order_total(order: dict[str, Any]) -> float:
     return round(sum(float(it["price"]) for it in order.get("items", [])), 2)
-
-
-def _named_items(items: list[dict[str, Any]], words: str) -> list[dict[str, Any]]:
-    return [i for i in items if named_in(i["name"], words)]
 
 
 def answer_questions(
@@ -32,7 +28,7 @@ def answer_questions(
         elif req.items:
             targets = [o for o in orders.values() if match_items(req.items, o.get("items", []))]
         elif req.said and (
-            named := [o for o in orders.values() if _named_items(o.get("items", []), req.said)]
+            named := [o for o in orders.values() if named_items(o.get("items", []), req.said)]
         ):  # the orders holding what the question's words name
             targets = named
         else:
@@ -47,7 +43,7 @@ def answer_questions(
                 line += f", tracking number {', '.join(tracking)}"
             lines.append(line + ".")
             # the items the question names: their options ("the storage of my tablet")
-            for item in _named_items(order.get("items", []), req.said or ""):
+            for item in named_items(order.get("items", []), req.said or ""):
                 options = ", ".join(f"{k} {v}" for k, v in item.get("options", {}).items())
                 lines.append(f"The {item['name']} in order {order['order_id']} has {options}.")
     return lines

@@ -201,12 +201,14 @@ def fallback_intake(message: str) -> Intake:
 
 
 _SENTENCES = re.compile(r"(?<=[.;!?])\s+")
+# the verbs a request for an action starts with
+_VERBS = r"(?:return|cancel|exchange|swap|change|switch|modify|replace)"
 # a condition starts its own part: "..., but if it is not available, return it"
 _CONDITION_START = re.compile(r",\s*(?:but\s+|and\s+)?(?=(?:if|otherwise|or else)\b)", re.I)
 _CLAUSES = re.compile(
     r",\s+and\b|\b(?:also|and then|finally|lastly|additionally)\b"
     # "cancel all pending orders and return the watch": a new verb of request starts a clause
-    r"|\band\b(?=\s+(?:\w+\s+){0,2}?(?:return|cancel|exchange|swap|change|switch|modify)\b)",
+    rf"|\band\b(?=\s+(?:\w+\s+){{0,2}}?{_VERBS}\b)",
     re.I,
 )
 # the first kind whose words a clause contains (order matters: "return" before "change")
@@ -243,9 +245,7 @@ _FAILED = re.compile(
     r"|n't\b",
     re.I,
 )
-_ONLY = re.compile(
-    r"\bonly\s+(?:\w+\s+){0,2}?(?:return|cancel|exchange|swap|change|modify|replace)", re.I
-)
+_ONLY = re.compile(rf"\bonly\s+(?:\w+\s+){{0,2}}?{_VERBS}", re.I)
 # a question about an order: "the tracking number", "when will it arrive", "its status"
 _INFO = re.compile(
     r"\btracking\b|\bstatus\b|\bwhere (?:is|are)\b|\bwhen\b[^.]{0,40}\barriv"
@@ -253,10 +253,7 @@ _INFO = re.compile(
     re.I,
 )
 _CANCEL_OR_RETURN = re.compile(r"\bcancel\w* or return|\breturn\w* or cancel", re.I)
-_PRONOUN = re.compile(
-    r"\b(?:return|cancel|exchange|swap|change|modify|replace)\w*\s+(?:them|it|both|these|those)\b",
-    re.I,
-)
+_PRONOUN = re.compile(rf"\b{_VERBS}\w*\s+(?:them|it|both|these|those)\b", re.I)
 _THAT_ORDER = re.compile(r"\b(?:that|this|the) order\b", re.I)
 _PARTIAL_CANCEL = re.compile(
     r"\bcancel\w*\s+(?:\w+\s+){0,4}?(?:from|out of|inside)\s+(?:\w+\s+){0,3}?(?:order|it)\b", re.I

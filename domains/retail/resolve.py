@@ -27,7 +27,16 @@ from waypost.domains.retail.wishes import (
     wish_score,
 )
 
-__all__ = ["ALL_ORDERS", "Draft", "draft_plan", "match_items", "named_in", "norm", "pick_variant"]
+__all__ = [
+    "ALL_ORDERS",
+    "Draft",
+    "draft_plan",
+    "match_items",
+    "named_in",
+    "named_items",
+    "norm",
+    "pick_variant",
+]
 
 _KIND_TO_ACTION = {
     RequestKind.cancel_order: ActionKind.cancel_order,
@@ -322,23 +331,19 @@ def _cover(
 def _described_items(items: list[dict[str, Any]], message: str) -> list[dict[str, Any]]:
     """Items the message names by product name (or head noun) or by item id, not counting
     those it names as exceptions ("everything except the coffee machine")."""
-    parts = _EXCEPT.split(message, maxsplit=1)
     excepted = _excepted_items(items, message)
-    named = _named(items, parts[0])
-    if len(parts) > 1:  # names after the exception's sentence count again
-        rest = _EXCEPT_END.split(parts[1], maxsplit=1)
-        named += [i for i in _named(items, rest[1]) if i not in named] if len(rest) > 1 else []
-    return [i for i in named if i not in excepted]
+    return [i for i in named_items(items, message) if i not in excepted]
 
 
-def _named(items: list[dict[str, Any]], words: str) -> list[dict[str, Any]]:
+def named_items(items: list[dict[str, Any]], words: str) -> list[dict[str, Any]]:
+    """Items ``words`` name by product name (or head noun) or by item id."""
     return [i for i in items if i["item_id"] in words or named_in(i["name"], words)]
 
 
 def _excepted_items(items: list[dict[str, Any]], words: str) -> list[dict[str, Any]]:
     """Items named after "except", "other than", "apart from", up to the sentence's end."""
     parts = _EXCEPT.split(words, maxsplit=1)
-    return _named(items, _EXCEPT_END.split(parts[-1])[0]) if len(parts) > 1 else []
+    return named_items(items, _EXCEPT_END.split(parts[-1])[0]) if len(parts) > 1 else []
 
 
 _EXCEPT = re.compile(r"\b(?:except(?: for)?|other than|apart from|but not)\b", re.I)
@@ -436,32 +441,23 @@ def draft_plan(
     Requests of one kind that name no order go to different orders where the candidates
     allow ("cancel the boots ... also cancel the kettle"); "all ... orders" takes every
     candidate order."""
-    draft = Draft()
-    merged: dict[tuple[ActionKind, str], Action] = {}
-    used: set[tuple[ActionKind, str]] = set()
+    run = _Resolution(intake, message, user, orders, products)
     firsthand = [r for r in intake.requests if not r.fallback]
     fallbacks = [r for r in intake.requests if r.fallback]
     failed_notes: list[str] = []
     any_failed = False
     for req in firsthand:
-        before = (len(draft.actions), len(draft.notes), _held(merged))
-        _resolve(req, intake, message, user, orders, products, draft, merged, used)
-        if req.kind in _KIND_TO_ACTION and (len(draft.actions), _held(merged)) == (
-            before[0],
-            before[2],
-        ):
+        noted = len(run.draft.notes)
+        if not run.resolve(req) and req.kind in _KIND_TO_ACTION:
             any_failed = True
-            failed_notes += draft.notes[before[1] :]
-    _same_new_address(draft)
+            failed_notes += run.draft.notes[noted:]
+    _same_new_address(run.draft)
     # the customer's fallbacks ("if it cannot be returned, cancel it") stand in when a
     # first-hand request came to nothing, or when the message asks for nothing else
-    if fallbacks and (any_failed or not any(r.kind in _KIND_TO_ACTION for r in firsthand)):
-        before_actions = len(draft.actions)
-        for req in fallbacks:
-            _resolve(req, intake, message, user, orders, products, draft, merged, used)
-        if len(draft.actions) > before_actions:
-            draft.settled += failed_notes
-    return draft
+    wanted = any_failed or not any(r.kind in _KIND_TO_ACTION for r in firsthand)
+    if fallbacks and wanted and any([run.resolve(req) for req in fallbacks]):  # all resolved
+        run.draft.settled += failed_notes
+    return run.draft
 
 
 _NO_DEFAULT_ADDRESS = "a new default address was asked for but not given"
@@ -485,26 +481,35 @@ def _same_new_address(draft: Draft) -> None:
         draft.notes.remove(_NO_DEFAULT_ADDRESS)
 
 
-def _held(merged: dict[tuple[ActionKind, str], Action]) -> int:
-    return sum(len(a.item_ids) for a in merged.values())
-
-
 _PENDING_WORDS = re.compile(r"\bpending\b|\bjust (?:placed|ordered)\b", re.I)
 _DELIVERED_WORDS = re.compile(r"\b(?:received|delivered)\b", re.I)
 
 
-def _resolve(
-    req: CustomerRequest,
-    intake: Intake,
-    message: str,
-    user: dict[str, Any],
-    orders: dict[str, dict[str, Any]],
-    products: dict[str, dict[str, Any]],
-    draft: Draft,
-    merged: dict[tuple[ActionKind, str], Action],
-    used: set[tuple[ActionKind, str]],
-) -> None:
-    """Map one request onto records, adding to ``draft`` (and ``merged``, per order)."""
+@dataclass
+class _Resolution:
+    """One draft in the making: the records, and the actions so far (one per order and kind
+    for item changes, which later requests merge into)."""
+
+    intake: Intake
+    message: str
+    user: dict[str, Any]
+    orders: dict[str, dict[str, Any]]
+    products: dict[str, dict[str, Any]]
+    draft: Draft = field(default_factory=Draft)
+    merged: dict[tuple[ActionKind, str], Action] = field(default_factory=dict)
+    used: set[tuple[ActionKind, str]] = field(default_factory=set)
+
+    def resolve(self, req: CustomerRequest) -> bool:
+        """Map one request onto records; True when it added or merged an action."""
+        size = (len(self.draft.actions), sum(len(a.item_ids) for a in self.merged.values()))
+        _resolve(req, self)
+        return size != (len(self.draft.actions), sum(len(a.item_ids) for a in self.merged.values()))
+
+
+def _resolve(req: CustomerRequest, run: _Resolution) -> None:
+    """Map one request onto records, adding to ``run.draft`` (and ``run.merged``, per order)."""
+    intake, message, user, orders = run.intake, run.message, run.user, run.orders
+    products, draft, merged, used = run.products, run.draft, run.merged, run.used
     if req.kind is RequestKind.human_agent or req.kind is RequestKind.other:
         draft.actions.append(Action(kind=ActionKind.transfer, summary=req.reason or message[:300]))
         return
