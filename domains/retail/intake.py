@@ -332,9 +332,10 @@ def code_requests(message: str) -> list[CustomerRequest]:
         only = [all_ids[0]] if len(all_ids) == 1 and len(found) == 1 else [None]
         for order_id in _ORDER.findall(clause) or only:
             said = clause.strip()
-            if _ONLY.search(said):
+            if _ONLY.search(said) and not fallback:
                 # "exchange the bottle and the lamp ... only exchange the lamp": a later "only"
-                # replaces what was asked of that kind before
+                # replaces what was asked of that kind before (not when it is the fallback:
+                # "if there is no clicky keyboard, only exchange the thermostat" keeps both)
                 out = [
                     r
                     for r in out

@@ -226,27 +226,69 @@ def pick_variant(
     return best
 
 
-def _payment_method(
-    text: str | None, user: dict[str, Any], order: dict[str, Any] | None
-) -> str | None:
-    methods = user.get("payment_methods", {})
-    t = norm(text or "")
-    for source, words in (
-        ("gift_card", ("gift",)),
-        ("paypal", ("paypal", "pay pal")),
-        ("credit_card", ("credit", "card")),
-    ):
-        if any(w in t for w in words):
-            for pm_id, pm in methods.items():
-                if pm.get("source") == source:
-                    return str(pm_id)
+_PAYMENT_SOURCES = (
+    ("gift_card", ("gift",)),
+    ("paypal", ("paypal", "pay pal")),
+    ("credit_card", ("credit", "card")),
+)
+_PAYMENT_WORDS = re.compile(r"gift ?card|pay ?pal|credit ?card", re.IGNORECASE)
+
+
+def _original_method(order: dict[str, Any] | None) -> str | None:
     history = (order or {}).get("payment_history", [])
     return str(history[0]["payment_method_id"]) if history else None
 
 
+def _named_method(
+    text: str | None, user: dict[str, Any], order: dict[str, Any] | None
+) -> str | None:
+    """The customer's payment method of the kind ``text`` names; of several of that kind (two
+    credit cards), the one that paid the order."""
+    t = norm(text or "")
+    original = _original_method(order)
+    for source, words in _PAYMENT_SOURCES:
+        if any(w in t for w in words):
+            of_kind = [
+                str(pm_id)
+                for pm_id, pm in user.get("payment_methods", {}).items()
+                if pm.get("source") == source
+            ]
+            if of_kind:
+                return original if original in of_kind else of_kind[0]
+    return None
+
+
+def _payment_method(
+    text: str | None, user: dict[str, Any], order: dict[str, Any] | None
+) -> str | None:
+    return _named_method(text, user, order) or _original_method(order)
+
+
+def _refund_method(
+    named: str | None, message: str, user: dict[str, Any], order: dict[str, Any] | None
+) -> str | None:
+    """Where a return's refund goes. A refund can only go to the order's original payment method
+    or a gift card (policy §7.3): of the methods the customer names ("PayPal is preferred, but
+    otherwise credit card is fine"), the first that can take it; else the first named (the
+    validator refuses it and the reply says why); with none named, the original."""
+    original = _original_method(order)
+    gift_cards = {
+        str(pm_id)
+        for pm_id, pm in user.get("payment_methods", {}).items()
+        if pm.get("source") == "gift_card"
+    }
+    names = [named] if named else []
+    names += [m.group(0) for m in _PAYMENT_WORDS.finditer(message)]
+    methods = [m for m in (_named_method(n, user, order) for n in names) if m]
+    for method in methods:
+        if method == original or method in gift_cards:
+            return method
+    return methods[0] if methods else original
+
+
 def _payment_words(message: str) -> str | None:
     """A payment method the message names ("use my gift card", "refund to PayPal")."""
-    m = re.search(r"gift ?card|pay ?pal|credit ?card", message, re.IGNORECASE)
+    m = _PAYMENT_WORDS.search(message)
     return m.group(0) if m else None
 
 
@@ -311,14 +353,21 @@ def _cover(
     skateboards, and the smart watch" spans two orders when no one order holds all three."""
     words = req.said or message
 
-    def named(order: dict[str, Any]) -> set[str]:
-        items = order.get("items", [])
+    def described(words: str) -> set[int]:
+        # told apart across the orders: "the 15-inch laptop" is in one of them
+        items = [i for o in candidates for i in o.get("items", [])]
         found = match_items(req.items, items) if req.items else _described_items(items, words)
-        return {i["name"] for i in found}
+        return {id(i) for i in distinguish(found, words)}
+
+    meant = described(words)
+
+    def named(order: dict[str, Any]) -> set[str]:
+        return {i["name"] for i in order.get("items", []) if id(i) in meant}
 
     left = set().union(*(named(o) for o in candidates))
     if not left and words != message:  # "just cancel the whole order": the message names them
         words = message
+        meant = described(words)
         left = set().union(*(named(o) for o in candidates))
     out = []
     for order in sorted(candidates, key=lambda o: -len(named(o))):
@@ -330,9 +379,60 @@ def _cover(
 
 def _described_items(items: list[dict[str, Any]], message: str) -> list[dict[str, Any]]:
     """Items the message names by product name (or head noun) or by item id, not counting
-    those it names as exceptions ("everything except the coffee machine")."""
+    those it names as exceptions ("everything except the coffee machine"); of several of one
+    product, those it tells apart (``distinguish``)."""
     excepted = _excepted_items(items, message)
-    return [i for i in named_items(items, message) if i not in excepted]
+    return distinguish([i for i in named_items(items, message) if i not in excepted], message)
+
+
+# "change X to/for/into Y": what follows the preposition is the wish, not the item's description
+_WISH = re.compile(
+    r"(\b(?:exchang|modif|chang|switch|swap|upgrad|downgrad|replac)\w*\b[^.;]*?)"
+    r"\s(?:to|for|into)\s[^.;]*",
+    re.IGNORECASE,
+)
+_DEARER = re.compile(
+    r"\b(?:more|most) (?:expensive|costly|pricey)\b|\bpricier\b|\bpriciest\b|\bdearer\b",
+    re.I,
+)
+_CHEAPER = re.compile(
+    r"\b(?:less|least) (?:expensive|costly|pricey)\b|\bcheaper\b|\bcheapest\b", re.I
+)
+
+
+def distinguish(items: list[dict[str, Any]], words: str) -> list[dict[str, Any]]:
+    """Of several items of one product, the ones the words tell apart from the others: by a
+    price comparison ("return the more expensive one") or by option values only they have
+    ("the 17-inch laptop", "the robotic one"). What the customer wants instead ("... to the
+    13-inch version") describes no item and is left out. Without such words, all stay: "both"
+    and "the two skateboards" are decided elsewhere."""
+    description = _WISH.sub(r"\1", words)
+    text = f" {norm(description)} "
+    by_product: dict[str, list[dict[str, Any]]] = {}
+    for item in items:
+        by_product.setdefault(item["product_id"], []).append(item)
+    dropped: set[int] = set()
+    for group in by_product.values():
+        if len(group) < 2:
+            continue
+        prices = [float(i.get("price", 0)) for i in group]
+        if _DEARER.search(description) and not _CHEAPER.search(description):
+            dropped |= {id(i) for i, p in zip(group, prices, strict=True) if p < max(prices)}
+            continue
+        if _CHEAPER.search(description) and not _DEARER.search(description):
+            dropped |= {id(i) for i, p in zip(group, prices, strict=True) if p > min(prices)}
+            continue
+        hits = [
+            sum(
+                1
+                for value in i.get("options", {}).values()
+                if norm(str(value)) and f" {norm(str(value))} " in text
+            )
+            for i in group
+        ]
+        if max(hits) > min(hits):
+            dropped |= {id(i) for i, h in zip(group, hits, strict=True) if h < max(hits)}
+    return [i for i in items if id(i) not in dropped]
 
 
 def named_items(items: list[dict[str, Any]], words: str) -> list[dict[str, Any]]:
@@ -646,14 +746,14 @@ def _action_for(
     if not chosen:
         draft.notes.append(f"no item matching {req.items} in order {order_id}")
         return None
-    payment = _payment_method(req.payment or _payment_words(message), user, order)
     if kind is ActionKind.return_items:
         return Action(
             kind=kind,
             order_id=order_id,
             item_ids=[i["item_id"] for i in chosen],
-            payment_method_id=payment,
+            payment_method_id=_refund_method(req.payment, message, user, order),
         )
+    payment = _payment_method(req.payment or _payment_words(message), user, order)
     named = {id(i) for i in chosen} if req.items else set()
     # Customers often name several items in one sentence and the intake may keep only one:
     # other items of the order named in the message are candidates too. An item only changes

@@ -217,3 +217,83 @@ def test_everything_except_a_named_item() -> None:
     message = "Return everything I received except the coffee machine. Refund to my gift card."
     draft = _plan(code_requests(message), message, orders)
     assert [(a.order_id, a.item_ids) for a in draft.actions] == [("#W0000002", ["111"])]
+
+
+def _with_items(order_id: str, status: str, *items: tuple[str, dict, float]) -> dict:
+    """An order of desk lamps (item id, options, price) in ``status``."""
+    order = copy.deepcopy(ORDERS["#W0000002"])
+    order["order_id"], order["status"] = order_id, status
+    order["items"] = [
+        {"name": "Desk Lamp", "product_id": "100", "item_id": i, "price": p, "options": o}
+        for i, o, p in items
+    ]
+    return order
+
+
+WHITE = {"color": "white", "brightness": "medium"}
+RED = {"color": "red", "brightness": "high"}
+
+
+def test_a_price_comparison_or_an_own_option_tells_items_of_one_product_apart() -> None:
+    order = _with_items("#W0000002", "delivered", ("111", WHITE, 100.0), ("113", RED, 150.0))
+    orders = {"#W0000002": order}
+    for message, kept in [
+        ("Return the more expensive desk lamp, refund to my card.", ["113"]),
+        ("Return the cheaper desk lamp.", ["111"]),
+        ("Return the red desk lamp.", ["113"]),
+        ("Return both desk lamps.", ["111", "113"]),  # nothing tells them apart: both
+    ]:
+        draft = _plan(code_requests(message), message, orders)
+        assert [a.item_ids for a in draft.actions] == [kept], message
+    # what the customer wants instead ("for a white one") describes no item they hold
+    message = "Exchange the red desk lamp for a white one."
+    draft = _plan(code_requests(message), message, orders)
+    assert [(a.item_ids, a.new_item_ids) for a in draft.actions] == [(["113"], ["111"])]
+
+
+def test_an_item_told_apart_picks_its_order_among_several() -> None:
+    orders = {
+        "#W0000002": _with_items("#W0000002", "delivered", ("111", WHITE, 100.0)),
+        "#W0000005": _with_items("#W0000005", "delivered", ("113", RED, 150.0)),
+    }
+    message = "I received a desk lamp and want to return it. It is the red one."
+    draft = _plan(code_requests(message), message, orders)
+    assert [(a.order_id, a.item_ids) for a in draft.actions] == [("#W0000005", ["113"])]
+
+
+def test_a_refund_goes_to_the_first_named_method_that_can_take_it() -> None:
+    # the lamp was paid by credit card; the customer has a gift card and no PayPal here,
+    # so add one: a refund can go to the original method or a gift card only (policy 7.3)
+    user = copy.deepcopy(USER)
+    user["payment_methods"]["paypal_1"] = {"source": "paypal", "id": "paypal_1"}
+    message = "Return the desk lamp. PayPal is preferred for the refund, otherwise credit card."
+    draft = draft_plan(
+        Intake(requests=code_requests(message)),
+        message=message,
+        user=user,
+        orders={"#W0000002": ORDERS["#W0000002"]},
+        products=PRODUCTS,
+    )
+    assert [a.payment_method_id for a in draft.actions] == ["credit_card_1"]
+    # only PayPal named: kept, so the validator refuses it and the reply says why
+    message = "Return the desk lamp and refund it to PayPal."
+    draft = draft_plan(
+        Intake(requests=code_requests(message)),
+        message=message,
+        user=user,
+        orders={"#W0000002": ORDERS["#W0000002"]},
+        products=PRODUCTS,
+    )
+    assert [a.payment_method_id for a in draft.actions] == ["paypal_1"]
+
+
+def test_an_only_in_a_fallback_does_not_replace_the_first_hand_request() -> None:
+    message = (
+        "Exchange the desk lamp for a black one and the smart watch for a blue one. "
+        "If there is no black desk lamp, only exchange the smart watch."
+    )
+    requests = code_requests(message)
+    assert [(r.kind.value, r.fallback) for r in requests] == [
+        ("exchange_items", False),
+        ("exchange_items", True),
+    ]
