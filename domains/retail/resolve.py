@@ -149,6 +149,36 @@ def match_items(phrases: list[str], items: list[dict[str, Any]]) -> list[dict[st
     return out
 
 
+# "instead of Apple HomeKit", "rather than the white one": values the customer does not want
+_NOT_WANTED = re.compile(r"\b(?:instead of|rather than|not the)\s+[^,.;]*", re.IGNORECASE)
+# "the same one but with ...", "same item except ...": only what is named changes
+_SAME_BUT = re.compile(r"\bsame\b(?:\s+\w+){0,3}?\s+(?:but|except)\b", re.IGNORECASE)
+_OPTION_WORDS = {"size", "type", "color", "colour", "material", "style", "level", "version"}
+
+
+def value_said(key: str, value: str, text: str, current: str = "") -> bool:
+    """Whether the (normalised, space-padded) ``text`` asks for ``value`` of option ``key``:
+    the value itself; a distinctive word of a longer value that the current value lacks
+    ("Google Home" for "Google Assistant"); "no backlight" / "without a backlight" for the
+    value "none"."""
+    v = norm(value)
+    if not v:
+        return False
+    if f" {v} " in text:
+        return True
+    if v in {"none", "no"}:
+        k = norm(key)
+        return bool(re.search(rf" (?:no|without(?: an?)?) {re.escape(k)}s? ", text))
+    words = v.split()
+    if len(words) < 2:
+        return False
+    had = set(norm(current).split())
+    return any(
+        len(w) >= 5 and w.isalpha() and w not in _OPTION_WORDS and w not in had and f" {w} " in text
+        for w in words
+    )
+
+
 def pick_variant(
     item: dict[str, Any], product: dict[str, Any], wanted: str | None
 ) -> dict[str, Any] | None:
@@ -166,11 +196,14 @@ def pick_variant(
     named = named_variant(item, product, text)
     if named is not None:
         return named
-    wanted_n = f" {norm(text)} "
+    wanted_n = f" {norm(_NOT_WANTED.sub(' ', text))} "
     current = item.get("options", {})
 
+    def said(key: str, value: Any) -> bool:
+        return value_said(key, str(value), wanted_n, str(current.get(key, "")))
+
     def mentioned(v: dict[str, Any]) -> int:
-        return sum(f" {norm(str(val))} " in wanted_n for val in v.get("options", {}).values())
+        return sum(said(k, val) for k, val in v.get("options", {}).items())
 
     for words, pick in (
         (("cheapest", "lowest price", "least expensive"), min),
@@ -197,7 +230,7 @@ def pick_variant(
             if preferred:
                 s += 1 + preferred
                 continue
-            is_mentioned = f" {norm(str(value))} " in wanted_n
+            is_mentioned = said(key, value)
             same = str(current.get(key)) == str(value)
             if is_mentioned and not same:
                 s += 3
@@ -209,29 +242,35 @@ def pick_variant(
                 s -= 1
         return (s, -float(v["price"]))
 
-    def asked_changes(v: dict[str, Any]) -> int:
-        return sum(
-            1
+    def changes(v: dict[str, Any]) -> list[tuple[str, bool]]:
+        """(option, asked for) of every option ``v`` changes."""
+        return [
+            (key, said(key, value) or bool(preference_bonus(str(value), text)))
             for key, value in v.get("options", {}).items()
-            if str(current.get(key)) != str(value) and f" {norm(str(value))} " in wanted_n
-        )
+            if str(current.get(key)) != str(value)
+        ]
 
     if wishes:
         variants = [v for v in variants if fits(v) is not None]
         if not variants:
             return None  # nothing available goes the way the customer asked
-    elif text and not any(asked_changes(v) for v in variants):
+    elif text and not any(asked for v in variants for _, asked in changes(v)):
         return None  # nothing available has what the customer asked for: do not guess
+    elif _SAME_BUT.search(text):
+        # "the same one but with clicky switches": nothing else may change
+        variants = [v for v in variants if all(asked for _, asked in changes(v))]
+        if not variants:
+            return None
     best: dict[str, Any] = max(variants, key=score)
     return best
 
 
 _PAYMENT_SOURCES = (
-    ("gift_card", ("gift",)),
-    ("paypal", ("paypal", "pay pal")),
-    ("credit_card", ("credit", "card")),
+    ("gift_card", re.compile(r"gift|\bgc\b")),
+    ("paypal", re.compile(r"pay ?pal")),
+    ("credit_card", re.compile(r"credit|card")),
 )
-_PAYMENT_WORDS = re.compile(r"gift ?card|pay ?pal|credit ?card", re.IGNORECASE)
+_PAYMENT_WORDS = re.compile(r"gift ?card|pay ?pal|credit ?card|\bGC\b", re.IGNORECASE)
 
 
 def _original_method(order: dict[str, Any] | None) -> str | None:
@@ -247,7 +286,7 @@ def _named_method(
     t = norm(text or "")
     original = _original_method(order)
     for source, words in _PAYMENT_SOURCES:
-        if any(w in t for w in words):
+        if words.search(t):
             of_kind = [
                 str(pm_id)
                 for pm_id, pm in user.get("payment_methods", {}).items()
@@ -404,8 +443,22 @@ def distinguish(items: list[dict[str, Any]], words: str) -> list[dict[str, Any]]
     """Of several items of one product, the ones the words tell apart from the others: by a
     price comparison ("return the more expensive one") or by option values only they have
     ("the 17-inch laptop", "the robotic one"). What the customer wants instead ("... to the
-    13-inch version") describes no item and is left out. Without such words, all stay: "both"
-    and "the two skateboards" are decided elsewhere."""
+    13-inch version") describes no item and is left out. The first sentence is read first (it
+    names the item; what follows tends to list wishes), then all the words. Without such words
+    all stay: "both" and "the two skateboards" are decided elsewhere."""
+    first = _SENTENCE_END.split(words.strip(" ,"), maxsplit=1)[0]
+    for text in dict.fromkeys((first, words)):
+        dropped = _told_apart(items, text)
+        if dropped:
+            return [i for i in items if id(i) not in dropped]
+    return items
+
+
+_SENTENCE_END = re.compile(r"(?<=[.;!?])\s")
+
+
+def _told_apart(items: list[dict[str, Any]], words: str) -> set[int]:
+    """ids of the items ``words`` tell apart as not meant (see ``distinguish``)."""
     description = _WISH.sub(r"\1", words)
     text = f" {norm(description)} "
     by_product: dict[str, list[dict[str, Any]]] = {}
@@ -432,7 +485,7 @@ def distinguish(items: list[dict[str, Any]], words: str) -> list[dict[str, Any]]
         ]
         if max(hits) > min(hits):
             dropped |= {id(i) for i, h in zip(group, hits, strict=True) if h < max(hits)}
-    return [i for i in items if id(i) not in dropped]
+    return dropped
 
 
 def named_items(items: list[dict[str, Any]], words: str) -> list[dict[str, Any]]:
@@ -759,7 +812,7 @@ def _action_for(
     # other items of the order named in the message are candidates too. An item only changes
     # when the customer asked for one of its variant's option values, so extra candidates are
     # harmless.
-    extra = [i for i in items if id(i) not in named and named_in(i["name"], message)]
+    extra = [i for i in distinguish(named_items(items, message), message) if id(i) not in named]
     old_ids, new_ids = [], []
     for item in [*chosen, *extra] if req.items else chosen:
         wanted = f"{req.wanted or ''} {message}"

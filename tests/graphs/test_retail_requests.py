@@ -6,7 +6,7 @@ import copy
 
 from waypost.domains.retail.info import answer_questions
 from waypost.domains.retail.intake import annotate_requests, code_requests, merge_patterns
-from waypost.domains.retail.resolve import draft_plan
+from waypost.domains.retail.resolve import draft_plan, pick_variant
 from waypost.domains.retail.state import ActionKind, CustomerRequest, Intake, RequestKind
 
 from tests.graphs.conftest import TINY_DB
@@ -245,6 +245,10 @@ def test_a_price_comparison_or_an_own_option_tells_items_of_one_product_apart() 
     ]:
         draft = _plan(code_requests(message), message, orders)
         assert [a.item_ids for a in draft.actions] == [kept], message
+    # the first sentence names the item; a later one about wishes does not undo that
+    message = "Exchange the red desk lamp for a white one. If none, list every white option."
+    draft = _plan(code_requests(message), message, orders)
+    assert [a.item_ids for a in draft.actions] == [["113"]]
     # what the customer wants instead ("for a white one") describes no item they hold
     message = "Exchange the red desk lamp for a white one."
     draft = _plan(code_requests(message), message, orders)
@@ -285,6 +289,16 @@ def test_a_refund_goes_to_the_first_named_method_that_can_take_it() -> None:
         products=PRODUCTS,
     )
     assert [a.payment_method_id for a in draft.actions] == ["paypal_1"]
+    # a gift card can always take a refund; "GC" names it too
+    message = "Return the desk lamp, refund to PayPal, and if that is not possible, to GC."
+    draft = draft_plan(
+        Intake(requests=code_requests(message)),
+        message=message,
+        user=user,
+        orders={"#W0000002": ORDERS["#W0000002"]},
+        products=PRODUCTS,
+    )
+    assert [a.payment_method_id for a in draft.actions] == ["gift_card_1"]
 
 
 def test_an_only_in_a_fallback_does_not_replace_the_first_hand_request() -> None:
@@ -297,3 +311,42 @@ def test_an_only_in_a_fallback_does_not_replace_the_first_hand_request() -> None
         ("exchange_items", False),
         ("exchange_items", True),
     ]
+
+
+def _product(current: dict, *others: dict) -> tuple[dict, dict]:
+    variants = {
+        str(900 + n): {"item_id": str(900 + n), "options": o, "available": True, "price": 10.0 + n}
+        for n, o in enumerate([current, *others])
+    }
+    item = {"item_id": "900", "product_id": "9", "name": "Gadget", "options": current}
+    return item, {"product_id": "9", "name": "Gadget", "variants": variants}
+
+
+def test_variant_wishes_named_loosely_and_the_same_one_but() -> None:
+    item, product = _product(
+        {"compatibility": "Apple HomeKit", "color": "black"},
+        {"compatibility": "Google Assistant", "color": "black"},
+        {"compatibility": "Apple HomeKit", "color": "white"},
+    )
+    # a distinctive word names the value; what comes after "instead of" is not wanted
+    pick = pick_variant(item, product, "one compatible with Google Home instead of Apple HomeKit")
+    assert pick is not None and pick["options"]["compatibility"] == "Google Assistant"
+
+    item, product = _product(
+        {"switch": "linear", "backlight": "RGB", "size": "full size"},
+        {"switch": "clicky", "backlight": "RGB", "size": "80%"},
+        {"switch": "clicky", "backlight": "none", "size": "full size"},
+    )
+    # "the same one but with clicky switches": nothing else may change, and nothing does
+    assert pick_variant(item, product, "the same one but with clicky switches") is None
+    # ... unless the customer also accepts no backlight
+    wanted = "the same one but with clicky switches; if not, go for no backlight"
+    pick = pick_variant(item, product, wanted)
+    assert pick is not None and pick["options"] == {
+        "switch": "clicky",
+        "backlight": "none",
+        "size": "full size",
+    }
+    # without "same ... but", the nearest variant is still taken
+    pick = pick_variant(item, product, "a clicky one")
+    assert pick is not None and pick["options"]["switch"] == "clicky"
