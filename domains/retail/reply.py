@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+from collections import Counter
 from typing import Any
 
 from waypost.domains.retail.state import Action, ActionKind
@@ -148,6 +150,8 @@ def compose_reply(state: dict[str, Any]) -> str:
             if net >= 0
             else f"In total, ${-net:.2f} is refunded to you for these changes."
         )
+    if _REMAINING.search(state.get("message") or ""):
+        lines.extend(_kept_totals(state, plan))
     lines.extend(state.get("info", []))
     if status == "needs_clarification":
         lines.append("Which order and which items do you mean? You can give the order id (#W...).")
@@ -157,6 +161,36 @@ def compose_reply(state: dict[str, Any]) -> str:
     if transferred:
         text = (text + " " + TRANSFER_MESSAGE).strip()
     return text
+
+
+# "how much did I pay for the remaining items", "the rest of the order", "what I keep"
+_REMAINING = re.compile(
+    r"\b(?:remaining|rest of|left in|other items|(?:I|you) (?:will )?keep)\b", re.IGNORECASE
+)
+
+
+def _kept_totals(state: dict[str, Any], plan: list[Action]) -> list[str]:
+    """What the customer paid for the items they keep, per order a return took part of."""
+    orders = state.get("orders", {})
+    lines = []
+    for ex in state.get("executed", []):
+        action = plan[ex["action_index"]]
+        order = orders.get(action.order_id or "")
+        if not ex.get("ok") or action.kind is not ActionKind.return_items or order is None:
+            continue
+        returned = Counter(action.item_ids)
+        kept = []
+        for item in order.get("items", []):
+            if returned[item["item_id"]]:
+                returned[item["item_id"]] -= 1
+            else:
+                kept.append(float(item["price"]))
+        if kept:
+            lines.append(
+                f"You paid ${sum(kept):.2f} for the {len(kept)} item(s) you keep in order "
+                f"{action.order_id}."
+            )
+    return lines
 
 
 def refund_amount(action: Action, result: Any) -> float | None:

@@ -6,8 +6,15 @@ import copy
 
 from waypost.domains.retail.info import answer_questions
 from waypost.domains.retail.intake import annotate_requests, code_requests, merge_patterns
+from waypost.domains.retail.reply import compose_reply
 from waypost.domains.retail.resolve import draft_plan, pick_variant
-from waypost.domains.retail.state import ActionKind, CustomerRequest, Intake, RequestKind
+from waypost.domains.retail.state import (
+    Action,
+    ActionKind,
+    CustomerRequest,
+    Intake,
+    RequestKind,
+)
 
 from tests.graphs.conftest import TINY_DB
 
@@ -350,3 +357,28 @@ def test_variant_wishes_named_loosely_and_the_same_one_but() -> None:
     # without "same ... but", the nearest variant is still taken
     pick = pick_variant(item, product, "a clicky one")
     assert pick is not None and pick["options"]["switch"] == "clicky"
+
+
+def test_a_question_about_the_items_kept_after_a_return_is_answered() -> None:
+    order = copy.deepcopy(ORDERS["#W0000002"])
+    order["items"] += [
+        {**order["items"][0], "name": "Smart Watch", "item_id": "221", "price": 40.5},
+        {**order["items"][0], "name": "Tea Kettle", "item_id": "222", "price": 9.25},
+    ]
+    action = Action(
+        kind=ActionKind.return_items,
+        order_id="#W0000002",
+        item_ids=["111"],
+        payment_method_id="credit_card_1",
+    )
+    state = {
+        "status": "completed",
+        "orders": {"#W0000002": order},
+        "plan": [action.model_dump(mode="json")],
+        "executed": [{"action_index": 0, "ok": True, "result": order}],
+        "message": "Return the lamp. How much did I pay for the remaining items?",
+    }
+    assert "You paid $49.75 for the 2 item(s) you keep in order #W0000002." in compose_reply(state)
+    # not asked: not said
+    state["message"] = "Return the lamp."
+    assert "you keep" not in compose_reply(state)
