@@ -273,39 +273,28 @@ def test_an_item_told_apart_picks_its_order_among_several() -> None:
 
 
 def test_a_refund_goes_to_the_first_named_method_that_can_take_it() -> None:
-    # the lamp was paid by credit card; the customer has a gift card and no PayPal here,
-    # so add one: a refund can go to the original method or a gift card only (policy 7.3)
+    # the lamp was paid by credit card; a refund can go to the original method or a gift
+    # card only (policy 7.3); the customer also has PayPal
     user = copy.deepcopy(USER)
     user["payment_methods"]["paypal_1"] = {"source": "paypal", "id": "paypal_1"}
+
+    def refunded_to(message: str) -> list[str | None]:
+        draft = draft_plan(
+            Intake(requests=code_requests(message)),
+            message=message,
+            user=user,
+            orders={"#W0000002": ORDERS["#W0000002"]},
+            products=PRODUCTS,
+        )
+        return [a.payment_method_id for a in draft.actions]
+
     message = "Return the desk lamp. PayPal is preferred for the refund, otherwise credit card."
-    draft = draft_plan(
-        Intake(requests=code_requests(message)),
-        message=message,
-        user=user,
-        orders={"#W0000002": ORDERS["#W0000002"]},
-        products=PRODUCTS,
-    )
-    assert [a.payment_method_id for a in draft.actions] == ["credit_card_1"]
+    assert refunded_to(message) == ["credit_card_1"]
     # only PayPal named: kept, so the validator refuses it and the reply says why
-    message = "Return the desk lamp and refund it to PayPal."
-    draft = draft_plan(
-        Intake(requests=code_requests(message)),
-        message=message,
-        user=user,
-        orders={"#W0000002": ORDERS["#W0000002"]},
-        products=PRODUCTS,
-    )
-    assert [a.payment_method_id for a in draft.actions] == ["paypal_1"]
+    assert refunded_to("Return the desk lamp and refund it to PayPal.") == ["paypal_1"]
     # a gift card can always take a refund; "GC" names it too
     message = "Return the desk lamp, refund to PayPal, and if that is not possible, to GC."
-    draft = draft_plan(
-        Intake(requests=code_requests(message)),
-        message=message,
-        user=user,
-        orders={"#W0000002": ORDERS["#W0000002"]},
-        products=PRODUCTS,
-    )
-    assert [a.payment_method_id for a in draft.actions] == ["gift_card_1"]
+    assert refunded_to(message) == ["gift_card_1"]
 
 
 def test_an_only_in_a_fallback_does_not_replace_the_first_hand_request() -> None:
