@@ -156,6 +156,12 @@ _SAME_BUT = re.compile(r"\bsame\b(?:\s+\w+){0,3}?\s+(?:but|except)\b", re.IGNORE
 _OPTION_WORDS = {"size", "type", "color", "colour", "material", "style", "level", "version"}
 
 
+def _written(value: Any, text: str) -> bool:
+    """``value`` written as a whole in the normalised, space-padded ``text``."""
+    v = norm(str(value))
+    return bool(v) and f" {v} " in text
+
+
 def value_said(key: str, value: str, text: str, current: str = "") -> bool:
     """Whether the (normalised, space-padded) ``text`` asks for ``value`` of option ``key``:
     the value itself; a distinctive word of a longer value that the current value lacks
@@ -164,7 +170,7 @@ def value_said(key: str, value: str, text: str, current: str = "") -> bool:
     v = norm(value)
     if not v:
         return False
-    if f" {v} " in text:
+    if _written(v, text):
         return True
     if v in {"none", "no"}:
         k = norm(key)
@@ -273,6 +279,15 @@ _PAYMENT_SOURCES = (
 _PAYMENT_WORDS = re.compile(r"gift ?card|pay ?pal|credit ?card|\bGC\b", re.IGNORECASE)
 
 
+def _methods_of(user: dict[str, Any], source: str) -> list[str]:
+    """The customer's payment method ids of one source (gift_card, paypal, credit_card)."""
+    return [
+        str(pm_id)
+        for pm_id, pm in user.get("payment_methods", {}).items()
+        if pm.get("source") == source
+    ]
+
+
 def _original_method(order: dict[str, Any] | None) -> str | None:
     history = (order or {}).get("payment_history", [])
     return str(history[0]["payment_method_id"]) if history else None
@@ -287,11 +302,7 @@ def _named_method(
     original = _original_method(order)
     for source, words in _PAYMENT_SOURCES:
         if words.search(t):
-            of_kind = [
-                str(pm_id)
-                for pm_id, pm in user.get("payment_methods", {}).items()
-                if pm.get("source") == source
-            ]
+            of_kind = _methods_of(user, source)
             if of_kind:
                 return original if original in of_kind else of_kind[0]
     return None
@@ -311,11 +322,7 @@ def _refund_method(
     otherwise credit card is fine"), the first that can take it; else the first named (the
     validator refuses it and the reply says why); with none named, the original."""
     original = _original_method(order)
-    gift_cards = {
-        str(pm_id)
-        for pm_id, pm in user.get("payment_methods", {}).items()
-        if pm.get("source") == "gift_card"
-    }
+    gift_cards = set(_methods_of(user, "gift_card"))
     names = [named] if named else []
     names += [m.group(0) for m in _PAYMENT_WORDS.finditer(message)]
     methods = [m for m in (_named_method(n, user, order) for n in names) if m]
@@ -392,11 +399,11 @@ def _cover(
     skateboards, and the smart watch" spans two orders when no one order holds all three."""
     words = req.said or message
 
-    def described(words: str) -> set[int]:
+    def described(text: str) -> set[int]:
         # told apart across the orders: "the 15-inch laptop" is in one of them
         items = [i for o in candidates for i in o.get("items", [])]
-        found = match_items(req.items, items) if req.items else _described_items(items, words)
-        return {id(i) for i in distinguish(found, words)}
+        found = match_items(req.items, items) if req.items else _described_items(items, text)
+        return {id(i) for i in distinguish(found, text)}
 
     meant = described(words)
 
@@ -464,25 +471,17 @@ def _told_apart(items: list[dict[str, Any]], words: str) -> set[int]:
     by_product: dict[str, list[dict[str, Any]]] = {}
     for item in items:
         by_product.setdefault(item["product_id"], []).append(item)
+    dearer, cheaper = bool(_DEARER.search(description)), bool(_CHEAPER.search(description))
     dropped: set[int] = set()
     for group in by_product.values():
         if len(group) < 2:
             continue
-        prices = [float(i.get("price", 0)) for i in group]
-        if _DEARER.search(description) and not _CHEAPER.search(description):
-            dropped |= {id(i) for i, p in zip(group, prices, strict=True) if p < max(prices)}
+        if dearer != cheaper:  # one price comparison: keep the dearest (or cheapest)
+            prices = [float(i.get("price", 0)) for i in group]
+            keep = max(prices) if dearer else min(prices)
+            dropped |= {id(i) for i, p in zip(group, prices, strict=True) if p != keep}
             continue
-        if _CHEAPER.search(description) and not _DEARER.search(description):
-            dropped |= {id(i) for i, p in zip(group, prices, strict=True) if p > min(prices)}
-            continue
-        hits = [
-            sum(
-                1
-                for value in i.get("options", {}).values()
-                if norm(str(value)) and f" {norm(str(value))} " in text
-            )
-            for i in group
-        ]
+        hits = [sum(_written(v, text) for v in i.get("options", {}).values()) for i in group]
         if max(hits) > min(hits):
             dropped |= {id(i) for i, h in zip(group, hits, strict=True) if h < max(hits)}
     return dropped
