@@ -14,7 +14,10 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
+import re
 import sys
+from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -29,7 +32,7 @@ from rich.table import Table
 from waypost.evals.retrieval import load_queries, okapi_bm25_rankings, score
 from waypost.graphs.plugins import migrate
 from waypost.retrieval import _tables as t
-from waypost.retrieval._fulltext import full_text_for
+from waypost.retrieval._fulltext import STOPWORDS, full_text_for
 from waypost.retrieval.embeddings import make_embedder
 from waypost.retrieval.loaders import read_file
 from waypost.retrieval.search import rrf, sentence_weights, split_query
@@ -47,6 +50,8 @@ class Situation:
     lexical: list[list[int]]  # whole situation first, then its sentences
     cosines: np.ndarray  # (parts, chunks): every chunk's cosine to each part
     vectors: np.ndarray  # (parts, dim)
+    # pseudo-relevance feedback: (documents, terms) -> full-text list of the expansion terms
+    feedback: dict[tuple[int, int], list[int]] | None = None
 
 
 @dataclass
@@ -56,6 +61,7 @@ class Corpus:
     docs: list[str]
     doc_vectors: np.ndarray  # normalised mean of each document's chunk vectors
     bm25: dict[str, list[str]]  # situation id -> Okapi BM25 document ranking
+    matrix: np.ndarray | None = None  # chunk vectors, rows in ``ids`` order
     _nearest: np.ndarray | None = None
 
     def nearest(self) -> np.ndarray:
@@ -153,6 +159,51 @@ def with_bm25(s: Situation, c: Corpus, weight: float) -> list[str]:
     return ranked(scores)
 
 
+FEEDBACK = [(5, 20), (5, 30), (10, 20), (10, 30)]  # (feedback documents, expansion terms)
+_WORDS = re.compile(r"[a-z0-9]+")
+
+
+def expansion_terms(top: list[str], texts: dict[str, str], idf: dict[str, float], n: int) -> str:
+    """RM3-style expansion: the ``n`` words weighing most in the feedback documents (share of the
+    document's words x IDF over the collection)."""
+    weights: Counter[str] = Counter()
+    for doc in top:
+        words = [w for w in _WORDS.findall(texts[doc].lower()) if w in idf]
+        for word, count in Counter(words).items():
+            weights[word] += count / len(words) * idf[word]
+    return " ".join(w for w, _ in weights.most_common(n))
+
+
+def _add_list(scores: dict[str, float], chunks: list[int], c: Corpus, weight: float) -> None:
+    """Adds a chunk list's documents (at their best chunk's rank) to a fusion's scores."""
+    seen: set[str] = set()
+    for chunk in chunks:
+        doc = c.doc_of[chunk]
+        if doc not in seen:
+            seen.add(doc)
+            scores[doc] = scores.get(doc, 0.0) + weight / (60 + len(seen))
+
+
+def with_feedback(
+    s: Situation, c: Corpus, docs: int, terms: int, lexical: float, vector: float
+) -> list[str]:
+    """The shipped fusion plus pseudo-relevance feedback from its top ``docs`` documents: a
+    full-text list of their expansion terms and a vector list of the whole query moved towards
+    their centroid (Rocchio, beta 1)."""
+    assert s.feedback is not None and c.matrix is not None
+    scores = fused(s, c)
+    top = ranked(scores)[:docs]
+    if lexical:
+        _add_list(scores, s.feedback[(docs, terms)], c, lexical)
+    if vector:
+        index = {d: i for i, d in enumerate(c.docs)}
+        centroid = c.doc_vectors[[index[d] for d in top]].mean(axis=0)
+        row = s.cosines[0] + c.matrix @ (centroid / np.linalg.norm(centroid))
+        best = np.argsort(-row)[:DEPTH]
+        _add_list(scores, [int(c.ids[i]) for i in best], c, vector)
+    return ranked(scores)
+
+
 Variant = Callable[[Situation, Corpus], list[str]]
 
 
@@ -201,6 +252,13 @@ def variants() -> Iterator[tuple[str, str, Variant]]:
         )
     for d in (100,):
         yield "depth", f"lists {d} deep", lambda s, c, d=d: ranked(fused(s, c, depth=d))
+    for docs, terms in FEEDBACK:
+        for lex, vec in ((1.0, 0.0), (0.0, 1.0), (1.0, 1.0), (2.0, 2.0)):
+            yield (
+                "feedback",
+                f"feedback from {docs} documents, {terms} terms, lexical {lex:g} vector {vec:g}",
+                (lambda s, c, d=docs, t=terms, lx=lex, v=vec: with_feedback(s, c, d, t, lx, v)),
+            )
 
 
 def prepare(dataset: Path, url: str) -> tuple[list[Situation], Corpus]:
@@ -245,9 +303,43 @@ def prepare(dataset: Path, url: str) -> tuple[list[Situation], Corpus]:
         [(d.key, f"{d.title}\n{d.content}") for d in docs], [q["query"] for q in queries]
     )
     corpus = Corpus(
-        ids, doc_of, names, doc_vectors, {q["id"]: r for q, r in zip(queries, bm25, strict=True)}
+        ids,
+        doc_of,
+        names,
+        doc_vectors,
+        {q["id"]: r for q, r in zip(queries, bm25, strict=True)},
+        matrix,
     )
+    texts = {d.key: f"{d.title}\n{d.content}" for d in docs}
+    frequency: Counter[str] = Counter()
+    for text in texts.values():
+        frequency.update(set(_WORDS.findall(text.lower())) - STOPWORDS)
+    idf = {w: math.log(len(texts) / f) for w, f in frequency.items() if len(w) > 1}
+    with engine.connect() as conn:
+        for s in track(situations, description="feedback lists"):
+            top = ranked(fused(s, corpus))
+            s.feedback = {
+                (n, t): [
+                    i
+                    for i, _ in fulltext.search(
+                        conn, coll.id, expansion_terms(top[:n], texts, idf, t), DEPTH
+                    )
+                ]
+                for n, t in FEEDBACK
+            }
     return situations, corpus
+
+
+def recall_at(ranking: list[str], relevant: set[str], k: int) -> float:
+    return len(relevant.intersection(ranking[:k])) / len(relevant)
+
+
+def paired_gain(variant: list[float], shipped: list[float]) -> str:
+    """Mean per-situation difference with its 95% interval (normal approximation): a variant
+    whose interval holds 0 is not distinguishable from the shipped fusion on these queries."""
+    diff = np.array(variant) - np.array(shipped)
+    half = 1.96 * diff.std(ddof=1) / math.sqrt(len(diff)) if len(diff) > 1 else 0.0
+    return f"{diff.mean():+.3f} ± {half:.3f}"
 
 
 def main() -> None:
@@ -260,13 +352,20 @@ def main() -> None:
     situations, corpus = prepare(Path(args.dataset), args.database)
     families = {f for f in args.only.split(",") if f}
     table = Table(title=f"fusion variants on {args.dataset} ({len(situations)} situations)")
-    for col in ("variant", "recall@5", "recall@10", "recall@20", "MRR", "nDCG@10"):
+    columns = ("variant", "recall@5", "recall@10", "recall@20", "MRR", "nDCG@10", "Δ recall@20")
+    for col in columns:
         table.add_column(col, justify="left" if col == "variant" else "right")
     relevant = [s.relevant for s in situations]
+    shipped = [recall_at(ranked(fused(s, corpus)), s.relevant, 20) for s in situations]
     for family, label, fn in variants():
         if families and family not in families:
             continue
-        result = score(label, [fn(s, corpus) for s in situations], relevant)
+        rankings = [fn(s, corpus) for s in situations]
+        result = score(label, rankings, relevant)
+        gain = paired_gain(
+            [recall_at(r, s.relevant, 20) for r, s in zip(rankings, situations, strict=True)],
+            shipped,
+        )
         if args.json:
             print(json.dumps(result.as_dict()))
         table.add_row(
@@ -281,6 +380,7 @@ def main() -> None:
                     result.ndcg_10,
                 )
             ),
+            gain,
         )
     if not args.json:
         Console().print(table)
