@@ -9,10 +9,16 @@ the model is re-asked about, so the model cannot invent an identity.
 from __future__ import annotations
 
 import re
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import field_validator
-from waypost.domains.retail.state import CustomerRequest, Identity, Intake, RequestKind
+from waypost.domains.retail.state import (
+    CustomerRequest,
+    Identity,
+    Intake,
+    PriceCondition,
+    RequestKind,
+)
 
 __all__ = [
     "INTAKE_SYSTEM",
@@ -261,18 +267,48 @@ _PARTIAL_CANCEL = re.compile(
 _NEGATED = re.compile(r"(?:\bnot|n't|\bnever|\bno)\b(?:\s+\w+){0,3}\s*$", re.I)
 
 
-def _parts(message: str) -> list[tuple[str, bool]]:
-    """The message as (text, fallback) parts, conditions removed: "If it cannot be returned,
-    cancel it" is the part "cancel it", a fallback; "If the price is over $300, cancel it" is
-    "cancel it", a first-hand request (its condition is on facts, not on a failure)."""
-    out: list[tuple[str, bool]] = []
+# a comparison with an amount of money: "less than 200 bucks", "over $300", "at most $50"
+_COMPARED = re.compile(
+    r"\b(?P<word>less|lower|cheaper|under|below|at most|no more|more|greater|higher|over|above"
+    r"|exceeds?|at least)\b(?:\s+than)?\s+(?P<dollar>\$)?\s*(?P<amount>\d[\d,]*(?:\.\d+)?)"
+    r"(?:\s*(?P<unit>dollars?|bucks|usd)\b)?",
+    re.I,
+)
+_PRICE_WORDS = re.compile(r"\b(?:price[sd]?|costs?|expensive|cheap\w*|pay)\b|\$", re.I)
+_OPS: dict[str, Literal["<", "<=", ">", ">="]] = {
+    "at most": "<=",
+    "no more": "<=",
+    "at least": ">=",
+    **dict.fromkeys(("less", "lower", "cheaper", "under", "below"), "<"),
+    **dict.fromkeys(("more", "greater", "higher", "over", "above", "exceed", "exceeds"), ">"),
+}
+
+
+def price_condition(condition: str) -> PriceCondition | None:
+    """The price comparison a condition makes ("if it is less than 200 bucks"), if it is one:
+    the amount must be money (a dollar sign, "dollars"/"bucks", or price words around it), so
+    "if there are more than 2 options" is not."""
+    m = _COMPARED.search(condition)
+    if m is None or _FAILED.search(condition[: m.start()]):
+        return None
+    if not (m["dollar"] or m["unit"] or _PRICE_WORDS.search(condition)):
+        return None
+    op = _OPS[" ".join(m["word"].lower().split())]
+    return PriceCondition(op=op, amount=float(m["amount"].replace(",", "")))
+
+
+def _parts(message: str) -> list[tuple[str, bool, PriceCondition | None]]:
+    """The message as (text, fallback, price condition) parts, conditions removed: "If it
+    cannot be returned, cancel it" is the part "cancel it", a fallback; "If the price is over
+    $300, cancel it" is "cancel it", a first-hand request that holds only at that price."""
+    out: list[tuple[str, bool, PriceCondition | None]] = []
     for sentence in _SENTENCES.split(message):
         for part in _CONDITION_START.split(sentence):
             if _OTHERWISE.match(part):
-                out.append((_OTHERWISE.sub("", part, count=1), True))
+                out.append((_OTHERWISE.sub("", part, count=1), True, None))
                 continue
             if not _IF.match(part):
-                out.append((part, False))
+                out.append((part, False, None))
                 continue
             if "," in part:
                 cond, then = part.split(",", 1)
@@ -282,7 +318,8 @@ def _parts(message: str) -> list[tuple[str, bool]]:
                     default=len(part),
                 )
                 cond, then = part[:verb], part[verb:]
-            out.append((then, bool(_FAILED.search(cond))))
+            compared = price_condition(cond)
+            out.append((then, compared is None and bool(_FAILED.search(cond)), compared))
     return out
 
 
@@ -311,12 +348,12 @@ def code_requests(message: str) -> list[CustomerRequest]:
     another cannot be done is marked ``fallback``.
     Whether an item change is an exchange or a modification is left to the order's status."""
     all_ids = pattern_facts(message)["order_ids"]
-    found: list[list[Any]] = []  # [kind, words, fallback]
+    found: list[list[Any]] = []  # [kind, words, fallback, price condition]
     context = ""  # the clause before, when it asked for nothing
-    for part, fallback in _parts(message):
+    for part, fallback, condition in _parts(message):
         for clause in (c for c in _CLAUSES.split(part) if c and c.strip()):
             fallback_here = fallback or bool(_OTHERWISE.match(clause))
-            asked = [[kind, clause, fallback_here] for kind in _clause_kinds(clause)]
+            asked = [[kind, clause, fallback_here, condition] for kind in _clause_kinds(clause)]
             if asked and context and (_PRONOUN.search(clause) or _THAT_ORDER.search(clause)):
                 # "You bought two skateboards. You want to return them."
                 for a in asked:
@@ -327,7 +364,7 @@ def code_requests(message: str) -> list[CustomerRequest]:
                 found[-1][1] = f"{found[-1][1]} {clause}"
             context = "" if asked else clause
     out: list[CustomerRequest] = []
-    for kind, clause, fallback in found:
+    for kind, clause, fallback, condition in found:
         # one request and one order id in the message: that order is meant
         only = [all_ids[0]] if len(all_ids) == 1 and len(found) == 1 else [None]
         for order_id in _ORDER.findall(clause) or only:
@@ -343,7 +380,11 @@ def code_requests(message: str) -> list[CustomerRequest]:
                 ]
             # each clause is its own request ("exchange the helmet, and exchange the luggage
             # set in another order"); the resolver merges those that land on one order
-            out.append(CustomerRequest(kind=kind, order_id=order_id, fallback=fallback, said=said))
+            out.append(
+                CustomerRequest(
+                    kind=kind, order_id=order_id, fallback=fallback, said=said, condition=condition
+                )
+            )
     return out or [CustomerRequest(kind=RequestKind.other)]
 
 
@@ -367,9 +408,10 @@ def annotate_requests(requests: list[CustomerRequest], message: str) -> list[Cus
         asked = sum(_group(q.kind) is _group(r.kind) for q in requests)
         only = named or (same if asked == 1 else [])
         clause = " ".join(w.said or "" for w in only) or None
-        out.append(
-            r.model_copy(update={"fallback": _group(r.kind) in fallback, "said": r.said or clause})
-        )
+        update: dict[str, Any] = {"fallback": _group(r.kind) in fallback, "said": r.said or clause}
+        if len(only) == 1 and only[0].condition is not None:
+            update["condition"] = only[0].condition
+        out.append(r.model_copy(update=update))
     return out
 
 

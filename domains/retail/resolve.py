@@ -765,6 +765,19 @@ def _merge_items(prev: Action, action: Action, order: dict[str, Any]) -> None:
             prev.new_item_ids.append(new)
 
 
+def _price_holds(req: CustomerRequest, what: str, price: float, draft: Draft) -> bool:
+    """Whether the price a request depends on meets the customer's condition ("if it is less
+    than $200, exchange it"). When it does not, the request comes to nothing by the customer's
+    own choice: told in the reply (a fallback such as "if not, return it" stands in), and
+    nothing is left to ask about."""
+    if req.condition is None or req.condition.holds(price):
+        return True
+    note = f"the {what} costs ${price:,.2f}, not {req.condition}"
+    draft.notes.append(note)
+    draft.settled.append(note)
+    return False
+
+
 def _action_for(
     kind: ActionKind,
     req: CustomerRequest,
@@ -776,6 +789,9 @@ def _action_for(
 ) -> Action | None:
     order_id = order["order_id"]
     if kind is ActionKind.cancel_order:
+        total = sum(float(i.get("price", 0)) for i in order.get("items", []))
+        if not _price_holds(req, f"order {order_id}", total, draft):
+            return None
         return Action(kind=kind, order_id=order_id, reason=_cancel_reason(req, message))
     if kind is ActionKind.modify_payment:
         pm = _payment_method(req.payment, user, None)
@@ -799,6 +815,9 @@ def _action_for(
         draft.notes.append(f"no item matching {req.items} in order {order_id}")
         return None
     if kind is ActionKind.return_items:
+        chosen = [i for i in chosen if _price_holds(req, i["name"], float(i["price"]), draft)]
+        if not chosen:
+            return None
         return Action(
             kind=kind,
             order_id=order_id,
@@ -819,6 +838,8 @@ def _action_for(
         if variant is None:
             if id(item) in named:
                 draft.notes.append(f"no available {item['name']} matches what you asked for")
+            continue
+        if not _price_holds(req, f"new {item['name']}", float(variant["price"]), draft):
             continue
         old_ids.append(item["item_id"])
         new_ids.append(variant["item_id"])

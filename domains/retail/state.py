@@ -73,6 +73,25 @@ class RequestKind(StrEnum):
     other = "other"
 
 
+class PriceCondition(BaseModel):
+    """A condition on a price the customer sets for a request: "if it is less than $200"."""
+
+    op: Literal["<", "<=", ">", ">="]
+    amount: float
+
+    def holds(self, price: float) -> bool:
+        return {
+            "<": price < self.amount,
+            "<=": price <= self.amount,
+            ">": price > self.amount,
+            ">=": price >= self.amount,
+        }[self.op]
+
+    def __str__(self) -> str:
+        words = {"<": "under", "<=": "at most", ">": "over", ">=": "at least"}
+        return f"{words[self.op]} ${self.amount:,.2f}"
+
+
 class CustomerRequest(BaseModel):
     """One thing the customer asks for, in their words (resolved to records by code)."""
 
@@ -96,6 +115,9 @@ class CustomerRequest(BaseModel):
     # Set by code: the customer's own words for this request (its clause), so the items it
     # names are told apart from those another request names. None: the whole message.
     said: SkipJsonSchema[str | None] = None
+    # Set by code: a price the request depends on ("if it is less than $200, exchange it"):
+    # the price of the new item for an item change, of the item itself for a return.
+    condition: SkipJsonSchema[PriceCondition | None] = None
 
 
 class Intake(BaseModel):

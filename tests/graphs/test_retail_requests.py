@@ -371,3 +371,41 @@ def test_a_question_about_the_items_kept_after_a_return_is_answered() -> None:
     # not asked: not said
     state["message"] = "Return the lamp."
     assert "you keep" not in compose_reply(state)
+
+
+def test_a_price_condition_decides_between_a_request_and_its_alternative() -> None:
+    delivered = {"#W0000002": ORDERS["#W0000002"]}  # a white lamp; the black one costs $90
+    message = (
+        "What is the cheapest desk lamp? If it is less than {amount} bucks, exchange mine for "
+        "it. If not, return mine."
+    )
+    cheap = code_requests(message.format(amount=95))
+    assert [(r.kind.value, r.fallback, str(r.condition)) for r in cheap] == [
+        ("exchange_items", False, "under $95.00"),
+        ("return_items", True, "None"),
+    ]
+    draft = _plan(cheap, message.format(amount=95), delivered)
+    assert [(a.kind, a.new_item_ids) for a in draft.actions] == [
+        (ActionKind.exchange_items, ["112"])
+    ]
+    # the cheapest lamp costs more than the customer's limit: the return stands in, and the
+    # reason is told without anything left to ask
+    draft = _plan(code_requests(message.format(amount=80)), message.format(amount=80), delivered)
+    assert [a.kind for a in draft.actions] == [ActionKind.return_items]
+    assert draft.notes == ["the new Desk Lamp costs $90.00, not under $80.00"]
+    assert not draft.unsure
+    # a number that is not money is no price condition
+    (exchange,) = code_requests("If there are more than 2 colors, exchange it.")
+    assert exchange.condition is None
+
+
+def test_a_price_condition_on_a_return_is_the_items_own_price() -> None:
+    delivered = {"#W0000002": ORDERS["#W0000002"]}  # the lamp cost $100
+    for limit, returned in ((150, True), (50, False)):
+        message = f"If the desk lamp cost under ${limit}, return it."
+        draft = _plan(code_requests(message), message, delivered)
+        assert [a.kind for a in draft.actions] == ([ActionKind.return_items] if returned else [])
+    # a model's request takes the condition from the words that ask for it
+    raw = [CustomerRequest(kind=RequestKind.return_items, items=["desk lamp"])]
+    (annotated,) = annotate_requests(raw, "If the desk lamp cost under $50, return it.")
+    assert str(annotated.condition) == "under $50.00"
