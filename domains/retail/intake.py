@@ -9,6 +9,7 @@ the model is re-asked about, so the model cannot invent an identity.
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 from typing import Any, Literal
 
 from pydantic import field_validator
@@ -297,18 +298,38 @@ def price_condition(condition: str) -> PriceCondition | None:
     return PriceCondition(op=op, amount=float(m["amount"].replace(",", "")))
 
 
-def _parts(message: str) -> list[tuple[str, bool, PriceCondition | None]]:
-    """The message as (text, fallback, price condition) parts, conditions removed: "If it
-    cannot be returned, cancel it" is the part "cancel it", a fallback; "If the price is over
-    $300, cancel it" is "cancel it", a first-hand request that holds only at that price."""
-    out: list[tuple[str, bool, PriceCondition | None]] = []
+@dataclass(frozen=True)
+class _Part:
+    text: str
+    fallback: bool = False  # asked for only if another request fails
+    condition: PriceCondition | None = None  # holds only at that price
+    revises: bool = False  # the customer's last word when asked to confirm (see _REVISES)
+
+
+# "if the agent asks you to confirm", "when the agent asks for final confirmation"
+_AT_CONFIRMATION = re.compile(r"\bconfirm", re.I)
+# "change your mind" asks for no change
+_MIND_WORDS = r"chang\w*\s+(?:your|my|his|her|their)\s+minds?"
+_MIND = re.compile(rf"\b{_MIND_WORDS}\b", re.I)
+# ...and what the customer then says changes what came before: "you regret and want to keep
+# it", "you change your mind and return the more expensive one", "... instead"
+_WITHDRAWS = re.compile(r"\b(?:regret\w*|keep (?:it|them|both))\b", re.I)
+_REVISES = re.compile(rf"\b(?:{_MIND_WORDS}|instead)\b|{_WITHDRAWS.pattern}", re.I)
+
+
+def _parts(message: str) -> list[_Part]:
+    """The message in parts, conditions removed: "If it cannot be returned, cancel it" is the
+    part "cancel it", a fallback; "If the price is over $300, cancel it" is "cancel it", a
+    first-hand request that holds only at that price; "if the agent asks you to confirm, you
+    regret and want to keep it" revises what came before."""
+    out: list[_Part] = []
     for sentence in _SENTENCES.split(message):
         for part in _CONDITION_START.split(sentence):
             if _OTHERWISE.match(part):
-                out.append((_OTHERWISE.sub("", part, count=1), True, None))
+                out.append(_Part(_OTHERWISE.sub("", part, count=1), fallback=True))
                 continue
             if not _IF.match(part):
-                out.append((part, False, None))
+                out.append(_Part(part))
                 continue
             if "," in part:
                 cond, then = part.split(",", 1)
@@ -318,14 +339,18 @@ def _parts(message: str) -> list[tuple[str, bool, PriceCondition | None]]:
                     default=len(part),
                 )
                 cond, then = part[:verb], part[verb:]
+            if _AT_CONFIRMATION.search(cond) and _REVISES.search(then):
+                out.append(_Part(then, revises=True))
+                continue
             compared = price_condition(cond)
-            out.append((then, compared is None and bool(_FAILED.search(cond)), compared))
+            out.append(_Part(then, compared is None and bool(_FAILED.search(cond)), compared))
     return out
 
 
 def _clause_kinds(clause: str) -> list[RequestKind]:
     """The request kinds a clause asks for: the first kind whose words it contains, not
     negated ("you do not want to cancel any order")."""
+    clause = _MIND.sub(" ", clause)
     for kind, words in _CLAUSE_KINDS:
         m = next(
             (m for m in words.finditer(clause) if not _NEGATED.search(clause[: m.start()])), None
@@ -350,19 +375,36 @@ def code_requests(message: str) -> list[CustomerRequest]:
     all_ids = pattern_facts(message)["order_ids"]
     found: list[list[Any]] = []  # [kind, words, fallback, price condition]
     context = ""  # the clause before, when it asked for nothing
-    for part, fallback, condition in _parts(message):
-        for clause in (c for c in _CLAUSES.split(part) if c and c.strip()):
-            fallback_here = fallback or bool(_OTHERWISE.match(clause))
-            asked = [[kind, clause, fallback_here, condition] for kind in _clause_kinds(clause)]
+    before = 0  # where the requests of the part before this one start in ``found``
+    for part in _parts(message):
+        start = len(found)
+        if part.revises:
+            asked_now = [k for c in _CLAUSES.split(part.text) if c for k in _clause_kinds(c)]
+            if not asked_now and _WITHDRAWS.search(part.text):
+                del found[before:]  # "... you regret and want to keep it": nothing of that
+                start = before
+            else:  # "you change your mind and return the more expensive one": it replaces
+                groups = {_group(k) for k in asked_now}
+                found = [f for f in found if _group(f[0]) not in groups]
+                start = len(found)
+            context = ""
+        for clause in (c for c in _CLAUSES.split(part.text) if c and c.strip()):
+            fallback_here = part.fallback or bool(_OTHERWISE.match(clause))
+            asked = [
+                [kind, clause, fallback_here, part.condition] for kind in _clause_kinds(clause)
+            ]
             if asked and context and (_PRONOUN.search(clause) or _THAT_ORDER.search(clause)):
                 # "You bought two skateboards. You want to return them."
                 for a in asked:
                     a[1] = f"{context} {clause}"
             if asked:
                 found += asked
-            elif found:  # "return the cleaner, headphone, and smart watch": the list goes on
+            elif found and not part.revises:
+                # "return the cleaner, headphone, and smart watch": the list goes on
                 found[-1][1] = f"{found[-1][1]} {clause}"
             context = "" if asked else clause
+        if len(found) > start:
+            before = start
     out: list[CustomerRequest] = []
     for kind, clause, fallback, condition in found:
         # one request and one order id in the message: that order is meant

@@ -315,16 +315,18 @@ def _payment_method(
 
 
 def _refund_method(
-    named: str | None, message: str, user: dict[str, Any], order: dict[str, Any] | None
+    req: CustomerRequest, message: str, user: dict[str, Any], order: dict[str, Any] | None
 ) -> str | None:
     """Where a return's refund goes. A refund can only go to the order's original payment method
     or a gift card (policy §7.3): of the methods the customer names ("PayPal is preferred, but
-    otherwise credit card is fine"), the first that can take it; else the first named (the
-    validator refuses it and the reply says why); with none named, the original."""
+    otherwise credit card is fine"), the first that can take it, those the request's own words
+    name before the rest of the message; else the first named (the validator refuses it and the
+    reply says why); with none named, the original."""
     original = _original_method(order)
     gift_cards = set(_methods_of(user, "gift_card"))
-    names = [named] if named else []
-    names += [m.group(0) for m in _PAYMENT_WORDS.finditer(message)]
+    names = [req.payment] if req.payment else []
+    for text in (req.said or "", message):
+        names += [m.group(0) for m in _PAYMENT_WORDS.finditer(text)]
     methods = [m for m in (_named_method(n, user, order) for n in names) if m]
     for method in methods:
         if method == original or method in gift_cards:
@@ -399,11 +401,16 @@ def _cover(
     skateboards, and the smart watch" spans two orders when no one order holds all three."""
     words = req.said or message
 
-    def described(text: str) -> set[int]:
-        # told apart across the orders: "the 15-inch laptop" is in one of them
+    def described(text: str, own: str | None = None) -> set[int]:
+        # told apart across the orders: "the 15-inch laptop" is in one of them; the request's
+        # own words first ("you received two tablets ... return the more expensive one")
         items = [i for o in candidates for i in o.get("items", [])]
         found = match_items(req.items, items) if req.items else _described_items(items, text)
-        return {id(i) for i in distinguish(found, text)}
+        for apart in (own, text):
+            kept = distinguish(found, apart) if apart else found
+            if len(kept) < len(found):
+                return {id(i) for i in kept}
+        return {id(i) for i in found}
 
     meant = described(words)
 
@@ -412,8 +419,8 @@ def _cover(
 
     left = set().union(*(named(o) for o in candidates))
     if not left and words != message:  # "just cancel the whole order": the message names them
+        meant = described(message, own=words)
         words = message
-        meant = described(words)
         left = set().union(*(named(o) for o in candidates))
     out = []
     for order in sorted(candidates, key=lambda o: -len(named(o))):
@@ -822,7 +829,7 @@ def _action_for(
             kind=kind,
             order_id=order_id,
             item_ids=[i["item_id"] for i in chosen],
-            payment_method_id=_refund_method(req.payment, message, user, order),
+            payment_method_id=_refund_method(req, message, user, order),
         )
     payment = _payment_method(req.payment or _payment_words(message), user, order)
     named = {id(i) for i in chosen} if req.items else set()

@@ -409,3 +409,35 @@ def test_a_price_condition_on_a_return_is_the_items_own_price() -> None:
     raw = [CustomerRequest(kind=RequestKind.return_items, items=["desk lamp"])]
     (annotated,) = annotate_requests(raw, "If the desk lamp cost under $50, return it.")
     assert str(annotated.condition) == "under $50.00"
+
+
+def test_what_the_customer_says_when_asked_to_confirm_is_their_last_word() -> None:
+    withdrawn = (
+        "You want to cancel the desk lamp order, but if the agent asks you to confirm, you "
+        "regret and want to keep it. You also want to return the watch."
+    )
+    assert kinds(withdrawn) == [("return_items", False)]
+    # "change your mind" asks for no change; what follows replaces the request of its kind
+    lamps = {
+        "#W0000002": ORDERS["#W0000002"],  # a $100 lamp, paid by credit card
+        "#W0000005": _second_delivered("Desk Lamp", "#W0000005"),
+    }
+    lamps["#W0000005"]["items"][0]["price"] = 120.0
+    replaced = (
+        "You received two desk lamps and only need one. You want to return the less expensive "
+        "one and refund to credit card. But when the agent asks for confirmation, you change "
+        "your mind and return the more expensive one and ask for a refund to gift card."
+    )
+    requests = code_requests(replaced)
+    assert kinds(replaced) == [("return_items", False)]
+    draft = _plan(requests, replaced, lamps)
+    # the dearer lamp, told apart by the request's own words across the two orders, refunded
+    # to the method those words name
+    assert [(a.kind, a.order_id, a.payment_method_id) for a in draft.actions] == [
+        (ActionKind.return_items, "#W0000005", "gift_card_1")
+    ]
+    # without a change of mind, a confirmation step changes nothing
+    assert kinds("Return the lamp. If the agent asks for confirmation, also return the watch.") == [
+        ("return_items", False),
+        ("return_items", False),
+    ]
