@@ -265,6 +265,12 @@ _THAT_ORDER = re.compile(r"\b(?:that|this|the) order\b", re.I)
 _PARTIAL_CANCEL = re.compile(
     r"\bcancel\w*\s+(?:\w+\s+){0,4}?(?:from|out of|inside)\s+(?:\w+\s+){0,3}?(?:order|it)\b", re.I
 )
+# a question about what could be done, not a request to do it
+_JUST_ASKING = re.compile(
+    r"\bnot sure yet\b|\b(?:do not|don't|not to) (?:process|proceed with|do|change) "
+    r"(?:anything|it|them|that)(?: yet)?\b|\bwithout (?:processing|doing) anything\b",
+    re.I,
+)
 _NEGATED = re.compile(r"(?:\bnot|n't|\bnever|\bno)\b(?:\s+\w+){0,3}\s*$", re.I)
 
 
@@ -351,6 +357,8 @@ def _clause_kinds(clause: str) -> list[RequestKind]:
     """The request kinds a clause asks for: the first kind whose words it contains, not
     negated ("you do not want to cancel any order")."""
     clause = _MIND.sub(" ", clause)
+    if _JUST_ASKING.search(clause):  # "check whether you can return it, but don't process it"
+        return [RequestKind.order_info]
     for kind, words in _CLAUSE_KINDS:
         m = next(
             (m for m in words.finditer(clause) if not _NEGATED.search(clause[: m.start()])), None

@@ -812,7 +812,9 @@ def _action_for(
     elif req.items:
         chosen = match_items(req.items, items)
     else:  # no items extracted: those the request's words (else the message) name, else every
-        excepted = _excepted_items(items, req.said or message)
+        # "cancel or return all possible orders. Well, except the boots": an exception the
+        # message makes anywhere holds for every item
+        excepted = _excepted_items(items, req.said or "") + _excepted_items(items, message)
         chosen = (
             _described_items(items, req.said or "")
             or _described_items(items, message)

@@ -224,6 +224,21 @@ def test_everything_except_a_named_item() -> None:
     message = "Return everything I received except the coffee machine. Refund to my gift card."
     draft = _plan(code_requests(message), message, orders)
     assert [(a.order_id, a.item_ids) for a in draft.actions] == [("#W0000002", ["111"])]
+    # the exception in a later sentence still holds for "all"
+    message = "You want to return all possible orders. Well, except the coffee machine."
+    draft = _plan(code_requests(message), message, orders)
+    assert [(a.order_id, a.item_ids) for a in draft.actions] == [("#W0000002", ["111"])]
+
+
+def test_asking_whether_something_could_be_done_is_not_a_request() -> None:
+    message = (
+        "Return the desk lamp I received. Also, check whether you are able to return the "
+        "smart watch, but you are not sure yet so don't process anything."
+    )
+    assert kinds(message) == [("return_items", False), ("order_info", False)]
+    orders = {**ORDERS, "#W0000004": _second_delivered("Smart Watch", "#W0000004")}
+    draft = _plan(code_requests(message), message, orders)
+    assert [(a.kind, a.order_id) for a in draft.actions] == [(ActionKind.return_items, "#W0000002")]
 
 
 def _with_items(order_id: str, status: str, *items: tuple[str, dict, float]) -> dict:
