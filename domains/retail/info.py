@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from waypost.domains.retail.resolve import match_items, named_items
 from waypost.domains.retail.state import Intake, RequestKind
 
 __all__ = ["answer_questions", "order_total"]
+
+# "the total price for all the grills you have bought"
+_TOTAL = re.compile(r"\btotal (?:price|cost|amount)\b|\bhow much\b[^.]{0,40}\bin total\b", re.I)
 
 
 def order_total(order: dict[str, Any]) -> float:
@@ -33,6 +37,7 @@ def answer_questions(
             targets = named
         else:
             targets = list(orders.values())
+        lines += _named_total(req.said or "", targets)
         for order in targets:
             tracking = [t for f in order.get("fulfillments", []) for t in f.get("tracking_id", [])]
             line = (
@@ -47,3 +52,21 @@ def answer_questions(
                 options = ", ".join(f"{k} {v}" for k, v in item.get("options", {}).items())
                 lines.append(f"The {item['name']} in order {order['order_id']} has {options}.")
     return lines
+
+
+def _named_total(words: str, orders: list[dict[str, Any]]) -> list[str]:
+    """What the items a question names cost together, across the orders that hold them ("the
+    total price for all the grills you have bought")."""
+    if not _TOTAL.search(words):
+        return []
+    items = [i for o in orders for i in named_items(o.get("items", []), words)]
+    if not items:
+        return []
+    names = sorted({i["name"] for i in items})
+    what = (
+        f"{len(items)} {names[0]}{'s' if len(items) > 1 else ''}"
+        if len(names) == 1
+        else f"{len(items)} items ({', '.join(names)})"
+    )
+    total = sum(float(i["price"]) for i in items)
+    return [f"The {what} you bought cost ${total:.2f} in total."]

@@ -256,12 +256,12 @@ _ONLY = re.compile(rf"\bonly\s+(?:\w+\s+){{0,2}}?{_VERBS}", re.I)
 # a question about an order: "the tracking number", "when will it arrive", "its status"
 _INFO = re.compile(
     r"\btracking\b|\bstatus\b|\bwhere (?:is|are)\b|\bwhen\b[^.]{0,40}\barriv"
-    r"|\bhow much\b[^.]{0,30}\bpa(?:id|y) for\b",
+    r"|\bhow much\b[^.]{0,30}\bpa(?:id|y) for\b|\btotal (?:price|cost|amount)\b",
     re.I,
 )
 _CANCEL_OR_RETURN = re.compile(r"\bcancel\w* or return|\breturn\w* or cancel", re.I)
 _PRONOUN = re.compile(rf"\b{_VERBS}\w*\s+(?:them|it|both|these|those)\b", re.I)
-_THAT_ORDER = re.compile(r"\b(?:that|this|the) order\b", re.I)
+_THAT_ORDER = re.compile(r"\b(?:that|this|the)(?: whole| entire)? order\b", re.I)
 _PARTIAL_CANCEL = re.compile(
     r"\bcancel\w*\s+(?:\w+\s+){0,4}?(?:from|out of|inside)\s+(?:\w+\s+){0,3}?(?:order|it)\b", re.I
 )
@@ -401,16 +401,22 @@ def code_requests(message: str) -> list[CustomerRequest]:
             asked = [
                 [kind, clause, fallback_here, part.condition] for kind in _clause_kinds(clause)
             ]
-            if asked and context and (_PRONOUN.search(clause) or _THAT_ORDER.search(clause)):
+            refers_back = bool(_PRONOUN.search(clause) or _THAT_ORDER.search(clause))
+            if asked and refers_back and context:
                 # "You bought two skateboards. You want to return them."
                 for a in asked:
                     a[1] = f"{context} {clause}"
+            elif asked and refers_back and fallback_here and found and not found[-1][2]:
+                # "modify the skateboard ... If that is not possible, cancel the order": the
+                # order of the request it stands in for
+                for a in asked:
+                    a[1] = f"{found[-1][1]} {clause.strip()}"
             if asked:
                 found += asked
             elif found and not part.revises:
                 # "return the cleaner, headphone, and smart watch": the list goes on
                 found[-1][1] = f"{found[-1][1]} {clause}"
-            context = "" if asked else clause
+            context = "" if asked else f"{context} {clause}".strip()
         if len(found) > start:
             before = start
     out: list[CustomerRequest] = []

@@ -271,12 +271,17 @@ def pick_variant(
     return best
 
 
+_BRANDS = r"visa|master ?card|amex|discover"
 _PAYMENT_SOURCES = (
     ("gift_card", re.compile(r"gift|\bgc\b")),
     ("paypal", re.compile(r"pay ?pal")),
-    ("credit_card", re.compile(r"credit|card")),
+    ("credit_card", re.compile(rf"credit|card|\b(?:{_BRANDS})\b")),
 )
-_PAYMENT_WORDS = re.compile(r"gift ?card|pay ?pal|credit ?card|\bGC\b", re.IGNORECASE)
+_PAYMENT_WORDS = re.compile(
+    rf"gift ?card|pay ?pal|credit ?card|\bGC\b|\b(?:{_BRANDS})\b(?: card)?"
+    r"|\bthe other card\b|\bcard ending (?:in )?\d{4}\b",
+    re.IGNORECASE,
+)
 
 
 def _methods_of(user: dict[str, Any], source: str) -> list[str]:
@@ -303,9 +308,29 @@ def _named_method(
     for source, words in _PAYMENT_SOURCES:
         if words.search(t):
             of_kind = _methods_of(user, source)
+            if len(of_kind) > 1 and source == "credit_card":
+                return _which_card(t, user, of_kind, original)
             if of_kind:
                 return original if original in of_kind else of_kind[0]
     return None
+
+
+def _which_card(text: str, user: dict[str, Any], cards: list[str], original: str | None) -> str:
+    """Of several credit cards, the one ``text`` names by its last four digits or its brand
+    ("the visa card"), else "the other card" (not the one that paid the order), else the one
+    that paid the order."""
+    methods = user.get("payment_methods", {})
+    squeezed = text.replace(" ", "")
+    by_digits = [c for c in cards if str(methods[c].get("last_four") or "-") in text]
+    by_brand = [
+        c for c in cards if norm(str(methods[c].get("brand") or "-")).replace(" ", "") in squeezed
+    ]
+    for named in (by_digits, by_brand):
+        if len(named) == 1:
+            return named[0]
+    if "other" in text.split() and original in cards:
+        return next(c for c in cards if c != original)
+    return original if original in cards else cards[0]
 
 
 def _payment_method(
@@ -341,8 +366,15 @@ def _payment_words(message: str) -> str | None:
 
 
 def _cancel_reason(req: CustomerRequest, message: str) -> str:
-    text = norm(f"{req.reason or ''} {message}")
-    return "ordered by mistake" if "mistake" in text else "no longer needed"
+    """The request's own words first ("cancel it since you no longer need it"), then the
+    message's."""
+    for text in (f"{req.reason or ''} {req.said or ''}", message):
+        t = norm(text)
+        if "mistake" in t:
+            return "ordered by mistake"
+        if "no longer need" in t:
+            return "no longer needed"
+    return "no longer needed"
 
 
 def _status_for(kind: ActionKind) -> str:

@@ -80,10 +80,11 @@ def test_a_models_requests_are_annotated_from_the_words() -> None:
     assert [r.fallback for r in annotate_requests(raw, message)] == [False, True]
     merged = merge_patterns(Intake(requests=raw), message)
     assert [r.fallback for r in merged.requests] == [False, True]
-    # each takes the words that ask for it
+    # each takes the words that ask for it; "the order" of a fallback is that of the request
+    # it stands in for
     assert [r.said for r in merged.requests] == [
         "Return the lamp.",
-        "cancel the order.",
+        "Return the lamp. cancel the order.",
     ]
 
 
@@ -456,3 +457,71 @@ def test_what_the_customer_says_when_asked_to_confirm_is_their_last_word() -> No
         ("return_items", False),
         ("return_items", False),
     ]
+
+
+def _with_second_card() -> dict:
+    user = copy.deepcopy(USER)
+    user["payment_methods"]["credit_card_2"] = {
+        "source": "credit_card",
+        "id": "credit_card_2",
+        "brand": "mastercard",
+        "last_four": "2222",
+    }
+    return user
+
+
+def test_a_card_named_by_brand_digits_or_as_the_other_one() -> None:
+    user = _with_second_card()  # the lamp order #W0000002 was paid by credit_card_1 (visa)
+    for words, card in (
+        ("pay the difference with my mastercard", "credit_card_2"),
+        ("pay with the card ending in 2222", "credit_card_2"),
+        ("you'd prefer the other card as payment method", "credit_card_2"),
+        ("pay with my credit card", "credit_card_1"),  # of two, the one that paid the order
+    ):
+        message = f"Exchange the desk lamp for a black one, and {words}."
+        draft = draft_plan(
+            Intake(requests=code_requests(message)),
+            message=message,
+            user=user,
+            orders={"#W0000002": ORDERS["#W0000002"]},
+            products=PRODUCTS,
+        )
+        assert [a.payment_method_id for a in draft.actions] == [card], words
+
+
+def test_a_fallback_that_refers_back_acts_on_the_order_of_its_request() -> None:
+    orders = {
+        "#W0000001": ORDERS["#W0000001"],  # a pending lamp
+        "#W0000003": {**copy.deepcopy(ORDERS["#W0000001"]), "order_id": "#W0000003"},
+    }
+    orders["#W0000003"]["items"][0]["name"] = "Smart Watch"
+    message = (
+        "You ordered the smart watch by mistake and want to remove it from your pending order. "
+        "If removing one item is not possible, cancel the whole order since you ordered it by "
+        "mistake. You also want to change the desk lamp to green. If that is not possible, "
+        "cancel the order since you no longer need it."
+    )
+    requests = code_requests(message)
+    assert [(r.kind.value, r.fallback) for r in requests] == [
+        ("cancel_order", True),
+        ("exchange_items", False),
+        ("cancel_order", True),
+    ]
+    # no green lamp: the fallbacks stand in, each on its own order for its own reason
+    draft = _plan(requests, message, orders)
+    assert sorted((a.kind, a.order_id, a.reason) for a in draft.actions) == [
+        (ActionKind.cancel_order, "#W0000001", "no longer needed"),
+        (ActionKind.cancel_order, "#W0000003", "ordered by mistake"),
+    ]
+
+
+def test_a_question_about_what_named_items_cost_in_total_is_answered() -> None:
+    orders = {
+        "#W0000002": _with_items("#W0000002", "delivered", ("111", WHITE, 100.0)),
+        "#W0000005": _with_items("#W0000005", "delivered", ("113", RED, 150.5)),
+    }
+    message = "You also want to know the total price for all the desk lamps you have bought."
+    (question,) = code_requests(message)
+    assert question.kind is RequestKind.order_info
+    lines = answer_questions(Intake(requests=[question]), orders, PRODUCTS)
+    assert lines[0] == "The 2 Desk Lamps you bought cost $250.50 in total."
