@@ -220,7 +220,11 @@ _CLAUSES = re.compile(
 )
 # the first kind whose words a clause contains (order matters: "return" before "change")
 _CLAUSE_KINDS: tuple[tuple[RequestKind, re.Pattern[str]], ...] = (
-    (RequestKind.cancel_order, re.compile(r"\bcancel", re.I)),
+    # not "your cancelled order" (an order, not a request)
+    (
+        RequestKind.cancel_order,
+        re.compile(r"\bcancel(?!l?ed\s+orders?\b)", re.I),
+    ),
     # "refund the blender", not "PayPal for any refund" (a payment preference)
     (
         RequestKind.return_items,
@@ -261,6 +265,7 @@ _INFO = re.compile(
 )
 _CANCEL_OR_RETURN = re.compile(r"\bcancel\w* or return|\breturn\w* or cancel", re.I)
 _PRONOUN = re.compile(rf"\b{_VERBS}\w*\s+(?:them|it|both|these|those)\b", re.I)
+_ITS = re.compile(r"\bits\b", re.I)
 _THAT_ORDER = re.compile(r"\b(?:that|this|the)(?: whole| entire)? order\b", re.I)
 _PARTIAL_CANCEL = re.compile(
     r"\bcancel\w*\s+(?:\w+\s+){0,4}?(?:from|out of|inside)\s+(?:\w+\s+){0,3}?(?:order|it)\b", re.I
@@ -406,7 +411,13 @@ def code_requests(message: str) -> list[CustomerRequest]:
                 # "You bought two skateboards. You want to return them."
                 for a in asked:
                     a[1] = f"{context} {clause}"
-            elif asked and refers_back and fallback_here and found and not found[-1][2]:
+            elif (
+                asked
+                and found
+                and (_ITS.search(clause) or (refers_back and fallback_here and not found[-1][2]))
+            ):
+                # "change your pending order's address, and change its item to red": the
+                # order of the request before
                 # "modify the skateboard ... If that is not possible, cancel the order": the
                 # order of the request it stands in for
                 for a in asked:

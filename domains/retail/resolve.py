@@ -403,7 +403,15 @@ def _candidate_orders(
                 return described
             if any(_described_items(o.get("items", []), words) for o in orders.values()):
                 return []
+            if words is req.said and _ORDER_BY_STATUS.search(words):
+                return pool  # "change its item to red" after "your pending order's address"
     return pool
+
+
+# the request names its order by status, not by items: "your pending order", "its item"
+_ORDER_BY_STATUS = re.compile(
+    r"\b(?:pending|delivered|received|processed)\s+orders?\b|\bits\s+items?\b", re.I
+)
 
 
 def _all_of_product(words: str, candidates: list[dict[str, Any]]) -> bool:
@@ -462,12 +470,24 @@ def _cover(
     return out
 
 
+# "the backpack you received with the vacuum cleaner": the vacuum cleaner says which order
+_ALONG_WITH = re.compile(
+    r"\b(?:received|bought|ordered|got|came|delivered)\s+(?:together\s+|along\s+)?with\s+"
+    r"(?:the|my|a|an|your)\s+[^,.;]*",
+    re.I,
+)
+
+
 def _described_items(items: list[dict[str, Any]], message: str) -> list[dict[str, Any]]:
     """Items the message names by product name (or head noun) or by item id, not counting
-    those it names as exceptions ("everything except the coffee machine"); of several of one
-    product, those it tells apart (``distinguish``)."""
+    those it names as exceptions ("everything except the coffee machine") or only to say which
+    order ("the backpack you received with the vacuum cleaner"); of several of one product,
+    those it tells apart (``distinguish``)."""
     excepted = _excepted_items(items, message)
-    return distinguish([i for i in named_items(items, message) if i not in excepted], message)
+    named = named_items(items, message)
+    if _ALONG_WITH.search(message):
+        named = named_items(items, _ALONG_WITH.sub(" ", message)) or named
+    return distinguish([i for i in named if i not in excepted], message)
 
 
 # "change X to/for/into Y": what follows the preposition is the wish, not the item's description
@@ -648,7 +668,20 @@ def draft_plan(
     wanted = any_failed or not any(r.kind in _KIND_TO_ACTION for r in firsthand)
     if fallbacks and wanted and any([run.resolve(req) for req in fallbacks]):  # all resolved
         run.draft.settled += failed_notes
+    _item_changes_last(run.draft)
     return run.draft
+
+
+def _item_changes_last(draft: Draft) -> None:
+    """A pending order's items are modified after its address or payment changes: once its
+    items are modified, nothing else of the order can be (policy §6.3)."""
+    others = {
+        a.order_id
+        for a in draft.actions
+        if a.kind in (ActionKind.modify_order_address, ActionKind.modify_payment)
+    }
+    last = [a for a in draft.actions if a.kind is ActionKind.modify_items and a.order_id in others]
+    draft.actions = [a for a in draft.actions if all(a is not x for x in last)] + last
 
 
 _NO_DEFAULT_ADDRESS = "a new default address was asked for but not given"

@@ -11,6 +11,7 @@ from waypost.domains.retail.resolve import draft_plan, pick_variant
 from waypost.domains.retail.state import (
     Action,
     ActionKind,
+    Address,
     CustomerRequest,
     Intake,
     RequestKind,
@@ -525,3 +526,33 @@ def test_a_question_about_what_named_items_cost_in_total_is_answered() -> None:
     assert question.kind is RequestKind.order_info
     lines = answer_questions(Intake(requests=[question]), orders, PRODUCTS)
     assert lines[0] == "The 2 Desk Lamps you bought cost $250.50 in total."
+
+
+def test_words_that_only_say_which_order_are_not_requests() -> None:
+    order = copy.deepcopy(ORDERS["#W0000002"])
+    order["items"].append({**order["items"][0], "name": "Smart Watch", "item_id": "222"})
+    message = "Return the desk lamp you received with the smart watch."
+    draft = _plan(code_requests(message), message, {"#W0000002": order})
+    assert [(a.order_id, a.item_ids) for a in draft.actions] == [("#W0000002", ["111"])]
+    # "your cancelled order" is an order, not a cancellation
+    assert kinds("You want the tracking number of your cancelled order.") == [("order_info", False)]
+
+
+def test_its_item_is_the_item_of_the_order_before_and_is_changed_last() -> None:
+    message = (
+        "You want to change your pending order address to 2 Oak St, Springfield, IL 62701, "
+        "and change its item color to black."
+    )
+    new_home = Address(address1="2 Oak St", city="Springfield", state="IL", zip="62701")
+    draft = draft_plan(
+        Intake(requests=code_requests(message), address=new_home),
+        message=message,
+        user=USER,
+        orders=ORDERS,  # the lamp is pending in #W0000001 and delivered in #W0000002
+        products=PRODUCTS,
+    )
+    # the address first: once an order's items are modified nothing else of it can be
+    assert [(a.kind, a.order_id, a.new_item_ids) for a in draft.actions] == [
+        (ActionKind.modify_order_address, "#W0000001", []),
+        (ActionKind.modify_items, "#W0000001", ["112"]),
+    ]
