@@ -812,6 +812,7 @@ def _resolve(req: CustomerRequest, run: _Resolution) -> None:
         action = _action_for(kind, req, order, user, products, message, draft)
         if action is None:
             continue
+        _later_words_win(action, req, order, run)
         key = (kind, order["order_id"])
         if (
             kind in (ActionKind.modify_items, ActionKind.exchange_items, ActionKind.return_items)
@@ -821,6 +822,35 @@ def _resolve(req: CustomerRequest, run: _Resolution) -> None:
             continue
         merged[key] = action
         draft.actions.append(action)
+
+
+def _later_words_win(
+    action: Action, req: CustomerRequest, order: dict[str, Any], run: _Resolution
+) -> None:
+    """An item the customer first asked to return and then, naming it again, to exchange (or
+    the other way round: "return the e-reader ... get the 32GB E-Reader instead") is exchanged
+    (returned): the later request takes it out of the earlier one, which goes when nothing is
+    left of it."""
+    other = {
+        ActionKind.return_items: ActionKind.exchange_items,
+        ActionKind.exchange_items: ActionKind.return_items,
+    }.get(action.kind)
+    if other is None:
+        return
+    key = (other, action.order_id or "")
+    earlier = run.merged.get(key)
+    if earlier is None:
+        return
+    named = {i["item_id"] for i in named_items(order.get("items", []), req.said or "")}
+    for item_id in action.item_ids:
+        if item_id in named and item_id in earlier.item_ids:
+            at = earlier.item_ids.index(item_id)
+            del earlier.item_ids[at]
+            if earlier.new_item_ids:
+                del earlier.new_item_ids[at]
+    if not earlier.item_ids:
+        run.draft.actions = [a for a in run.draft.actions if a is not earlier]
+        del run.merged[key]
 
 
 def _merge_items(prev: Action, action: Action, order: dict[str, Any]) -> None:

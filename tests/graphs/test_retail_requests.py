@@ -556,3 +556,15 @@ def test_its_item_is_the_item_of_the_order_before_and_is_changed_last() -> None:
         (ActionKind.modify_order_address, "#W0000001", []),
         (ActionKind.modify_items, "#W0000001", ["112"]),
     ]
+
+
+def test_an_item_asked_to_be_returned_then_exchanged_is_exchanged() -> None:
+    delivered = {"#W0000002": ORDERS["#W0000002"]}
+    message = (
+        "You want to return the desk lamp you received. Thinking again, you are willing to "
+        "exchange the desk lamp for the black one."
+    )
+    draft = _plan(code_requests(message), message, delivered)
+    assert [(a.kind, a.item_ids, a.new_item_ids) for a in draft.actions] == [
+        (ActionKind.exchange_items, ["111"], ["112"])
+    ]
