@@ -279,7 +279,7 @@ _PAYMENT_SOURCES = (
 )
 _PAYMENT_WORDS = re.compile(
     rf"gift ?card|pay ?pal|credit ?card|\bGC\b|\b(?:{_BRANDS})\b(?: card)?"
-    r"|\bthe other card\b|\bcard ending (?:in )?\d{4}\b",
+    r"|\bcard ending (?:in )?\d{4}\b",
     re.IGNORECASE,
 )
 
@@ -317,8 +317,8 @@ def _named_method(
 
 def _which_card(text: str, user: dict[str, Any], cards: list[str], original: str | None) -> str:
     """Of several credit cards, the one ``text`` names by its last four digits or its brand
-    ("the visa card"), else "the other card" (not the one that paid the order), else the one
-    that paid the order."""
+    ("the visa card"), else the one that paid the order ("the other card" says nothing: other
+    than the one an agent offered, which the words cannot know)."""
     methods = user.get("payment_methods", {})
     squeezed = text.replace(" ", "")
     by_digits = [c for c in cards if str(methods[c].get("last_four") or "-") in text]
@@ -328,8 +328,6 @@ def _which_card(text: str, user: dict[str, Any], cards: list[str], original: str
     for named in (by_digits, by_brand):
         if len(named) == 1:
             return named[0]
-    if "other" in text.split() and original in cards:
-        return next(c for c in cards if c != original)
     return original if original in cards else cards[0]
 
 

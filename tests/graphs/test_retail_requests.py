@@ -471,12 +471,11 @@ def _with_second_card() -> dict:
     return user
 
 
-def test_a_card_named_by_brand_digits_or_as_the_other_one() -> None:
+def test_a_card_named_by_brand_or_digits() -> None:
     user = _with_second_card()  # the lamp order #W0000002 was paid by credit_card_1 (visa)
     for words, card in (
         ("pay the difference with my mastercard", "credit_card_2"),
         ("pay with the card ending in 2222", "credit_card_2"),
-        ("you'd prefer the other card as payment method", "credit_card_2"),
         ("pay with my credit card", "credit_card_1"),  # of two, the one that paid the order
     ):
         message = f"Exchange the desk lamp for a black one, and {words}."
