@@ -357,6 +357,26 @@ def _refund_method(
     return methods[0] if methods else original
 
 
+def _refused_refund(
+    req: CustomerRequest, user: dict[str, Any], order: dict[str, Any]
+) -> str | None:
+    """Why a return cannot be done as asked: the request's own words ask for the refund on
+    methods none of which can take it (policy §7.3: the original method or a gift card). The
+    request then comes to nothing, and the customer's alternative ("if refund to credit card is
+    not possible, return everything and refund to GC") stands in."""
+    names = ([req.payment] if req.payment else []) + [
+        m.group(0) for m in _PAYMENT_WORDS.finditer(req.said or "")
+    ]
+    methods = [m for m in (_named_method(n, user, order) for n in names) if m]
+    allowed = {_original_method(order), *_methods_of(user, "gift_card")}
+    if not methods or any(m in allowed for m in methods):
+        return None
+    return (
+        f"a refund for order {order['order_id']} can only go to its original payment method "
+        f"or a gift card, not {methods[0]}"
+    )
+
+
 def _payment_words(message: str) -> str | None:
     """A payment method the message names ("use my gift card", "refund to PayPal")."""
     m = _PAYMENT_WORDS.search(message)
@@ -778,7 +798,7 @@ def _resolve(req: CustomerRequest, run: _Resolution) -> None:
             ActionKind.return_items,
             ActionKind.modify_order_address,  # "correct all order addresses"
         )
-        and bool(ALL_ORDERS.search(message))
+        and bool(ALL_ORDERS.search(req.said or message))
     ) or (req.order_id is None and _all_of_product(req.said or message, candidates))
     if req.all_items or len(candidates) == 1 or every:
         targets = candidates
@@ -919,6 +939,10 @@ def _action_for(
     if kind is ActionKind.return_items:
         chosen = [i for i in chosen if _price_holds(req, i["name"], float(i["price"]), draft)]
         if not chosen:
+            return None
+        refused = _refused_refund(req, user, order)
+        if refused is not None:
+            draft.notes.append(refused)
             return None
         return Action(
             kind=kind,

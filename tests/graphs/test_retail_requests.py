@@ -307,8 +307,8 @@ def test_a_refund_goes_to_the_first_named_method_that_can_take_it() -> None:
 
     message = "Return the desk lamp. PayPal is preferred for the refund, otherwise credit card."
     assert refunded_to(message) == ["credit_card_1"]
-    # only PayPal named: kept, so the validator refuses it and the reply says why
-    assert refunded_to("Return the desk lamp and refund it to PayPal.") == ["paypal_1"]
+    # only PayPal named, which cannot take it: nothing is returned, and the reply says why
+    assert refunded_to("Return the desk lamp and refund it to PayPal.") == []
     # a gift card can always take a refund; "GC" names it too
     message = "Return the desk lamp, refund to PayPal, and if that is not possible, to GC."
     assert refunded_to(message) == ["gift_card_1"]
@@ -566,4 +566,25 @@ def test_an_item_asked_to_be_returned_then_exchanged_is_exchanged() -> None:
     draft = _plan(code_requests(message), message, delivered)
     assert [(a.kind, a.item_ids, a.new_item_ids) for a in draft.actions] == [
         (ActionKind.exchange_items, ["111"], ["112"])
+    ]
+
+
+def test_a_refund_the_policy_cannot_send_where_asked_lets_the_alternative_stand_in() -> None:
+    message = (
+        "Return the desk lamp and refund to my mastercard. If refund to the mastercard is not "
+        "possible, exchange the desk lamp for the black one."
+    )
+    draft = draft_plan(
+        Intake(requests=code_requests(message)),
+        message=message,
+        user=_with_second_card(),  # the lamp was paid by the visa card, credit_card_1
+        orders={"#W0000002": ORDERS["#W0000002"]},
+        products=PRODUCTS,
+    )
+    assert [(a.kind, a.new_item_ids) for a in draft.actions] == [
+        (ActionKind.exchange_items, ["112"])
+    ]
+    assert draft.notes == [
+        "a refund for order #W0000002 can only go to its original payment method or a gift "
+        "card, not credit_card_2"
     ]
