@@ -690,6 +690,26 @@ def draft_plan(
     return run.draft
 
 
+# "return everything on that order": the order the request before was about
+_ON_THAT_ORDER = re.compile(r"\b(?:on|in|from|of)\s+(?:that|the same)\s+order\b", re.I)
+# "everything on that order", "all the items in the same order": every item of that order
+_EVERYTHING = re.compile(
+    r"\b(?:everything|all (?:the |of the )?items)\s+"
+    r"(?:on|in|from|of)\s+(?:that|the same)\s+order\b",
+    re.I,
+)
+
+
+def _that_order(req: CustomerRequest, run: _Resolution) -> list[str]:
+    """The orders "that order" in the request's words means: those the request before it was
+    mapped onto."""
+    if not (req.said and _ON_THAT_ORDER.search(req.said)):
+        return []
+    requests = run.intake.requests
+    at = next((i for i, r in enumerate(requests) if r is req), 0)
+    return run.targets.get(id(requests[at - 1]), []) if at else []
+
+
 def _item_changes_last(draft: Draft) -> None:
     """A pending order's items are modified after its address or payment changes: once its
     items are modified, nothing else of the order can be (policy §6.3)."""
@@ -740,6 +760,9 @@ class _Resolution:
     draft: Draft = field(default_factory=Draft)
     merged: dict[tuple[ActionKind, str], Action] = field(default_factory=dict)
     used: set[tuple[ActionKind, str]] = field(default_factory=set)
+    # the orders each request (by id) was mapped onto, acted on or not: "that order" of the
+    # request after it
+    targets: dict[int, list[str]] = field(default_factory=dict)
 
     def resolve(self, req: CustomerRequest) -> bool:
         """Map one request onto records; True when it added or merged an action."""
@@ -771,6 +794,9 @@ def _resolve(req: CustomerRequest, run: _Resolution) -> None:
         elif _DELIVERED_WORDS.search(req.said):
             kind = ActionKind.exchange_items
     candidates = _candidate_orders(kind, req, orders, message)
+    pinned = _that_order(req, run)
+    if pinned:
+        candidates = [o for o in candidates if o["order_id"] in pinned] or candidates
     if (
         kind in _SWAPPABLE
         and candidates
@@ -810,6 +836,7 @@ def _resolve(req: CustomerRequest, run: _Resolution) -> None:
         pool = candidates if req.said and kind is not ActionKind.modify_order_address else fresh
         targets = _cover(req, pool, message) if req.order_id is None and pool else []
         targets = targets or (fresh or candidates)[:1]
+    run.targets[id(req)] = [o["order_id"] for o in targets]
     for order in targets:
         used.add((kind, order["order_id"]))
         if kind is ActionKind.modify_order_address:
@@ -920,7 +947,7 @@ def _action_for(
             return None
         return Action(kind=kind, order_id=order_id, payment_method_id=pm)
     items = order.get("items", [])
-    if req.all_items:
+    if req.all_items or _EVERYTHING.search(req.said or ""):
         chosen = items
     elif req.items:
         chosen = match_items(req.items, items)

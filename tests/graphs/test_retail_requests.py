@@ -588,3 +588,25 @@ def test_a_refund_the_policy_cannot_send_where_asked_lets_the_alternative_stand_
         "a refund for order #W0000002 can only go to its original payment method or a gift "
         "card, not credit_card_2"
     ]
+
+
+def test_everything_on_that_order_is_the_order_of_the_request_before() -> None:
+    dearer = _second_delivered("Desk Lamp", "#W0000004")
+    dearer["items"][0]["price"] = 150.0
+    dearer["items"].append({**dearer["items"][0], "name": "Smart Watch", "item_id": "222"})
+    orders = {"#W0000002": ORDERS["#W0000002"], "#W0000004": dearer}
+    message = (
+        "You received two desk lamps. Return the more expensive one and refund to my "
+        "mastercard. If that is not possible, return everything on that order and refund to "
+        "my gift card."
+    )
+    draft = draft_plan(
+        Intake(requests=code_requests(message)),
+        message=message,
+        user=_with_second_card(),
+        orders=orders,
+        products=PRODUCTS,
+    )
+    assert [(a.order_id, a.item_ids, a.payment_method_id) for a in draft.actions] == [
+        ("#W0000004", ["111", "222"], "gift_card_1")
+    ]
