@@ -89,10 +89,19 @@ def test_a_models_requests_are_annotated_from_the_words() -> None:
     ]
 
 
-def _plan(requests: list[CustomerRequest], message: str, orders=ORDERS):
+def _plan(requests: list[CustomerRequest], message: str, orders=ORDERS, user=USER, address=None):
     return draft_plan(
-        Intake(requests=requests), message=message, user=USER, orders=orders, products=PRODUCTS
+        Intake(requests=requests, address=address),
+        message=message,
+        user=user,
+        orders=orders,
+        products=PRODUCTS,
     )
+
+
+def _plan_words(message: str, orders=ORDERS, user=USER, address=None):
+    """The plan for the requests the words prove."""
+    return _plan(code_requests(message), message, orders, user, address)
 
 
 def test_a_fallback_stands_in_only_when_the_first_request_comes_to_nothing() -> None:
@@ -296,13 +305,7 @@ def test_a_refund_goes_to_the_first_named_method_that_can_take_it() -> None:
     user["payment_methods"]["paypal_1"] = {"source": "paypal", "id": "paypal_1"}
 
     def refunded_to(message: str) -> list[str | None]:
-        draft = draft_plan(
-            Intake(requests=code_requests(message)),
-            message=message,
-            user=user,
-            orders={"#W0000002": ORDERS["#W0000002"]},
-            products=PRODUCTS,
-        )
+        draft = _plan_words(message, {"#W0000002": ORDERS["#W0000002"]}, user)
         return [a.payment_method_id for a in draft.actions]
 
     message = "Return the desk lamp. PayPal is preferred for the refund, otherwise credit card."
@@ -479,13 +482,7 @@ def test_a_card_named_by_brand_or_digits() -> None:
         ("pay with my credit card", "credit_card_1"),  # of two, the one that paid the order
     ):
         message = f"Exchange the desk lamp for a black one, and {words}."
-        draft = draft_plan(
-            Intake(requests=code_requests(message)),
-            message=message,
-            user=user,
-            orders={"#W0000002": ORDERS["#W0000002"]},
-            products=PRODUCTS,
-        )
+        draft = _plan_words(message, {"#W0000002": ORDERS["#W0000002"]}, user)
         assert [a.payment_method_id for a in draft.actions] == [card], words
 
 
@@ -501,14 +498,13 @@ def test_a_fallback_that_refers_back_acts_on_the_order_of_its_request() -> None:
         "mistake. You also want to change the desk lamp to green. If that is not possible, "
         "cancel the order since you no longer need it."
     )
-    requests = code_requests(message)
-    assert [(r.kind.value, r.fallback) for r in requests] == [
+    assert kinds(message) == [
         ("cancel_order", True),
         ("exchange_items", False),
         ("cancel_order", True),
     ]
     # no green lamp: the fallbacks stand in, each on its own order for its own reason
-    draft = _plan(requests, message, orders)
+    draft = _plan_words(message, orders)
     assert sorted((a.kind, a.order_id, a.reason) for a in draft.actions) == [
         (ActionKind.cancel_order, "#W0000001", "no longer needed"),
         (ActionKind.cancel_order, "#W0000003", "ordered by mistake"),
@@ -543,13 +539,8 @@ def test_its_item_is_the_item_of_the_order_before_and_is_changed_last() -> None:
         "and change its item color to black."
     )
     new_home = Address(address1="2 Oak St", city="Springfield", state="IL", zip="62701")
-    draft = draft_plan(
-        Intake(requests=code_requests(message), address=new_home),
-        message=message,
-        user=USER,
-        orders=ORDERS,  # the lamp is pending in #W0000001 and delivered in #W0000002
-        products=PRODUCTS,
-    )
+    # the lamp is pending in #W0000001 and delivered in #W0000002
+    draft = _plan_words(message, address=new_home)
     # the address first: once an order's items are modified nothing else of it can be
     assert [(a.kind, a.order_id, a.new_item_ids) for a in draft.actions] == [
         (ActionKind.modify_order_address, "#W0000001", []),
@@ -574,13 +565,8 @@ def test_a_refund_the_policy_cannot_send_where_asked_lets_the_alternative_stand_
         "Return the desk lamp and refund to my mastercard. If refund to the mastercard is not "
         "possible, exchange the desk lamp for the black one."
     )
-    draft = draft_plan(
-        Intake(requests=code_requests(message)),
-        message=message,
-        user=_with_second_card(),  # the lamp was paid by the visa card, credit_card_1
-        orders={"#W0000002": ORDERS["#W0000002"]},
-        products=PRODUCTS,
-    )
+    # the lamp was paid by the visa card, credit_card_1
+    draft = _plan_words(message, {"#W0000002": ORDERS["#W0000002"]}, _with_second_card())
     assert [(a.kind, a.new_item_ids) for a in draft.actions] == [
         (ActionKind.exchange_items, ["112"])
     ]
@@ -600,13 +586,7 @@ def test_everything_on_that_order_is_the_order_of_the_request_before() -> None:
         "mastercard. If that is not possible, return everything on that order and refund to "
         "my gift card."
     )
-    draft = draft_plan(
-        Intake(requests=code_requests(message)),
-        message=message,
-        user=_with_second_card(),
-        orders=orders,
-        products=PRODUCTS,
-    )
+    draft = _plan_words(message, orders, _with_second_card())
     assert [(a.order_id, a.item_ids, a.payment_method_id) for a in draft.actions] == [
         ("#W0000004", ["111", "222"], "gift_card_1")
     ]
