@@ -5,13 +5,13 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from waypost.domains.retail.intake import TOTAL_QUESTION
 from waypost.domains.retail.resolve import match_items, named_items
 from waypost.domains.retail.state import Intake, RequestKind
 
 __all__ = ["answer_questions", "order_total"]
 
-# "the total price for all the grills you have bought"
-_TOTAL = re.compile(r"\btotal (?:price|cost|amount)\b|\bhow much\b[^.]{0,40}\bin total\b", re.I)
+_TOTAL = re.compile(TOTAL_QUESTION, re.I)
 
 
 def order_total(order: dict[str, Any]) -> float:

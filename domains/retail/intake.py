@@ -23,6 +23,7 @@ from waypost.domains.retail.state import (
 
 __all__ = [
     "INTAKE_SYSTEM",
+    "TOTAL_QUESTION",
     "annotate_requests",
     "carry_over",
     "code_requests",
@@ -257,10 +258,12 @@ _FAILED = re.compile(
     re.I,
 )
 _ONLY = re.compile(rf"\bonly\s+(?:\w+\s+){{0,2}}?{_VERBS}", re.I)
+# "the total price for all the grills you have bought": answered by ``info.answer_questions``
+TOTAL_QUESTION = r"\btotal (?:price|cost|amount)\b|\bhow much\b[^.]{0,40}\bin total\b"
 # a question about an order: "the tracking number", "when will it arrive", "its status"
 _INFO = re.compile(
     r"\btracking\b|\bstatus\b|\bwhere (?:is|are)\b|\bwhen\b[^.]{0,40}\barriv"
-    r"|\bhow much\b[^.]{0,30}\bpa(?:id|y) for\b|\btotal (?:price|cost|amount)\b",
+    rf"|\bhow much\b[^.]{{0,30}}\bpa(?:id|y) for\b|{TOTAL_QUESTION}",
     re.I,
 )
 _CANCEL_OR_RETURN = re.compile(r"\bcancel\w* or return|\breturn\w* or cancel", re.I)

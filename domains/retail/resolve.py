@@ -337,39 +337,44 @@ def _payment_method(
     return _named_method(text, user, order) or _original_method(order)
 
 
+def _methods_named(
+    req: CustomerRequest, texts: tuple[str, ...], user: dict[str, Any], order: dict[str, Any] | None
+) -> list[str]:
+    """The customer's payment methods the request's preference, then ``texts``, name, in order."""
+    names = [req.payment] if req.payment else []
+    for text in texts:
+        names += [m.group(0) for m in _PAYMENT_WORDS.finditer(text)]
+    return [m for m in (_named_method(n, user, order) for n in names) if m]
+
+
+def _refundable(user: dict[str, Any], order: dict[str, Any] | None) -> set[str | None]:
+    """Where a refund can go (policy §7.3): the order's original method or a gift card."""
+    return {_original_method(order), *_methods_of(user, "gift_card")}
+
+
 def _refund_method(
     req: CustomerRequest, message: str, user: dict[str, Any], order: dict[str, Any] | None
 ) -> str | None:
-    """Where a return's refund goes. A refund can only go to the order's original payment method
-    or a gift card (policy §7.3): of the methods the customer names ("PayPal is preferred, but
-    otherwise credit card is fine"), the first that can take it, those the request's own words
-    name before the rest of the message; else the first named (the validator refuses it and the
-    reply says why); with none named, the original."""
-    original = _original_method(order)
-    gift_cards = set(_methods_of(user, "gift_card"))
-    names = [req.payment] if req.payment else []
-    for text in (req.said or "", message):
-        names += [m.group(0) for m in _PAYMENT_WORDS.finditer(text)]
-    methods = [m for m in (_named_method(n, user, order) for n in names) if m]
-    for method in methods:
-        if method == original or method in gift_cards:
-            return method
-    return methods[0] if methods else original
+    """Where a return's refund goes: of the methods the customer names ("PayPal is preferred,
+    but otherwise credit card is fine"), the first that can take it, those the request's own
+    words name before the rest of the message; else the first named (the validator refuses it
+    and the reply says why); with none named, the original."""
+    methods = _methods_named(req, (req.said or "", message), user, order)
+    if not methods:
+        return _original_method(order)
+    allowed = _refundable(user, order)
+    return next((m for m in methods if m in allowed), methods[0])
 
 
 def _refused_refund(
     req: CustomerRequest, user: dict[str, Any], order: dict[str, Any]
 ) -> str | None:
     """Why a return cannot be done as asked: the request's own words ask for the refund on
-    methods none of which can take it (policy §7.3: the original method or a gift card). The
-    request then comes to nothing, and the customer's alternative ("if refund to credit card is
-    not possible, return everything and refund to GC") stands in."""
-    names = ([req.payment] if req.payment else []) + [
-        m.group(0) for m in _PAYMENT_WORDS.finditer(req.said or "")
-    ]
-    methods = [m for m in (_named_method(n, user, order) for n in names) if m]
-    allowed = {_original_method(order), *_methods_of(user, "gift_card")}
-    if not methods or any(m in allowed for m in methods):
+    methods none of which can take it. The request then comes to nothing, and the customer's
+    alternative ("if refund to credit card is not possible, return everything and refund to
+    GC") stands in."""
+    methods = _methods_named(req, (req.said or "",), user, order)
+    if not methods or any(m in _refundable(user, order) for m in methods):
         return None
     return (
         f"a refund for order {order['order_id']} can only go to its original payment method "
@@ -691,12 +696,11 @@ def draft_plan(
 
 
 # "return everything on that order": the order the request before was about
-_ON_THAT_ORDER = re.compile(r"\b(?:on|in|from|of)\s+(?:that|the same)\s+order\b", re.I)
+_THAT_ORDER_WORDS = r"(?:on|in|from|of)\s+(?:that|the same)\s+order\b"
+_ON_THAT_ORDER = re.compile(rf"\b{_THAT_ORDER_WORDS}", re.I)
 # "everything on that order", "all the items in the same order": every item of that order
 _EVERYTHING = re.compile(
-    r"\b(?:everything|all (?:the |of the )?items)\s+"
-    r"(?:on|in|from|of)\s+(?:that|the same)\s+order\b",
-    re.I,
+    rf"\b(?:everything|all (?:the |of the )?items)\s+{_THAT_ORDER_WORDS}", re.I
 )
 
 
